@@ -1,0 +1,1 @@
+"""The compiler stage: name resolution, checks, and lowering to the plan."""

@@ -1,0 +1,118 @@
+"""Diagnostics shared by every stage: source spans, messages, severities."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Span:
+    """A region of a source file; lines and columns are 1-based, end exclusive."""
+
+    path: str
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+    @classmethod
+    def point(cls, path: str, line: int, col: int) -> Span:
+        """A one-character span at ``line``:``col``."""
+        return cls(path, line, col, line, col + 1)
+
+    def to_json(self) -> dict:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "col": self.col,
+            "end_line": self.end_line,
+            "end_col": self.end_col,
+        }
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}"
+
+
+class Severity(str, Enum):
+    """How bad a diagnostic is; errors stop compilation, warnings do not."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    NOTE = "note"
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A secondary message, optionally pointing at another place."""
+
+    message: str
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One problem found in the input, with a stable code (see docs/diagnostics.md)."""
+
+    code: str
+    severity: Severity
+    message: str
+    span: Span | None
+    notes: tuple[Note, ...] = field(default=())
+    suggestion: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def sort_key(self) -> tuple:
+        s = self.span
+        return (
+            (s.path, s.line, s.col) if s else ("", 0, 0),
+            self.code,
+            self.message,
+        )
+
+    def to_json(self) -> dict:
+        return {
+            "code": self.code,
+            "severity": self.severity.value,
+            "message": self.message,
+            "span": self.span.to_json() if self.span else None,
+            "notes": [
+                {"message": n.message, "span": n.span.to_json() if n.span else None}
+                for n in self.notes
+            ],
+            "suggestion": self.suggestion,
+        }
+
+
+def error(code: str, message: str, span: Span | None, *, notes=(), suggestion=None) -> Diagnostic:
+    """Shorthand for an error diagnostic."""
+    return Diagnostic(code, Severity.ERROR, message, span, tuple(notes), suggestion)
+
+
+def warning(code: str, message: str, span: Span | None, *, notes=(), suggestion=None) -> Diagnostic:
+    """Shorthand for a warning diagnostic."""
+    return Diagnostic(code, Severity.WARNING, message, span, tuple(notes), suggestion)
+
+
+class CompileError(Exception):
+    """Raised at the public API boundary when a stage reported errors."""
+
+    def __init__(self, diagnostics: list[Diagnostic] | tuple[Diagnostic, ...]):
+        self.diagnostics = tuple(diagnostics)
+        first = next((d for d in self.diagnostics if d.is_error), None)
+        super().__init__(f"{first.span}: {first.message}" if first and first.span else "compilation failed")
+
+
+class UsageError(Exception):
+    """Bad invocation or unreadable input (exit code 2): a one-line message."""
+
+
+def suggest(name: str, candidates) -> str | None:
+    """The closest candidate to a misspelt ``name``, for "did you mean" hints."""
+    import difflib
+
+    matches = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
+    return matches[0] if matches else None

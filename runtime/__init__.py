@@ -1,0 +1,1 @@
+"""The runtime stage: evaluates a plan against metric snapshots and emits events."""
