@@ -1,0 +1,87 @@
+"""Runs the compiler's passes in order over a whole spec set.
+
+>>> from plays.compiler.driver import Source, compile_sources
+>>> result = compile_sources([Source("a.play", 'metric mau: count')])
+>>> result.ok, result.plan["catalog"]["metrics"][0]["name"]
+(True, 'mau')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from plays.diagnostics import CompileError, Diagnostic
+from plays.dsl import parse_module
+
+from .context import Context
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One spec file: its display path (relative, ``/``-separated) and its text."""
+
+    path: str
+    text: str
+
+
+@dataclass
+class Result:
+    """Diagnostics of a run (sorted by place) and the plan, when there was no error."""
+
+    diagnostics: list[Diagnostic]
+    plan: dict | None
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.is_error for d in self.diagnostics)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if not d.is_error]
+
+
+def _passes():
+    # Imported here so that each pass module stays importable on its own.
+    from . import playbooks, resolve, templates, typecheck
+
+    return (
+        resolve.resolve,
+        typecheck.typecheck,
+        playbooks.check_playbooks,
+        templates.check_templates,
+    )
+
+
+def compile_sources(sources: list[Source] | tuple[Source, ...], *, lower: bool = True) -> Result:
+    """Parse, check and (when clean and ``lower``) lower a spec set to a plan."""
+    sources = sorted(sources, key=lambda s: s.path)
+    diagnostics: list[Diagnostic] = []
+    modules = []
+    for src in sources:
+        module, diags = parse_module(src.text, src.path)
+        modules.append(module)
+        diagnostics.extend(diags)
+    ctx = Context(modules=tuple(modules))
+    ctx.diagnostics = diagnostics
+    for run_pass in _passes():
+        run_pass(ctx)
+    plan = None
+    if lower and not ctx.has_errors:
+        from .lower import lower as lower_plan
+
+        plan = lower_plan(ctx, sources)
+    diags = sorted(set(ctx.diagnostics), key=Diagnostic.sort_key)
+    return Result(diagnostics=diags, plan=plan, sources={s.path: s.text for s in sources})
+
+
+def compile_text(text: str, path: str = "<string>") -> dict:
+    """Compile one text to a plan, raising ``CompileError`` on errors (a convenience for tests)."""
+    result = compile_sources([Source(path, text)])
+    if not result.ok:
+        raise CompileError(result.diagnostics)
+    return result.plan

@@ -1,0 +1,5 @@
+"""(placeholder: being written)"""
+
+
+def check_playbooks(ctx):
+    return None

@@ -1,0 +1,309 @@
+"""Types of expressions: inference over the AST, shared by typecheck and lower.
+
+``infer(expr, catalog, report)`` returns the expression's ``Type`` and, when
+``report`` is given, reports every problem it meets through it (the typecheck
+pass); ``lower`` calls it with ``report=None`` to label plan nodes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from plays.diagnostics import Diagnostic, error, suggest, warning
+from plays.dsl import ast
+
+from .context import Catalog
+
+NUMERIC = frozenset({"number", "count", "money", "percent"})
+
+
+@dataclass(frozen=True, slots=True)
+class Type:
+    """A value's type; ``attr`` names the enum attribute, ``value`` a bare enum word."""
+
+    kind: str  # number count money percent duration date bool text enum enum_value unknown
+    attr: str | None = None
+    value: str | None = None
+
+    def __str__(self) -> str:
+        if self.kind == "enum":
+            return f"{self.attr} (an enum)"
+        if self.kind == "enum_value":
+            return f"the word `{self.value}`"
+        return {"count": "a count", "number": "a number", "money": "money", "percent": "a percent",
+                "duration": "a duration", "date": "a date", "bool": "true/false", "text": "text",
+                "unknown": "unknown"}[self.kind]
+
+
+UNKNOWN = Type("unknown")
+BOOL = Type("bool")
+NUMBER = Type("number")
+PERCENT = Type("percent")
+DURATION = Type("duration")
+DATE = Type("date")
+COUNT = Type("count")
+
+# name -> (arity, first argument must be a metric / a date attribute, result)
+FUNCTIONS: dict[str, tuple[int, str]] = {
+    "value_at": (2, "metric"),
+    "previous": (1, "metric"),
+    "change": (2, "metric"),
+    "pct_change": (2, "metric"),
+    "sum": (2, "metric"),
+    "avg": (2, "metric"),
+    "min": (2, "metric"),
+    "max": (2, "metric"),
+    "count": (2, "metric"),
+    "days_since": (1, "date"),
+    "days_until": (1, "date"),
+}
+
+Report = Callable[[Diagnostic], None] | None
+
+
+def literal_type(lit: ast.Literal) -> Type:
+    kind = {"string": "text", "bool": "bool"}.get(lit.kind, lit.kind)
+    return Type(kind)
+
+
+def attribute_type(catalog: Catalog, name: str) -> Type:
+    a = catalog.attributes[name]
+    return Type("enum", attr=name) if a.type == "enum" else Type(a.type)
+
+
+def infer(expr: ast.Expr, catalog: Catalog, report: Report = None) -> Type:
+    """The type of ``expr``; problems go to ``report`` when given."""
+    return _Infer(catalog, report).visit(expr)
+
+
+class _Infer:
+    def __init__(self, catalog: Catalog, report: Report):
+        self.catalog = catalog
+        self.report = report
+
+    def err(self, code, message, span, **kw) -> Type:
+        if self.report:
+            self.report(error(code, message, span, **kw))
+        return UNKNOWN
+
+    def warn(self, code, message, span, **kw) -> None:
+        if self.report:
+            self.report(warning(code, message, span, **kw))
+
+    def visit(self, e: ast.Expr) -> Type:
+        return getattr(self, "visit_" + type(e).__name__)(e)
+
+    # operands ----------------------------------------------------------------
+    def visit_Literal(self, e: ast.Literal) -> Type:
+        if e.kind == "date":
+            from plays.dsl.parser import literal_date
+
+            if literal_date(e) is None:
+                return self.err("E305", f"`{e.text}` is not a calendar date", e.span)
+        return literal_type(e)
+
+    def visit_Name(self, e: ast.Name) -> Type:
+        c = self.catalog
+        if e.name in c.metrics:
+            return Type(c.metrics[e.name].type)
+        if e.name in c.attributes:
+            return attribute_type(c, e.name)
+        # Not a metric or attribute: an enum value, checked where it is compared.
+        return Type("enum_value", value=e.name)
+
+    def visit_AttrRef(self, e: ast.AttrRef) -> Type:
+        if e.attr == "id":
+            return Type("text")
+        if e.attr not in self.catalog.attributes:
+            hint = suggest(e.attr, [*self.catalog.attributes, "id"])
+            return self.err(
+                "E200", f"unknown account attribute `{e.attr}`", e.span,
+                suggestion=f"account.{hint}" if hint else None,
+            )
+        return attribute_type(self.catalog, e.attr)
+
+    def unknown_name(self, t: Type, e: ast.Expr) -> Type:
+        """A bare word used where a value is needed: an unknown name."""
+        if t.kind != "enum_value":
+            return t
+        c = self.catalog
+        owners = c.enum_owner(t.value)
+        hint = suggest(t.value, c.names())
+        if owners:
+            msg = f"`{t.value}` is a value of `{owners[0].name}`, not a value by itself here"
+            return self.err("E300", msg, e.span, suggestion=f"{owners[0].name} == {t.value}")
+        return self.err("E200", f"unknown name `{t.value}`: not a metric or an attribute", e.span,
+                        suggestion=hint)
+
+    # functions ---------------------------------------------------------------
+    def visit_Call(self, e: ast.Call) -> Type:
+        sig = FUNCTIONS.get(e.func)
+        if sig is None:
+            return self.err("E204", f"unknown function `{e.func}`", e.span,
+                            suggestion=suggest(e.func, FUNCTIONS))
+        arity, first = sig
+        if len(e.args) != arity:
+            shape = f"{e.func}(m, 7d)" if arity == 2 else f"{e.func}({'d' if first == 'date' else 'm'})"
+            return self.err("E301", f"`{e.func}` takes {arity} argument{'s' if arity > 1 else ''}: {shape}", e.span)
+        arg = e.args[0]
+        if first == "metric":
+            if not (isinstance(arg, ast.Name) and arg.name in self.catalog.metrics):
+                t = self.visit(arg)
+                if t.kind == "unknown":
+                    return UNKNOWN
+                hint = suggest(getattr(arg, "name", ""), self.catalog.metrics) if isinstance(arg, ast.Name) else None
+                return self.err("E301", f"the first argument of `{e.func}` must be a metric name", arg.span,
+                                suggestion=hint)
+            mtype = self.catalog.metrics[arg.name].type
+        else:
+            t = self.visit(arg)
+            if t.kind == "unknown":
+                return UNKNOWN
+            if t.kind != "date":
+                return self.err("E301", f"`{e.func}` takes a date attribute, not {t}", arg.span)
+            return NUMBER
+        if arity == 2:
+            w = e.args[1]
+            if not (isinstance(w, ast.Literal) and w.kind == "duration"):
+                return self.err("E301", f"the window of `{e.func}` must be a duration like 7d", w.span)
+            if w.value <= 0:
+                return self.err("E301", f"the window of `{e.func}` must be longer than 0d", w.span)
+        if e.func == "pct_change":
+            return PERCENT
+        if e.func == "count":
+            return COUNT
+        return Type(mtype)
+
+    # operators ---------------------------------------------------------------
+    def visit_Unary(self, e: ast.Unary) -> Type:
+        t = self.unknown_name(self.visit(e.operand), e.operand)
+        if t.kind == "unknown":
+            return t
+        if e.op == "not":
+            if t.kind != "bool":
+                return self.err("E303", f"`not` needs a condition, not {t}", e.operand.span)
+            return BOOL
+        if t.kind not in NUMERIC and t.kind != "duration":
+            return self.err("E300", f"cannot negate {t}", e.span)
+        return t
+
+    def visit_Binary(self, e: ast.Binary) -> Type:
+        if e.op in ("and", "or"):
+            ok = True
+            for side in (e.left, e.right):
+                t = self.unknown_name(self.visit(side), side)
+                if t.kind not in ("bool", "unknown"):
+                    self.err("E303", f"`{e.op}` joins conditions; this is {t}", side.span)
+                    ok = False
+            return BOOL if ok else UNKNOWN
+        left, right = self.visit(e.left), self.visit(e.right)
+        if e.op in ("==", "!=", "<", "<=", ">", ">="):
+            return self.compare(e, left, right)
+        return self.arith(e, left, right)
+
+    def arith(self, e: ast.Binary, left: Type, right: Type) -> Type:
+        left = self.unknown_name(left, e.left)
+        right = self.unknown_name(right, e.right)
+        if UNKNOWN in (left, right):
+            return UNKNOWN
+        lk, rk, op = left.kind, right.kind, e.op
+        if lk in NUMERIC and rk in NUMERIC:
+            if op in ("+", "-") and lk == rk:
+                return left
+            if op in ("*", "/") and "percent" in (lk, rk) and {lk, rk} <= {"percent", "number"} and not (op == "/" and rk == "percent"):
+                return left if lk != "percent" else right if rk != "percent" else NUMBER
+            if op in ("*", "/") and "money" in (lk, rk) and not (op == "/" and rk == "money"):
+                return Type("money")
+            return NUMBER
+        if lk == "date" and rk == "duration" and op in ("+", "-"):
+            return DATE
+        if lk == "duration" and rk == "date" and op == "+":
+            return DATE
+        if lk == "date" and rk == "date" and op == "-":
+            return DURATION
+        if lk == rk == "duration" and op in ("+", "-"):
+            return DURATION
+        if {lk, rk} == {"duration", "number"} and op == "*" or (lk == "duration" and rk == "number" and op == "/"):
+            return DURATION
+        return self.err("E300", f"cannot compute {left} {op} {right}", e.span)
+
+    def compare(self, e: ast.Binary, left: Type, right: Type) -> Type:
+        # enum comparisons: the bare word on one side is a value of the other side's enum
+        for a, b, bnode in ((left, right, e.right), (right, left, e.left)):
+            if a.kind == "enum":
+                if e.op not in ("==", "!="):
+                    return self.err("E300", f"`{a.attr}` is an enum: compare it with `==`, `!=` or `in`", e.span)
+                return self.enum_value_check(a, b, bnode)
+        left = self.unknown_name(left, e.left)
+        right = self.unknown_name(right, e.right)
+        if UNKNOWN in (left, right):
+            return UNKNOWN
+        lk, rk = left.kind, right.kind
+        if lk in NUMERIC and rk in NUMERIC:
+            self.percent_hint(e, left, right)
+            return BOOL
+        if lk == rk and lk in ("date", "duration", "text", "bool"):
+            if lk == "bool" and e.op not in ("==", "!="):
+                return self.err("E300", "true/false can only be compared with `==` or `!=`", e.span)
+            return BOOL
+        return self.err("E300", f"cannot compare {left} with {right}", e.span)
+
+    def percent_hint(self, e: ast.Binary, left: Type, right: Type) -> None:
+        for t, other in ((left, e.right), (right, e.left)):
+            if t.kind == "percent" and isinstance(other, ast.Literal) and other.kind == "number" and abs(other.value) > 1:
+                self.warn(
+                    "W300",
+                    f"comparing a percent with the plain number {other.text}; percents are fractions (0.8 is 80%)",
+                    other.span,
+                    suggestion=f"{other.text}%",
+                )
+
+    def enum_value_check(self, enum: Type, other: Type, node: ast.Expr) -> Type:
+        values = self.catalog.attributes[enum.attr].values
+        if other.kind == "enum_value" or (other.kind == "text" and isinstance(node, ast.Literal)):
+            value = other.value if other.kind == "enum_value" else node.value
+            if value not in values:
+                return self.err(
+                    "E302", f"`{value}` is not a value of `{enum.attr}` ({', '.join(values)})", node.span,
+                    suggestion=suggest(value, values),
+                )
+            return BOOL
+        if other.kind == "enum" and other.attr == enum.attr:
+            return BOOL
+        if other.kind == "unknown":
+            return UNKNOWN
+        return self.err("E300", f"cannot compare `{enum.attr}` (an enum) with {other}", node.span)
+
+    def visit_InList(self, e: ast.InList) -> Type:
+        t = self.visit(e.operand)
+        if t.kind == "enum":
+            results = [self.enum_value_check(t, self.visit(i), i) for i in e.items]
+            return UNKNOWN if UNKNOWN in results else BOOL
+        t = self.unknown_name(t, e.operand)
+        if t.kind == "unknown":
+            return t
+        ok = True
+        for i in e.items:
+            it = self.unknown_name(self.visit(i), i)
+            if it.kind == "unknown":
+                ok = False
+            elif not (it.kind == t.kind or (it.kind in NUMERIC and t.kind in NUMERIC)):
+                self.err("E300", f"cannot compare {t} with {it}", i.span)
+                ok = False
+        return BOOL if ok else UNKNOWN
+
+    def visit_IsEmpty(self, e: ast.IsEmpty) -> Type:
+        t = self.unknown_name(self.visit(e.operand), e.operand)
+        return UNKNOWN if t.kind == "unknown" else BOOL
+
+
+def check_condition(expr: ast.Expr, catalog: Catalog, report: Report, what: str) -> Type:
+    """Infer ``expr`` and require a condition (true/false); ``what`` names the place."""
+    t = infer(expr, catalog, report)
+    if t.kind == "enum_value":
+        t = _Infer(catalog, report).unknown_name(t, expr)
+    if t.kind not in ("bool", "unknown") and report:
+        report(error("E303", f"{what} must be a condition (true or false), not {t}", expr.span))
+        return UNKNOWN
+    return t
