@@ -236,6 +236,8 @@ class _Infer:
                     return self.err("E300", f"`{a.attr}` is an enum: compare it with `==`, `!=` or `in`", e.span)
                 return self.enum_value_check(a, b, bnode)
         left = self.unknown_name(left, e.left)
+        if left is UNKNOWN and right.kind == "enum_value":
+            return UNKNOWN  # `segmnt == enterprise`: one error, not two
         right = self.unknown_name(right, e.right)
         if UNKNOWN in (left, right):
             return UNKNOWN
