@@ -1,0 +1,361 @@
+"""Spec tests (``*.test.yaml``): load with positions, build snapshots, match events.
+
+A test file is read with ruamel.yaml so that every test, account, series and
+expectation keeps its line, validated against ``schemas/spectest.schema.json``,
+and turned into ``SpecTest`` values. Running a test builds the snapshot rows
+from the compact series notation (``100x7 70x5``, ``_`` for empty), runs the
+runtime on them and compares the events with ``expect`` / ``expect_none``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from plays.diagnostics import Diagnostic, Span, error
+
+# --- the file format --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    """One ``expect`` or ``expect_none`` entry: the fields to compare, and where it is written."""
+
+    fields: dict
+    span: Span
+    text: str  # the entry as written, for failure messages
+
+    def matches(self, event: dict) -> bool:
+        return all(_same(event.get(k), v) for k, v in self.fields.items())
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSeries:
+    """One account of a test: attributes and metric series, expanded to rows."""
+
+    account: str
+    attributes: dict
+    series: dict[str, list[float | None]]
+    start: date
+    every: int
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class SpecTest:
+    """One test of a test file."""
+
+    name: str
+    accounts: tuple[AccountSeries, ...]
+    expect: tuple[Expectation, ...]
+    expect_none: tuple[Expectation, ...]
+    span: Span
+
+
+@dataclass
+class SpecFile:
+    """A parsed ``*.test.yaml``: the spec paths (resolved) and its tests."""
+
+    path: str
+    specs: list[str]
+    tests: list[SpecTest] = field(default_factory=list)
+
+
+class SpecFileError(Exception):
+    """A malformed test file (exit code 2): positioned diagnostics."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        self.diagnostics = diagnostics
+        super().__init__(diagnostics[0].message if diagnostics else "malformed test file")
+
+
+_VALUE = re.compile(r"^(?P<v>_|-?\$?\d+(?:\.\d+)?%?)(?:x(?P<n>\d+))?$")
+
+
+def parse_series(text: str | int | float) -> list[float | None]:
+    """Expand the compact series notation.
+
+    >>> parse_series("100x3 70 _x2 4.5 20% $1200")
+    [100, 100, 100, 70, None, None, 4.5, 0.2, 1200]
+    """
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return [text]
+    out: list[float | None] = []
+    for piece in str(text).split():
+        m = _VALUE.match(piece)
+        if not m:
+            raise ValueError(
+                f"`{piece}` is not a series value (a number, 20%, $1200, or _ for empty; VxN repeats V N times)"
+            )
+        v = m.group("v")
+        n = int(m.group("n") or 1)
+        out.extend([_series_value(v)] * n)
+    return out
+
+
+def _series_value(v: str) -> float | None:
+    if v == "_":
+        return None
+    neg = v.startswith("-")
+    v = v.lstrip("-").lstrip("$")
+    if v.endswith("%"):
+        x = float(v[:-1]) / 100
+    else:
+        x = float(v) if "." in v else int(v)
+    return -x if neg else x
+
+
+def parse_duration(text: str) -> int:
+    n = int(text[:-1])
+    return n * 7 if text.endswith("w") else n
+
+
+def _plain(node):
+    """ruamel's round-trip values -> plain JSON-like values (dates as ISO strings)."""
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, (list, tuple)):
+        return [_plain(v) for v in node]
+    if isinstance(node, datetime):
+        return node.date().isoformat()
+    if isinstance(node, date):
+        return node.isoformat()
+    if isinstance(node, str):
+        return str(node)
+    return node
+
+
+def _node_line(root, path) -> tuple[int, int]:
+    """The 1-based (line, col) of the YAML node at ``path`` (as deep as it can be found)."""
+    node, line, col = root, 1, 1
+    for key in path:
+        lc = getattr(node, "lc", None)
+        try:
+            if lc is not None:
+                if isinstance(node, list):
+                    ln, cl = lc.item(key)
+                else:
+                    ln, cl = lc.key(key)
+                line, col = ln + 1, cl + 1
+            node = node[key]
+        except (KeyError, IndexError, TypeError, AttributeError):
+            break
+    return line, col
+
+
+def _dates_as_text():
+    from ruamel.yaml.constructor import RoundTripConstructor
+
+    class DatesAsText(RoundTripConstructor):
+        """Keeps YAML timestamps as text, so a bad date is reported with its line by us."""
+
+    DatesAsText.add_constructor("tag:yaml.org,2002:timestamp", RoundTripConstructor.construct_yaml_str)
+    return DatesAsText
+
+
+_DatesAsText = _dates_as_text()
+
+
+def load_test_file(path: str | Path) -> SpecFile:
+    """Read, validate and parse one test file; raise ``SpecFileError`` when malformed."""
+    from jsonschema import Draft202012Validator
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    from plays.schemas import load as load_schema
+
+    p = Path(path)
+    shown = _display(p)
+    try:
+        text = p.read_text("utf-8")
+    except UnicodeDecodeError:
+        raise SpecFileError([error("T100", "not UTF-8 text", Span.point(shown, 1, 1))]) from None
+    except OSError as e:
+        raise SpecFileError([error("T100", f"cannot read: {e.strerror}", Span.point(shown, 1, 1))]) from None
+    try:
+        yaml = YAML(typ="rt")
+        yaml.Constructor = _DatesAsText
+        root = yaml.load(text)
+    except MarkedYAMLError as e:
+        mark = e.problem_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise SpecFileError([error("T100", f"not valid YAML: {e.problem}", Span.point(shown, line, col))]) from None
+    except YAMLError as e:
+        raise SpecFileError([error("T100", f"not valid YAML: {e}", Span.point(shown, 1, 1))]) from None
+    data = _plain(root)
+    if data is None:
+        raise SpecFileError([error("T101", "the test file is empty", Span.point(shown, 1, 1))])
+    validator = Draft202012Validator(load_schema("spectest.schema.json"))
+    problems = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    if problems:
+        diags = []
+        for e in problems[:20]:
+            where_path = list(e.absolute_path)
+            if e.validator == "additionalProperties" and isinstance(e.instance, dict):
+                extra = [k for k in e.instance if k not in e.schema.get("properties", {})]
+                where_path += extra[:1]
+            line, col = _node_line(root, where_path)
+            where = "/".join(map(str, e.absolute_path)) or "the file"
+            diags.append(error("T101", f"{where}: {_schema_message(e)}", Span.point(shown, line, col)))
+        raise SpecFileError(diags)
+
+    specs = data.get("specs", [".."])
+    specs = [specs] if isinstance(specs, str) else specs
+    tf = SpecFile(path=shown, specs=[_display(p.parent / s) for s in specs])
+    lines = text.splitlines()
+    diags: list[Diagnostic] = []
+    for i, t in enumerate(data["tests"]):
+        line, col = _node_line(root, ["tests", i])
+        tf.tests.append(_parse_test(t, root["tests"][i], shown, lines, (line, col), diags))
+    if diags:
+        raise SpecFileError(diags)
+    return tf
+
+
+def _schema_message(e) -> str:
+    if e.validator == "additionalProperties":
+        return e.message.replace("Additional properties are not allowed", "unknown key")
+    if e.validator == "pattern":
+        return f"{e.instance!r} is not of the form {'YYYY-MM-DD' if 'd{4}' in e.validator_value else '7d or 2w'}"
+    return e.message
+
+
+def _parse_test(t: dict, node, path: str, lines: list[str], pos, diags) -> SpecTest:
+    start = date.fromisoformat(t["start"]) if _is_date(t["start"]) else None
+    if start is None:
+        line, col = _node_line(node, ["start"])
+        diags.append(error("T101", f"`{t['start']}` is not a calendar date", Span.point(path, line, col)))
+        start = date(2000, 1, 1)
+    every = parse_duration(t.get("every", "1d"))
+    accounts = []
+    for acc, spec in t["accounts"].items():
+        aline, acol = _node_line(node, ["accounts", acc])
+        series = {}
+        for metric, text in (spec.get("series") or {}).items():
+            try:
+                series[metric] = parse_series(text)
+            except ValueError as e:
+                sline, scol = _node_line(node["accounts"][acc], ["series", metric])
+                diags.append(error("T102", f"series `{metric}` of `{acc}`: {e}", Span.point(path, sline, scol)))
+        a_start = spec.get("start")
+        accounts.append(
+            AccountSeries(
+                account=acc,
+                attributes=dict(spec.get("attributes") or {}),
+                series=series,
+                start=date.fromisoformat(a_start) if a_start and _is_date(a_start) else start,
+                every=parse_duration(spec["every"]) if spec.get("every") else every,
+                span=Span.point(path, aline, acol),
+            )
+        )
+    expect = tuple(_expectations(t, node, "expect", path, lines))
+    expect_none = tuple(_expectations(t, node, "expect_none", path, lines))
+    return SpecTest(
+        name=t["name"], accounts=tuple(accounts), expect=expect, expect_none=expect_none,
+        span=Span.point(path, *pos),
+    )
+
+
+def _expectations(t, node, key, path, lines):
+    for i, fields in enumerate(t.get(key) or ()):
+        line, col = _node_line(node, [key, i])
+        text = lines[line - 1].strip() if 0 < line <= len(lines) else str(fields)
+        text = text[2:] if text.startswith("- ") else text
+        yield Expectation(fields=fields, span=Span.point(path, line, col), text=text)
+
+
+def _is_date(s) -> bool:
+    try:
+        date.fromisoformat(str(s))
+        return True
+    except ValueError:
+        return False
+
+
+def _display(p: Path) -> str:
+    import os
+
+    rel = os.path.relpath(p)
+    shown = p.as_posix() if rel.startswith("..") and p.is_absolute() else Path(rel).as_posix()
+    return shown
+
+
+# --- building snapshots and matching -----------------------------------------
+
+
+def snapshot_rows(test: SpecTest) -> list[dict]:
+    """The snapshot rows of a test: one per account per series position, in (account, date) order."""
+    rows = []
+    for acc in sorted(test.accounts, key=lambda a: a.account):
+        n = max((len(s) for s in acc.series.values()), default=1)
+        for i in range(n):
+            row = {"account": acc.account, "date": acc.start + timedelta(days=i * acc.every)}
+            row.update(acc.attributes)
+            for metric, values in acc.series.items():
+                row[metric] = values[i] if i < len(values) else None
+            rows.append(row)
+    return rows
+
+
+def _same(actual, expected) -> bool:
+    if isinstance(actual, (date, datetime)):
+        actual = actual.isoformat()
+    if isinstance(expected, list):
+        return isinstance(actual, (list, tuple)) and list(actual) == expected
+    if isinstance(expected, (int, float)) and not isinstance(expected, bool) and isinstance(actual, (int, float)):
+        return abs(actual - expected) <= 1e-9 * max(1.0, abs(expected))
+    return actual == expected
+
+
+def closest(expectation: Expectation, events: list[dict], n: int = 3) -> list[dict]:
+    """The events nearest to a missed expectation: same kind, rule and account first, by date distance."""
+    f = expectation.fields
+    rule_keys = [k for k in ("alert", "goal") if k in f]
+
+    def related(e):
+        return (
+            sum(1 for k in ("event", *rule_keys, "account", "task") if k in f and _same(e.get(k), f[k]))
+        )
+
+    def distance(e):
+        if "date" in f and e.get("date"):
+            try:
+                return abs((date.fromisoformat(str(e["date"])[:10]) - date.fromisoformat(f["date"])).days)
+            except ValueError:
+                return 10**6
+        return 0
+
+    candidates = [e for e in events if all(_same(e.get(k), f[k]) for k in rule_keys if k in f)]
+    candidates = [e for e in candidates if "account" not in f or _same(e.get("account"), f["account"])]
+    candidates.sort(key=lambda e: (-related(e), distance(e)))
+    return candidates[:n]
+
+
+@dataclass
+class Outcome:
+    """The result of one test: failures are (expectation, message, near misses)."""
+
+    test: SpecTest
+    file: str
+    failures: list[tuple[Expectation, str, list[dict]]] = field(default_factory=list)
+    error: str | None = None
+    events: list[dict] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures and self.error is None
+
+
+def check_events(test: SpecTest, file: str, events: list[dict]) -> Outcome:
+    """Compare a test's events with its expectations."""
+    out = Outcome(test=test, file=file, events=events)
+    for exp in test.expect:
+        if not any(exp.matches(e) for e in events):
+            out.failures.append((exp, "expected event did not occur", closest(exp, events)))
+    for exp in test.expect_none:
+        hits = [e for e in events if exp.matches(e)]
+        if hits:
+            out.failures.append((exp, "unexpected event occurred", hits[:3]))
+    return out
