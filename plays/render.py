@@ -1,0 +1,211 @@
+"""Rendering diagnostics for people and machines: text, JSON, GitHub annotations, SARIF."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+
+from plays import __version__
+from plays.diagnostics import Diagnostic, Severity
+
+Sources = dict[str, str]
+
+# One line per code for SARIF's rule descriptions (docs/diagnostics.md has the full text).
+RULES = {
+    "E100": "syntax error", "E101": "unclosed block", "W100": "empty file",
+    "E200": "unknown name", "E201": "declared twice", "E202": "a second account block",
+    "E203": "a metric and an attribute share a name", "E204": "unknown function",
+    "E205": "unknown task in after", "E207": "unknown type", "E208": "value not allowed",
+    "E209": "enum value listed twice", "E210": "property not allowed in this block",
+    "E211": "property given twice", "E212": "required property missing",
+    "E300": "type mismatch", "E301": "bad function arguments", "E302": "enum value not in the enum",
+    "E303": "not a condition", "E304": "property value of the wrong kind", "E305": "not a calendar date",
+    "W300": "percent compared with a plain number",
+    "E400": "after/every/until in an alert playbook", "E401": "task dependency cycle",
+    "E402": "duplicate task name", "E403": "duplicate playbook name",
+    "E404": "default playbook not last", "E405": "unnamed playbook among several",
+    "E406": "until without every", "E407": "recurring task in a dependency",
+    "W400": "playbook can never be chosen", "W401": "segments no playbook covers",
+    "W402": "no playbook",
+    "E500": "automation on an external goal", "E501": "account metric as an external goal's KPI",
+    "E502": "deploy date is not a date attribute", "E503": "relative KPI on something not a metric",
+    "E504": "external goal due before its start",
+    "E600": "task title is not a valid template", "E601": "unknown name in a template",
+    "E602": "unknown filter in a template",
+}
+
+
+def summary(diagnostics: Iterable[Diagnostic]) -> tuple[int, int]:
+    """(errors, warnings)."""
+    errors = warnings = 0
+    for d in diagnostics:
+        if d.is_error:
+            errors += 1
+        elif d.severity is Severity.WARNING:
+            warnings += 1
+    return errors, warnings
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def render_text(
+    diagnostics: list[Diagnostic],
+    sources: Sources,
+    *,
+    style: Callable[[str, str], str] = lambda text, kind: text,
+    with_summary: bool = True,
+) -> str:
+    """``path:line:col: error[CODE]: message``, the source line, a caret under the span, notes.
+
+    ``style(text, kind)`` colours pieces (kind is ``error``, ``warning``, ``note``,
+    ``caret``, ``path``); the default leaves text plain.
+    """
+    out: list[str] = []
+    for d in diagnostics:
+        sev = d.severity.value
+        where = f"{d.span}: " if d.span else ""
+        out.append(f"{style(where, 'path')}{style(f'{sev}[{d.code}]', sev)}: {d.message}")
+        if d.span:
+            out.extend(_excerpt(d, sources, style))
+        for n in d.notes:
+            at = f" ({n.span})" if n.span else ""
+            out.append(f"  = note: {n.message}{at}")
+        if d.suggestion:
+            out.append(f"  = help: did you mean `{d.suggestion}`?")
+    if with_summary:
+        errors, warnings = summary(diagnostics)
+        if errors or warnings:
+            out.append(f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}")
+    return "".join(line + "\n" for line in out)
+
+
+def _excerpt(d: Diagnostic, sources: Sources, style) -> list[str]:
+    text = sources.get(d.span.path)
+    if text is None:
+        return []
+    lines = text.splitlines()
+    if not 1 <= d.span.line <= len(lines):
+        return []
+    line = lines[d.span.line - 1]
+    start = max(d.span.col - 1, 0)
+    end = d.span.end_col - 1 if d.span.end_line == d.span.line else len(line)
+    width = max(end - start, 1)
+    # Keep tabs in the padding so the caret lines up under the text as shown.
+    pad = "".join(ch if ch == "\t" else " " for ch in line[:start])
+    gutter = " " * len(str(d.span.line))
+    return [
+        f" {d.span.line} | {line}",
+        f" {gutter} | {pad}{style('^' * width, 'caret')}",
+    ]
+
+
+def render_json(diagnostics: list[Diagnostic]) -> str:
+    errors, warnings = summary(diagnostics)
+    doc = {
+        "diagnostics": [d.to_json() for d in diagnostics],
+        "summary": {"errors": errors, "warnings": warnings},
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def _gh_data(s: str) -> str:
+    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_prop(s: str) -> str:
+    return _gh_data(s).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_github(diagnostics: list[Diagnostic]) -> str:
+    """GitHub Actions workflow commands: ``::error file=…,line=…::message``."""
+    out = []
+    for d in diagnostics:
+        kind = {"error": "error", "warning": "warning"}.get(d.severity.value, "notice")
+        props = []
+        if d.span:
+            s = d.span
+            props += [f"file={_gh_prop(s.path)}", f"line={s.line}", f"col={s.col}",
+                      f"endLine={s.end_line}", f"endColumn={s.end_col}"]
+        props.append(f"title={_gh_prop(d.code)}")
+        message = d.message + (f" (did you mean `{d.suggestion}`?)" if d.suggestion else "")
+        out.append(f"::{kind} {','.join(props)}::{_gh_data(message)}\n")
+    return "".join(out)
+
+
+def render_sarif(diagnostics: list[Diagnostic]) -> str:
+    """A SARIF 2.1.0 log with one run."""
+    codes = sorted({d.code for d in diagnostics})
+    index = {c: i for i, c in enumerate(codes)}
+    rules = [
+        {
+            "id": c,
+            "name": re.sub(r"[^A-Za-z0-9]+", "-", RULES.get(c, c)).strip("-") or c,
+            "shortDescription": {"text": RULES.get(c, c)},
+            "helpUri": f"https://plays.dev/docs/diagnostics#{c.lower()}",
+        }
+        for c in codes
+    ]
+    results = []
+    for d in diagnostics:
+        text = d.message + (f" Did you mean `{d.suggestion}`?" if d.suggestion else "")
+        result = {
+            "ruleId": d.code,
+            "ruleIndex": index[d.code],
+            "level": {"error": "error", "warning": "warning"}.get(d.severity.value, "note"),
+            "message": {"text": text},
+        }
+        if d.span:
+            result["locations"] = [_sarif_location(d.span)]
+        related = [n for n in d.notes if n.span]
+        if related:
+            result["relatedLocations"] = [
+                dict(_sarif_location(n.span), id=i, message={"text": n.message}) for i, n in enumerate(related)
+            ]
+        results.append(result)
+    log = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "plays",
+                        "version": __version__,
+                        "informationUri": "https://plays.dev/docs/diagnostics",
+                        "rules": rules,
+                    }
+                },
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+
+
+def _sarif_location(span) -> dict:
+    return {
+        "physicalLocation": {
+            "artifactLocation": {"uri": span.path},
+            "region": {
+                "startLine": span.line,
+                "startColumn": span.col,
+                "endLine": span.end_line,
+                "endColumn": max(span.end_col, span.col),
+            },
+        }
+    }
+
+
+def render(diagnostics: list[Diagnostic], sources: Sources, fmt: str, **kw) -> str:
+    """Render in ``fmt``: text, json, github or sarif."""
+    if fmt == "json":
+        return render_json(diagnostics)
+    if fmt == "github":
+        return render_github(diagnostics)
+    if fmt == "sarif":
+        return render_sarif(diagnostics)
+    return render_text(diagnostics, sources, **kw)

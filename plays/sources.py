@@ -1,0 +1,61 @@
+"""Finding and reading spec files: the I/O in front of the syntax stage."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from plays.compiler.driver import Source
+from plays.diagnostics import UsageError
+
+
+def display_path(p: Path) -> str:
+    """``p`` relative to the current directory when under it, with ``/`` separators."""
+    try:
+        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return p.as_posix()
+
+
+def read_source(p: Path) -> Source:
+    """Read one spec file as UTF-8 text; ``UsageError`` (a one-line message) when it cannot be."""
+    shown = display_path(p)
+    try:
+        data = p.read_bytes()
+    except IsADirectoryError:
+        raise UsageError(f"{shown}: is a directory") from None
+    except OSError as e:
+        raise UsageError(f"{shown}: cannot read: {e.strerror or e}") from None
+    if b"\x00" in data:
+        raise UsageError(f"{shown}: not a text file (it contains NUL bytes; is it a binary file?)")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{shown}: not UTF-8 text (byte {e.start}); is it a binary file?") from None
+    return Source(shown, text.removeprefix("\ufeff"))
+
+
+def discover(paths: list[str] | tuple[str, ...]) -> list[Source]:
+    """Every ``*.play`` file under ``paths`` (explicit files are read whatever their name), sorted.
+
+    >>> discover(["specs"])  # doctest: +SKIP
+    [Source(path='specs/alerts.play', text='...'), ...]
+    """
+    if not paths:
+        raise UsageError("no spec paths given (for example: plays check specs/)")
+    files: dict[str, Path] = {}
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = [q for q in p.rglob("*.play") if q.is_file()]
+            if not found:
+                raise UsageError(f"{raw}: no .play files in this directory")
+            for q in found:
+                files.setdefault(display_path(q), q)
+        elif p.exists():
+            files.setdefault(display_path(p), p)
+        elif os.path.lexists(p):
+            raise UsageError(f"{raw}: broken link")
+        else:
+            raise UsageError(f"{raw}: no such file or directory")
+    return [read_source(files[k]) for k in sorted(files)]
