@@ -1,5 +1,334 @@
-"""(placeholder: being written)"""
+"""Compiler pass 3: playbooks, tasks and goal rules.
+
+Alert playbooks hold single tasks; goal playbooks' dependencies form a DAG;
+segment-specific playbooks are checked for one that can never be chosen and,
+without a default, for enum combinations none covers. External goals take no
+automation and no account metric as KPI.
+"""
+
+from __future__ import annotations
+
+from itertools import product
+
+from plays.diagnostics import Note, suggest
+from plays.dsl import ast
+
+from .context import TASK_TYPES, Context, props_of
+
+# Above this many enum combinations the coverage analysis is skipped.
+MAX_COMBINATIONS = 4096
 
 
-def check_playbooks(ctx):
+def check_playbooks(ctx: Context) -> None:
+    """Check every alert's and goal's playbooks, tasks and goal-specific rules."""
+    for alert in ctx.alerts.values():
+        _check_block(ctx, alert, is_alert=True)
+    for goal in ctx.goals.values():
+        _check_block(ctx, goal, is_alert=False)
+        _check_goal(ctx, goal)
+
+
+def _check_block(ctx: Context, decl, *, is_alert: bool) -> None:
+    what = "alert" if is_alert else "external goal" if decl.external else "goal"
+    books = decl.playbooks
+    if not books:
+        ctx.warning("W402", f"this {what} has no playbook: it creates no tasks", decl.span)
+        return
+    names: dict[str, ast.Playbook] = {}
+    for i, b in enumerate(books):
+        last = i == len(books) - 1
+        if b.name is None and len(books) > 1:
+            ctx.error("E405", "name this playbook: a block with several playbooks names each one", b.span)
+        elif b.name is not None:
+            if b.name in names:
+                ctx.error("E403", f"playbook `{b.name}` is declared twice", b.span,
+                          notes=[Note("first declared here", names[b.name].span)])
+            else:
+                names[b.name] = b
+        if b.where is None and not last:
+            ctx.error(
+                "E404",
+                "a playbook without `where` is the default and must come last",
+                b.span,
+                notes=[Note("the playbooks after it could never be chosen")],
+            )
+        _check_tasks(ctx, b, is_alert=is_alert)
+    _check_coverage(ctx, decl, books)
+
+
+# --- tasks ---------------------------------------------------------------------
+
+
+def _check_tasks(ctx: Context, book: ast.Playbook, *, is_alert: bool) -> None:
+    tasks: dict[str, ast.Task] = {}
+    for t in book.tasks:
+        if t.name in tasks:
+            ctx.error("E402", f"task `{t.name}` is declared twice in this playbook", t.span,
+                      notes=[Note("first declared here", tasks[t.name].span)])
+            continue
+        tasks[t.name] = t
+    followed: set[str] = set()
+    for t in tasks.values():
+        seen: dict[str, ast.Property] = {}
+        for p in t.props:
+            if p.key in seen:
+                ctx.error("E211", f"`{p.key}` is given twice", p.span, notes=[Note("first given here", seen[p.key].span)])
+                continue
+            seen[p.key] = p
+            if is_alert and p.key in ("after", "every", "until"):
+                ctx.error(
+                    "E400",
+                    f"alert playbooks hold single tasks: `{p.key}` belongs in a goal's playbook",
+                    p.span,
+                )
+            elif p.key == "type":
+                w = p.value
+                if w.name not in TASK_TYPES:
+                    ctx.error("E208", f"`{w.name}` is not a task type; use one of {', '.join(TASK_TYPES)}",
+                              w.span, suggestion=suggest(w.name, TASK_TYPES))
+            elif p.key in ("due", "every", "until"):
+                _check_duration(ctx, p)
+            elif p.key == "after" and not is_alert:
+                for w in p.value.names:
+                    if w.name not in tasks:
+                        ctx.error("E205", f"unknown task `{w.name}` in `after`", w.span,
+                                  suggestion=suggest(w.name, [n for n in tasks if n != t.name]))
+                    else:
+                        followed.add(w.name)
+        if "until" in seen and "every" not in seen and not is_alert:
+            ctx.error("E406", "`until` goes with `every`: this task does not recur", seen["until"].span)
+        if "every" in seen and "after" in seen and not is_alert:
+            ctx.error("E407", "a recurring task cannot follow other tasks: its due dates come from `every`",
+                      seen["after"].span)
+    if not is_alert:
+        for name in sorted(followed):
+            t = tasks[name]
+            every = next((p for p in t.props if p.key == "every"), None)
+            if every is not None:
+                ctx.error("E407", f"recurring task `{name}` cannot be followed by other tasks: it has no single due date",
+                          every.span)
+        _check_cycles(ctx, tasks)
+
+
+def _check_duration(ctx: Context, p: ast.Property) -> None:
+    v = p.value
+    if not (isinstance(v, ast.Literal) and v.kind == "duration"):
+        shown = v.text if isinstance(v, ast.Literal) else getattr(v, "name", "this")
+        ctx.error("E304", f"`{p.key}:` takes a duration like 5d or 2w, not `{shown}`", p.value_span)
+    elif v.value < 0:
+        ctx.error("E304", f"`{p.key}:` cannot be negative", v.span)
+    elif p.key == "every" and v.value == 0:
+        ctx.error("E304", "`every:` must be longer than 0d", v.span)
+
+
+def _check_cycles(ctx: Context, tasks: dict[str, ast.Task]) -> None:
+    """Report each dependency cycle once, naming its members in order."""
+    deps = {
+        name: [w.name for p in t.props if p.key == "after" for w in p.value.names if w.name in tasks]
+        for name, t in tasks.items()
+    }
+    state: dict[str, int] = {}  # 1 on the stack, 2 done
+    for root in tasks:
+        if state.get(root):
+            continue
+        # iterative DFS: (node, index of the next dependency)
+        stack: list[tuple[str, int]] = [(root, 0)]
+        path: list[str] = [root]
+        state[root] = 1
+        while stack:
+            node, i = stack[-1]
+            if i < len(deps[node]):
+                stack[-1] = (node, i + 1)
+                nxt = deps[node][i]
+                if state.get(nxt) == 1:
+                    cycle = path[path.index(nxt):]
+                    members = " -> ".join([*cycle, nxt])
+                    first = tasks[cycle[0]]
+                    ctx.error(
+                        "E401",
+                        f"these tasks depend on each other in a circle: {members}",
+                        first.span,
+                        notes=[Note(f"`{m}` is here", tasks[m].span) for m in cycle[1:]],
+                    )
+                elif not state.get(nxt):
+                    state[nxt] = 1
+                    stack.append((nxt, 0))
+                    path.append(nxt)
+            else:
+                state[node] = 2
+                stack.pop()
+                path.pop()
+
+
+# --- segment coverage ------------------------------------------------------------
+
+
+class _Unknown:
+    """A sub-condition that is not about enum attributes: neither true nor false here."""
+
+
+UNKNOWN = _Unknown()
+
+
+def _enum_attrs_used(ctx: Context, expr, out: set[str]) -> None:
+    if isinstance(expr, ast.Name) and expr.name in ctx.catalog.attributes:
+        if ctx.catalog.attributes[expr.name].type == "enum":
+            out.add(expr.name)
+    elif isinstance(expr, ast.AttrRef) and expr.attr in ctx.catalog.attributes:
+        if ctx.catalog.attributes[expr.attr].type == "enum":
+            out.add(expr.attr)
+    for child in _children(expr):
+        _enum_attrs_used(ctx, child, out)
+
+
+def _children(e):
+    if isinstance(e, ast.Binary):
+        return (e.left, e.right)
+    if isinstance(e, (ast.Unary, ast.IsEmpty)):
+        return (e.operand,)
+    if isinstance(e, ast.InList):
+        return (e.operand, *e.items)
+    if isinstance(e, ast.Call):
+        return e.args
+    return ()
+
+
+def _enum_value(ctx: Context, e, combo: dict[str, str]):
+    """The enum value an operand stands for under ``combo``: an attribute's value or a bare word."""
+    name = e.name if isinstance(e, ast.Name) else e.attr if isinstance(e, ast.AttrRef) else None
+    if name is not None and name in combo:
+        return ("attr", combo[name])
+    if isinstance(e, ast.Name) and name not in ctx.catalog.attributes and name not in ctx.catalog.metrics:
+        return ("word", e.name)
+    if isinstance(e, ast.Literal) and e.kind == "string":
+        return ("word", e.value)
     return None
+
+
+def _holds(ctx: Context, e, combo: dict[str, str]):
+    """Three-valued truth of ``e`` for one combination of enum values (UNKNOWN when it depends on more)."""
+    if isinstance(e, ast.Binary):
+        if e.op in ("and", "or"):
+            a, b = _holds(ctx, e.left, combo), _holds(ctx, e.right, combo)
+            if e.op == "and":
+                if a is False or b is False:
+                    return False
+                return True if a is True and b is True else UNKNOWN
+            if a is True or b is True:
+                return True
+            return False if a is False and b is False else UNKNOWN
+        if e.op in ("==", "!="):
+            left, right = _enum_value(ctx, e.left, combo), _enum_value(ctx, e.right, combo)
+            if left and right and "attr" in (left[0], right[0]):
+                same = left[1] == right[1]
+                return same if e.op == "==" else not same
+        return UNKNOWN
+    if isinstance(e, ast.Unary) and e.op == "not":
+        v = _holds(ctx, e.operand, combo)
+        return UNKNOWN if v is UNKNOWN else not v
+    if isinstance(e, ast.InList):
+        left = _enum_value(ctx, e.operand, combo)
+        items = [_enum_value(ctx, i, combo) for i in e.items]
+        if left and left[0] == "attr" and all(items):
+            inside = any(i[1] == left[1] for i in items)
+            return inside != e.negated
+        return UNKNOWN
+    if isinstance(e, ast.Literal) and e.kind == "bool":
+        return e.value
+    return UNKNOWN
+
+
+def _check_coverage(ctx: Context, decl, books) -> None:
+    if len(books) < 2 and (not books or books[0].where is None):
+        return
+    used: set[str] = set()
+    for b in books:
+        if b.where is not None:
+            _enum_attrs_used(ctx, b.where, used)
+    attrs = sorted(used)
+    sizes = [len(ctx.catalog.attributes[a].values) for a in attrs]
+    total = 1
+    for n in sizes:
+        total *= n
+    if not attrs or total > MAX_COMBINATIONS or 0 in sizes:
+        return
+    combos = [dict(zip(attrs, values)) for values in product(*(ctx.catalog.attributes[a].values for a in attrs))]
+    verdicts = [[True if b.where is None else _holds(ctx, b.where, c) for c in combos] for b in books]
+    # A playbook can be chosen for a combination when no earlier one surely takes it and its own
+    # `where` may hold there.
+    taken = [False] * len(combos)
+    for b, verdict in zip(books, verdicts):
+        choosable = any(v is not False and not t for v, t in zip(verdict, taken))
+        if not choosable and b.where is not None:
+            why = ("its `where` can never hold" if all(v is False for v in verdict)
+                   else "the playbooks before it already take every account it matches")
+            ctx.warning("W400", f"playbook `{b.name or 'default'}` can never be chosen: {why}", b.span)
+        taken = [t or v is True for t, v in zip(taken, verdict)]
+    if any(b.where is None for b in books):
+        return
+    uncovered = [c for i, c in enumerate(combos) if all(v[i] is False for v in verdicts)]
+    if uncovered:
+        shown = ["(" + ", ".join(f"{a} = {c[a]}" for a in attrs) + ")" for c in uncovered[:5]]
+        more = f" and {len(uncovered) - 5} more" if len(uncovered) > 5 else ""
+        ctx.warning(
+            "W401",
+            f"no playbook covers {', '.join(shown)}{more}; accounts there get no tasks",
+            books[-1].span,
+            notes=[Note("add a default playbook (one without `where`) last, or cover these")],
+        )
+
+
+# --- goals -------------------------------------------------------------------------
+
+
+def _check_goal(ctx: Context, goal: ast.Goal) -> None:
+    p = props_of(goal)
+    deploy = p.get("deploy")
+    kpi = p.get("kpi")
+    cat = ctx.catalog
+    if goal.external:
+        if deploy is not None and not isinstance(deploy.value, ast.DeployManual):
+            ctx.error(
+                "E500",
+                "automation is for internal goals: an external goal is deployed by its CSM on its `start` date",
+                deploy.span,
+            )
+        if kpi is not None:
+            metrics = _metrics_in(kpi.value, cat)
+            ctx.error(
+                "E501",
+                "an external goal's KPI is a customer-tracked `measure:`, not an account metric"
+                + (f" (`{metrics[0]}`)" if metrics else ""),
+                kpi.span,
+            )
+        start, due = p.get("start"), p.get("due")
+        if start and due and isinstance(start.value, ast.Literal) and isinstance(due.value, ast.Literal):
+            if start.value.kind == due.value.kind == "date" and due.value.value <= start.value.value:
+                ctx.error("E504", f"`due` ({due.value.text}) must come after `start` ({start.value.text})", due.value.span)
+        return
+    if deploy is not None and isinstance(deploy.value, ast.DeployOn):
+        attr = deploy.value.attr
+        dates = [a.name for a in cat.attributes.values() if a.type == "date"]
+        if attr.name not in cat.attributes:
+            ctx.error("E200", f"unknown attribute `{attr.name}`", attr.span, suggestion=suggest(attr.name, dates))
+        elif attr.name not in dates:
+            ctx.error("E502", f"`deploy: on` takes a date attribute; `{attr.name}` is {cat.attributes[attr.name].type}",
+                      attr.span, suggestion=suggest(attr.name, dates))
+    if kpi is not None and isinstance(kpi.value, ast.KpiRelative):
+        rel = kpi.value
+        if rel.metric.name not in cat.metrics:
+            ctx.error("E503", f"`{rel.metric.name} {rel.direction} ...` needs a metric; `{rel.metric.name}` is not one",
+                      rel.metric.span, suggestion=suggest(rel.metric.name, cat.metrics))
+        if not (isinstance(rel.amount, ast.Literal) and rel.amount.kind == "percent"):
+            ctx.error("E304", f"`{rel.direction}` takes a percent like 10%", rel.amount.span)
+
+
+def _metrics_in(e, cat) -> list[str]:
+    if isinstance(e, ast.KpiRelative):
+        return [e.metric.name]
+    out = []
+    if isinstance(e, ast.Name) and e.name in cat.metrics:
+        out.append(e.name)
+    for c in _children(e):
+        out.extend(_metrics_in(c, cat))
+    return out
