@@ -257,9 +257,10 @@ def _check_coverage(ctx: Context, decl, books) -> None:
     # A playbook can be chosen for a combination when no earlier one surely takes it and its own
     # `where` may hold there.
     taken = [False] * len(combos)
-    for b, verdict in zip(books, verdicts):
+    for i, (b, verdict) in enumerate(zip(books, verdicts)):
         choosable = any(v is not False and not t for v, t in zip(verdict, taken))
-        if not choosable and b.where is not None:
+        after_default = any(x.where is None for x in books[:i])
+        if not choosable and b.where is not None and not after_default:  # after a default: E404 says it
             why = ("its `where` can never hold" if all(v is False for v in verdict)
                    else "the playbooks before it already take every account it matches")
             ctx.warning("W400", f"playbook `{b.name or 'default'}` can never be chosen: {why}", b.span)

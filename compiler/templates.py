@@ -132,7 +132,7 @@ def _problems(env, text: str, scope: set[str], attrs: set[str], kind: str) -> li
     for node in tree.find_all(nodes.Filter):
         if node.name not in env.filters:
             out.append(("E602", f"the title uses the filter `{node.name}`, which does not exist",
-                        suggest(node.name, env.filters)))
+                        suggest(node.name, FILTERS) or suggest(node.name, env.filters)))
     try:
         # Runs Jinja's code generator, which also rejects unknown filters and tests.
         undeclared = meta.find_undeclared_variables(tree)
