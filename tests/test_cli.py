@@ -1,0 +1,172 @@
+"""`plays check` and `plays compile`: formats, exit codes, atomic output, determinism."""
+
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+DATA = Path(__file__).parent / "data"
+BAD = "alert x {\n\twhen: seat_utilization > 80 and tier == premum\n  playbook { task t \"T\" { } }\n}\n"
+
+
+@pytest.fixture
+def specs(tmp_path, examples_text):
+    d = tmp_path / "specs"
+    d.mkdir()
+    (d / "examples.play").write_text(examples_text)
+    return d
+
+
+def test_check_clean_exits_0(run_cli, specs):
+    code, out, err = run_cli("check", "specs")
+    assert (code, out, err) == (0, "1 file checked: no problems\n", "")
+
+
+def test_check_text_output_has_caret_under_the_span_with_tabs_kept(run_cli, specs):
+    (specs / "bad.play").write_text(BAD)
+    code, out, _ = run_cli("check", "specs")
+    assert code == 1
+    assert out == (
+        "specs/bad.play:2:27: warning[W300]: comparing a percent with the plain number 80; percents are fractions (0.8 is 80%)\n"
+        " 2 | \twhen: seat_utilization > 80 and tier == premum\n"
+        "   | \t                         ^^\n"
+        "  = help: did you mean `80%`?\n"
+        "specs/bad.play:2:42: error[E302]: `premum` is not a value of `tier` (standard, premium)\n"
+        " 2 | \twhen: seat_utilization > 80 and tier == premum\n"
+        "   | \t                                        ^^^^^^\n"
+        "  = help: did you mean `premium`?\n"
+        "1 error, 1 warning\n"
+    )
+
+
+def test_check_json(run_cli, specs):
+    (specs / "bad.play").write_text(BAD)
+    code, out, _ = run_cli("check", "--format", "json", "specs")
+    doc = json.loads(out)
+    assert code == 1 and doc["summary"] == {"errors": 1, "warnings": 1}
+    d = doc["diagnostics"][1]
+    assert (d["code"], d["severity"], d["span"]["line"], d["span"]["col"], d["suggestion"]) == ("E302", "error", 2, 42, "premium")
+
+
+def test_check_github_annotations_escape_data_and_properties(run_cli, specs):
+    (specs / "bad,name.play").write_text(BAD)
+    code, out, _ = run_cli("check", "--format", "github", "specs")
+    lines = out.splitlines()
+    assert code == 1
+    assert lines[0] == (
+        "::warning file=specs/bad%2Cname.play,line=2,col=27,endLine=2,endColumn=29,title=W300::"
+        "comparing a percent with the plain number 80; percents are fractions (0.8 is 80%25) (did you mean `80%25`?)"
+    )
+    assert lines[1].startswith("::error file=specs/bad%2Cname.play,line=2,col=42,")
+
+
+def test_check_sarif_validates_against_the_sarif_schema(run_cli, specs):
+    (specs / "bad.play").write_text(BAD + "alert x { when: mau > 1  playbook { } }\n")
+    code, out, _ = run_cli("check", "--format", "sarif", "specs")
+    log = json.loads(out)
+    schema = json.loads((DATA / "sarif-schema-2.1.0.json").read_text())
+    jsonschema.Draft7Validator(schema).validate(log)
+    results = log["runs"][0]["results"]
+    assert code == 1 and [r["ruleId"] for r in results] == ["W300", "E302", "E201"]
+    rules = log["runs"][0]["tool"]["driver"]["rules"]
+    assert [rules[r["ruleIndex"]]["id"] for r in results] == ["W300", "E302", "E201"]
+    assert results[2]["relatedLocations"][0]["physicalLocation"]["region"]["startLine"] == 1
+
+
+def test_strict_turns_warnings_into_failure(run_cli, specs):
+    (specs / "empty.play").write_text("# nothing yet\n")
+    assert run_cli("check", "specs")[0] == 0
+    code, out, _ = run_cli("check", "--strict", "specs")
+    assert code == 1 and "warning[W100]: this file declares nothing" in out
+
+
+@pytest.mark.parametrize(
+    "setup, args, message",
+    [
+        (None, ["check", "nope"], "plays: error: nope: no such file or directory\n"),
+        ("emptydir", ["check", "emptydir"], "plays: error: emptydir: no .play files in this directory\n"),
+        ("binary", ["check", "bin.play"], "plays: error: bin.play: not UTF-8 text (byte 0); is it a binary file?\n"),
+        ("nul", ["check", "nul.play"], "plays: error: nul.play: not a text file (it contains NUL bytes; is it a binary file?)\n"),
+    ],
+)
+def test_usage_and_io_errors_exit_2_with_one_line(run_cli, tmp_path, setup, args, message):
+    if setup == "emptydir":
+        (tmp_path / "emptydir").mkdir()
+        (tmp_path / "emptydir" / "notes.txt").write_text("x")
+    elif setup == "binary":
+        (tmp_path / "bin.play").write_bytes(b"\xff\xfe\x01")
+    elif setup == "nul":
+        (tmp_path / "nul.play").write_bytes(b"metric a: count\x00")
+    code, out, err = run_cli(*args)
+    assert (code, out, err) == (2, "", message)
+
+
+def test_huge_file_of_garbage_gives_diagnostics_not_a_crash(run_cli, tmp_path):
+    (tmp_path / "huge.play").write_text(("alert a { when: ) }\n" + "x" * 1000 + "\n") * 2000)
+    code, out, _ = run_cli("check", "huge.play")
+    assert code == 1 and "error[E100]" in out
+
+
+def test_compile_writes_a_valid_plan(run_cli, specs, tmp_path):
+    code, out, err = run_cli("compile", "specs", "-o", "plan.json")
+    assert (code, err) == (0, "")
+    plan = json.loads((tmp_path / "plan.json").read_text())
+    schema = json.loads((Path(__file__).parent.parent / "schemas" / "plan.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(plan)
+    assert [a["name"] for a in plan["alerts"]] == ["usage_drop"]
+
+
+def test_compile_failure_leaves_the_existing_output_untouched(run_cli, specs, tmp_path):
+    (tmp_path / "plan.json").write_text("previous plan")
+    (specs / "bad.play").write_text(BAD)
+    code, out, _ = run_cli("compile", "specs", "-o", "plan.json")
+    assert code == 1 and "error[E302]" in out
+    assert (tmp_path / "plan.json").read_text() == "previous plan"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".plan")] == []
+
+
+def test_plan_bytes_do_not_depend_on_file_order(run_cli, tmp_path, examples_text):
+    """The declarations split across files, given in any order (or as a folder), give the same bytes."""
+    import re
+
+    chunks = re.split(r"\n(?=(?:alert|goal|external|metric|account) )", examples_text)
+    d = tmp_path / "set"
+    d.mkdir()
+    names = []
+    for i, chunk in enumerate(chunks):
+        (d / f"part{i:02}.play").write_text(chunk + "\n")
+        names.append(f"set/part{i:02}.play")
+    outputs = set()
+    for seed in range(4):
+        order = names[:]
+        random.Random(seed).shuffle(order)
+        code, out, err = run_cli("compile", *order, "-o", "-")
+        assert code == 0, err
+        outputs.add(out)
+    code, out, _ = run_cli("compile", "set", "-o", "-")
+    outputs.add(out)
+    assert len(outputs) == 1
+    plan = json.loads(outputs.pop())
+    assert [s["path"] for s in plan["sources"]] == sorted(names) and len(names) > 10
+    assert json.loads(json.dumps(plan)) == plan
+
+
+def test_help_explains_every_command_with_an_example(run_cli):
+    for cmd in ("check", "compile", "test"):
+        code, out, _ = run_cli(cmd, "--help")
+        assert code == 0 and "Examples:" in out, cmd
+
+
+def test_installed_console_script_runs_without_traceback(tmp_path):
+    exe = Path(sys.executable).parent / "plays"
+    if not exe.exists():
+        pytest.skip("the plays console script is not installed next to this Python")
+    (tmp_path / "a.play").write_text(BAD)
+    proc = subprocess.run([str(exe), "check", "a.play"], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr + proc.stdout
+    proc = subprocess.run([str(exe), "check", "missing"], cwd=tmp_path, capture_output=True, text=True)
+    assert (proc.returncode, proc.stderr) == (2, "plays: error: missing: no such file or directory\n")
