@@ -15,12 +15,7 @@ SEVERITIES = ("low", "medium", "high", "critical")
 CATEGORIES = ("onboarding", "adoption", "expansion", "retention", "other")
 TASK_TYPES = ("call", "email", "meeting", "todo")
 
-# Which property keys each kind of block takes (the grammar accepts all of them
-# everywhere so that a misplaced key gets a precise message, not a syntax error).
-ALERT_KEYS = ("severity", "where", "when", "for", "cooldown")
-GOAL_KEYS = ("category", "duration", "deploy", "where", "kpi")
-EXTERNAL_KEYS = ("account", "measure", "start", "due", "category")
-TASK_KEYS = ("type", "owner", "due", "after", "every", "until")
+from plays.dsl.ast import ALERT_KEYS, EXTERNAL_KEYS, GOAL_KEYS, TASK_KEYS  # noqa: F401  (re-exported)
 
 
 @dataclass(frozen=True, slots=True)

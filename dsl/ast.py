@@ -14,6 +14,14 @@ from plays.diagnostics import Span
 
 _NODE = dict(frozen=True, slots=True, kw_only=True)
 
+# Which property keys each kind of block takes. The grammar accepts every key
+# in every block so that a misplaced key gets a precise message from the
+# compiler; the parser uses these lists to say what a misspelt key could be.
+ALERT_KEYS = ("severity", "where", "when", "for", "cooldown")
+GOAL_KEYS = ("category", "duration", "deploy", "where", "kpi")
+EXTERNAL_KEYS = ("account", "measure", "start", "due", "category")
+TASK_KEYS = ("type", "owner", "due", "after", "every", "until")
+
 
 # --- expressions -----------------------------------------------------------
 

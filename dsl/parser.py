@@ -420,6 +420,11 @@ _BLOCK_KEYS = {
     "deploy", "kpi", "account", "measure", "start", "due",
 }
 _TASK_KEYS = {"type", "owner", "due", "after", "every", "until"}
+_KEYS_BY_BLOCK = {
+    "alert": ast.ALERT_KEYS,
+    "goal": tuple(dict.fromkeys(ast.GOAL_KEYS + ast.EXTERNAL_KEYS)),
+    "task": ast.TASK_KEYS,
+}
 _TOP_LEVEL = {"ALERT", "GOAL", "EXTERNAL", "METRIC", "ACCOUNT"}
 _OPENERS = ("account", "alert", "goal", "playbook", "task")
 
@@ -554,10 +559,18 @@ def _syntax_diagnostic(e: UnexpectedInput, chunk: str, path: str, offset: int) -
         keys = {_terminal_text(x) for x in expected} - {None}
         from plays.diagnostics import suggest
 
-        suggestion = suggest(str(tok), keys)
         if keys & (_BLOCK_KEYS | _TASK_KEYS):
+            # Name only the keys of the block that is open here.
+            opened = _open_blocks(chunk, tok.start_pos)
+            kind = opened[-1][0] if opened else None
+            block_keys = _KEYS_BY_BLOCK.get(kind)
+            if block_keys:
+                others = {"`playbook`" if kind in ("alert", "goal") else None, "`}`"} - {None}
+                expected_text = ", ".join(f"`{k}:`" for k in block_keys) + ", " + " or ".join(sorted(others))
+                keys = set(block_keys)
             msg = f"unknown property `{tok}`; expected {expected_text}"
-            return error("E100", msg, span, suggestion=suggestion)
+            return error("E100", msg, span, suggestion=suggest(str(tok), keys))
+        suggestion = suggest(str(tok), keys)
     return error("E100", f"unexpected {where}; expected {expected_text}", span, suggestion=suggestion)
 
 
