@@ -1,0 +1,81 @@
+"""Benchmark `plays check` against Lark's bare parse of the same text.
+
+    python bench/bench_check.py [--repeat 3] [--alerts 5000] [--goals 500]
+
+Generates the spec set (bench/gen_specs.py) into bench/out/specs, then times
+(best of --repeat):
+  bare parse  Lark LALR with the same grammar, building its parse tree (the floor)
+  parse       plays.dsl.parse_module (inline transformer, spans)
+  check       every compiler pass, as `plays check` runs them (no lowering)
+  compile     check + lowering to the plan
+  cli         the `plays check` command end to end in a subprocess (start-up included)
+Targets (2-core machine): check <= 3 s and <= 1.5 x bare parse.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from gen_specs import generate  # noqa: E402
+
+
+def best(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--alerts", type=int, default=5000)
+    ap.add_argument("--goals", type=int, default=500)
+    a = ap.parse_args()
+
+    from lark import Lark
+
+    from plays.compiler.driver import compile_sources
+    from plays.dsl import parse_module
+    from plays.sources import discover
+
+    out = HERE / "out" / "specs"
+    paths = generate(out, a.alerts, a.goals)
+    sources = discover([str(out)])
+    size = sum(len(s.text) for s in sources)
+    lines = sum(s.text.count("\n") for s in sources)
+    grammar = resources.files("plays.dsl").joinpath("grammar.lark").read_text()
+    bare = Lark(grammar, parser="lalr", lexer="contextual")
+
+    rows = [
+        ("bare parse", best(lambda: [bare.parse(s.text) for s in sources], a.repeat)),
+        ("parse", best(lambda: [parse_module(s.text, s.path) for s in sources], a.repeat)),
+        ("check", best(lambda: compile_sources(sources, lower=False), a.repeat)),
+        ("compile", best(lambda: compile_sources(sources, lower=True), a.repeat)),
+    ]
+    plays = Path(sys.executable).parent / "plays"
+    cmd = [str(plays), "check", str(out)] if plays.exists() else [sys.executable, "-m", "plays.cli", "check", str(out)]
+    rows.append(("cli", best(lambda: subprocess.run(cmd, check=True, capture_output=True), a.repeat)))
+    floor = rows[0][1]
+    print(f"spec set: {len(paths)} files, {size / 1e6:.1f} MB, {lines:,} lines, "
+          f"{a.alerts} alerts, {a.goals} goals x 10 tasks; best of {a.repeat}")
+    print(f"{'step':<12}{'seconds':>9}{'x bare':>9}")
+    for name, t in rows:
+        print(f"{name:<12}{t:>9.2f}{t / floor:>9.2f}")
+    check = rows[2][1]
+    ok = check <= 3.0 and check <= 1.5 * floor
+    print(f"target check <= 3 s and <= 1.5 x bare parse: {'met' if ok else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""Generate a large, deterministic spec set for the compiler benchmark.
+
+    python bench/gen_specs.py OUT_DIR [--alerts 5000] [--goals 500] [--tasks 10] [--files 20]
+
+The catalog is LANGUAGE.md's; alerts vary their functions, where clauses and
+segment playbooks; each goal template has `--tasks` tasks in `after` chains.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from pathlib import Path
+
+CATALOG = """account {
+  name: text
+  csm: text
+  segment: enum(smb, mid_market, enterprise)
+  region: enum(amer, emea, apac)
+  tier: enum(standard, premium)
+  stage: enum(onboarding, adoption, mature)
+  contract: enum(monthly, annual)
+  sales_handoff_date: date
+  go_live_date: date
+  renewal_date: date
+}
+metric mau: count "Monthly active users"
+metric feature_adoption: percent "Share of licensed features in use"
+metric mrr: money "Monthly recurring revenue"
+metric seat_utilization: percent "Seats in use over seats licensed"
+metric health_score: number "Health score, 0 to 100"
+metric invoice_days_overdue: count "Days the oldest unpaid invoice is past due"
+metric tickets_opened: count "Support tickets opened since the previous snapshot"
+metric nps: number "Latest NPS answer, 0 to 10"
+"""
+
+CONDITIONS = [
+    "pct_change(mau, {w}d) <= -{p}%",
+    "change(feature_adoption, {w}d) <= -{p}%",
+    "invoice_days_overdue > {n}",
+    "pct_change(mrr, {w}d) < -{p}%",
+    "sum(tickets_opened, {w}d) >= {n}",
+    "nps <= 6 and nps is not empty",
+    "avg(health_score, {w}d) < {n} and min(mau, {w}d) < value_at(mau, {w}d)",
+    "seat_utilization > {p}% or count(nps, {w}d) == 0",
+]
+WHERES = ["tier == premium", "segment in (smb, mid_market)", "region != apac and contract == annual", "stage == mature"]
+
+
+def alert(i: int, rng: random.Random) -> str:
+    cond = rng.choice(CONDITIONS).format(w=rng.choice([7, 14, 30]), p=rng.randint(5, 40), n=rng.randint(3, 60))
+    lines = [f'alert a{i} "Alert number {i}" {{', f"  severity: {rng.choice(['low', 'medium', 'high', 'critical'])}"]
+    if rng.random() < 0.5:
+        lines.append(f"  where: {rng.choice(WHERES)}")
+    lines.append(f"  when: {cond}")
+    if rng.random() < 0.5:
+        lines.append(f"  for: {rng.randint(1, 5)}d")
+    if rng.random() < 0.5:
+        lines.append(f"  cooldown: {rng.choice([7, 14, 30])}d")
+    if rng.random() < 0.3:
+        lines += [
+            "  playbook enterprise where segment == enterprise {",
+            f'    task call "Call {{{{ account.name }}}} about a{i}" {{ type: call  owner: csm  due: 2d }}',
+            "  }",
+            "  playbook rest {",
+            '    task email "Email the champion" { type: email  due: 1d }',
+            "  }",
+        ]
+    else:
+        lines += [
+            "  playbook {",
+            f'    task call "Call {{{{ account.name }}}}: {{{{ pct_change(mau, 7d) | pct }}}}" {{ type: call  due: 2d }}',
+            '    task review "Review the account" { type: todo  due: 5d }',
+            "  }",
+        ]
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def goal(i: int, rng: random.Random, tasks: int) -> str:
+    deploy = rng.choice(
+        ["on sales_handoff_date", "on go_live_date + 7d", "on renewal_date - 120d", "when seat_utilization >= 85%", "manual"]
+    )
+    kpi = rng.choice(["health_score >= 70", "mrr up 10%", "mau up 20%", "tickets_opened down 20%"])
+    lines = [
+        f'goal g{i} "Goal template {i}" {{',
+        f"  category: {rng.choice(['onboarding', 'adoption', 'expansion', 'retention'])}",
+        f"  duration: {rng.choice([30, 60, 90])}d",
+        f"  deploy: {deploy}",
+        f"  kpi: {kpi}",
+        "  playbook enterprise where segment == enterprise {",
+    ]
+    for t in range(tasks):
+        after = f"  after: t{t - 1}" if t and rng.random() < 0.7 else ""
+        if t == tasks - 1:
+            lines.append(f'    task t{t} "Check-in with {{{{ account.name }}}}" {{ type: call  every: 14d }}')
+        else:
+            lines.append(f'    task t{t} "Step {t} of {{{{ goal.title }}}}" {{ type: todo  due: {rng.randint(1, 10)}d{after} }}')
+    lines += ["  }", "  playbook default {", '    task welcome "Welcome" { type: email  due: 1d }', "  }", "}"]
+    return "\n".join(lines)
+
+
+def generate(out: Path, alerts: int = 5000, goals: int = 500, tasks: int = 10, files: int = 20, seed: int = 1) -> list[Path]:
+    rng = random.Random(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.play"):
+        old.unlink()
+    decls = [alert(i, rng) for i in range(alerts)] + [goal(i, rng, tasks) for i in range(goals)]
+    paths = [out / "catalog.play"]
+    paths[0].write_text(CATALOG)
+    per = -(-len(decls) // files)
+    for f in range(files):
+        p = out / f"part{f:03}.play"
+        p.write_text("\n\n".join(decls[f * per : (f + 1) * per]) + "\n")
+        paths.append(p)
+    return paths
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--alerts", type=int, default=5000)
+    ap.add_argument("--goals", type=int, default=500)
+    ap.add_argument("--tasks", type=int, default=10)
+    ap.add_argument("--files", type=int, default=20)
+    a = ap.parse_args()
+    paths = generate(a.out, a.alerts, a.goals, a.tasks, a.files)
+    size = sum(p.stat().st_size for p in paths)
+    print(f"wrote {len(paths)} files, {size / 1e6:.1f} MB, to {a.out}")
+
+
+if __name__ == "__main__":
+    main()
