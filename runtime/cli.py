@@ -1,0 +1,168 @@
+"""``plays run`` and ``plays explain``: dry runs of a spec set (or plan) on snapshots."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+
+import click
+
+from plays.diagnostics import UsageError
+
+
+def _date(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"`{value}` is not a date like 2026-03-01") from None
+
+
+def load_plan(paths, plan_file):
+    """The plan from spec paths (compiled now) or from --plan; exit 1 with diagnostics on errors."""
+    if plan_file and paths:
+        raise UsageError("give spec paths or --plan, not both")
+    if plan_file:
+        from plays.compiler.plan import load
+
+        return load(plan_file)
+    if not paths:
+        raise UsageError("no spec paths given (for example: plays run specs/ --snapshots data.csv)")
+    from plays.compiler.driver import compile_sources
+    from plays.render import render_text
+    from plays.sources import discover
+
+    result = compile_sources(discover(paths))
+    if not result.ok:
+        click.echo(render_text(result.diagnostics, result.sources), err=True, nl=False)
+        sys.exit(1)
+    return result.plan
+
+
+def load_input(snapshots, plan, accounts=None):
+    """Validated snapshots, or exit 1 with the positioned report (nothing is evaluated)."""
+    from plays.render import render_text
+
+    from .snapshots import SnapshotError, load_snapshots
+
+    try:
+        snaps = load_snapshots(list(snapshots), plan, accounts=accounts)
+    except SnapshotError as e:
+        click.echo(render_text(e.diagnostics, {}, with_summary=False), err=True, nl=False)
+        more = f" (and {e.more:,} more)" if e.more else ""
+        click.echo(f"{len(e.diagnostics)} problem{'s' if len(e.diagnostics) != 1 else ''} in the snapshots{more}; "
+                   "nothing was evaluated", err=True)
+        sys.exit(1)
+    if snaps.warnings:
+        click.echo(render_text(snaps.warnings, {}, with_summary=False), err=True, nl=False)
+    return snaps
+
+
+_SNAPSHOTS = click.option(
+    "--snapshots", "-s", "snapshots", multiple=True, required=True, metavar="FILE",
+    help="Snapshot file (CSV, JSON Lines or Parquet) or glob; repeatable.",
+)
+_PLAN = click.option("--plan", "plan_file", metavar="PLAN.json", help="Use a compiled plan instead of spec paths.")
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@_SNAPSHOTS
+@_PLAN
+@click.option("--from", "from_", callback=_date, metavar="DATE", help="Report events from this date on.")
+@click.option("--to", "to", callback=_date, metavar="DATE", help="Report events up to this date.")
+@click.option("--account", "accounts", multiple=True, metavar="ID", help="Only this account; repeatable.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people; json for JSON Lines, one event per line.")
+@click.option("-o", "--output", metavar="FILE", help="Write the events to FILE instead of standard output.")
+def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output):
+    """Dry-run specs on metric snapshots: which alerts fire, goals deploy, tasks are due.
+
+    Evaluates every account at each of its snapshot dates and prints the
+    events: alerts fired and resolved, goals deployed (with the playbook
+    chosen for the account), tasks with their planned due dates, KPI met,
+    goals achieved or missed. Snapshots are validated first: a bad row is
+    reported with its file and line, and nothing is evaluated (exit 1).
+    --from/--to only filter what is reported: earlier snapshots still feed
+    the windows and lifecycles.
+
+    \b
+    Examples:
+      plays run specs/ --snapshots examples/snapshots.csv
+      plays run specs/ -s 'data/2026-*.parquet' --from 2026-03-01 --format json
+      plays run --plan plan.json -s data.csv --account acme
+    """
+    from .engine import RuntimeError_, evaluate
+    from .output import render_jsonl, render_text
+
+    if from_ and to and from_ > to:
+        raise UsageError("--from is after --to")
+    plan = load_plan(paths, plan_file)
+    snaps = load_input(snapshots, plan, list(accounts) or None)
+    progress = _progress(snaps.rows)
+    try:
+        events = evaluate(plan, snaps.con, progress=progress)
+    except RuntimeError_ as e:
+        click.echo(f"plays: error: {e}", err=True)
+        sys.exit(1)
+    finally:
+        progress("close")
+    events = [e for e in events if (from_ is None or e.date >= from_) and (to is None or e.date <= to)]
+    if fmt == "json":
+        text = render_jsonl(events)
+    else:
+        n_accounts = snaps.con.execute("SELECT count(DISTINCT account) FROM snapshots").fetchone()[0]
+        text = render_text(events, accounts=n_accounts, rows=snaps.rows)
+    if output:
+        from plays.cli import write_atomic
+
+        write_atomic(output, text)
+    else:
+        click.echo(text, nl=False)
+
+
+def _progress(rows: int):
+    """A progress bar on stderr for long runs, only when stderr is a terminal."""
+    if rows < 200_000 or not sys.stderr.isatty():
+        return lambda label: None
+    steps = ["alerts", "goals", "details", "done"]
+    bar = click.progressbar(length=len(steps), label="evaluating", file=sys.stderr, show_eta=False)
+    bar.__enter__()
+
+    def step(label):
+        if label == "close":
+            bar.__exit__(None, None, None)
+        elif label in steps:
+            bar.label = f"evaluating {label}"
+            bar.update(1)
+
+    return step
+
+
+@click.command()
+@click.argument("rule")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--account", "-a", required=True, metavar="ID", help="The account.")
+@click.option("--date", "-d", "day", required=True, callback=_date, metavar="DATE", help="The snapshot date.")
+@_SNAPSHOTS
+@_PLAN
+def explain(rule, paths, account, day, snapshots, plan_file):
+    """Why an alert did or did not fire (or a goal deploy) for one account on one date.
+
+    Shows the condition as written, the value of every sub-expression at that
+    snapshot (with the snapshots that value_at, previous and the windows
+    used), the verdict, and for an alert why it fired or not: not held long
+    enough, in cooldown, already firing, `where` false, condition false.
+
+    \b
+    Examples:
+      plays explain usage_drop specs/ -s examples/snapshots.csv --account acme --date 2026-02-14
+      plays explain onboarding --plan plan.json -s data.csv -a globex -d 2026-03-01
+    """
+    from .explain import explain as run_explain
+    from .explain import render
+
+    plan = load_plan(paths, plan_file)
+    snaps = load_input(snapshots, plan, [account])
+    click.echo(render(run_explain(plan, snaps.con, rule, account, day)), nl=False)

@@ -1,0 +1,213 @@
+"""``plays explain``: one rule, one account, one date: every sub-expression's value and the verdict."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from plays.diagnostics import UsageError, suggest
+
+from .engine import evaluate
+from .sql import PARTITION, expr_sql, ident
+
+_UNARY_LIKE = ("neg", "not", "is_empty", "in")
+
+
+@dataclass
+class Step:
+    """One sub-expression: how it reads, its value, and the snapshots it looked at."""
+
+    text: str
+    value: object
+    depth: int
+    used: str | None = None
+
+
+@dataclass
+class Explanation:
+    rule: str
+    kind: str  # alert | goal
+    account: str
+    day: date
+    sections: list[tuple[str, str, list[Step], object]] = field(default_factory=list)  # (label, source, steps, verdict)
+    verdict: str = ""
+
+
+def _walk(node: dict, depth: int, out: list):
+    out.append((node, depth))
+    for key in ("arg", "left", "right"):
+        if key in node:
+            _walk(node[key], depth + 1, out)
+    for item in node.get("items", ()):
+        _walk(item, depth + 1, out)
+
+
+def _text(node: dict) -> str:
+    from .sql import describe
+
+    op = node["op"]
+    if op == "const":
+        v = node["value"]
+        if node["type"] == "percent":
+            return f"{v * 100:g}%"
+        if node["type"] == "duration":
+            return f"{v}d"
+        return str(v).lower() if isinstance(v, bool) else str(v)
+    if op in ("metric", "attr"):
+        return node["name"]
+    if op == "call":
+        return describe(node)
+    if op == "neg":
+        return f"-{_text(node['arg'])}"
+    if op == "not":
+        return f"not {_text(node['arg'])}"
+    if op == "is_empty":
+        return f"{_text(node['arg'])} is {'not ' if node['negated'] else ''}empty"
+    if op == "in":
+        return f"{_text(node['arg'])} {'not ' if node['negated'] else ''}in ({', '.join(_text(i) for i in node['items'])})"
+    return f"{_text(node['left'])} {node['op']} {_text(node['right'])}"
+
+
+def _used_sql(node: dict) -> str | None:
+    """SQL describing which snapshots a window function used, as text."""
+    if node["op"] != "call" or node["func"] in ("days_since", "days_until"):
+        return None
+    if node["func"] == "previous":
+        return f"'previous snapshot ' || COALESCE(CAST(LAG(date) OVER ({PARTITION}) AS VARCHAR), 'none')"
+    days = int(node["args"][1]["value"])
+    if node["func"] in ("value_at", "change", "pct_change"):
+        return (f"'snapshot of ' || COALESCE(CAST(LAST_VALUE(date) OVER ({PARTITION} RANGE BETWEEN UNBOUNDED "
+                f"PRECEDING AND INTERVAL {days} DAYS PRECEDING) AS VARCHAR), 'none (no snapshot that old)')")
+    frame = f"OVER ({PARTITION} RANGE BETWEEN INTERVAL {days - 1} DAYS PRECEDING AND CURRENT ROW)"
+    m = ident(node["args"][0]["name"])
+    return (f"CAST(COUNT(*) {frame} AS VARCHAR) || ' snapshots from ' || CAST(MIN(date) {frame} AS VARCHAR) || "
+            f"' to ' || CAST(MAX(date) {frame} AS VARCHAR) || ' (' || CAST(COUNT({m}) {frame} AS VARCHAR) || ' with a value)'")
+
+
+def explain_condition(con, cond: dict, account: str, day: date) -> tuple[list[Step], object]:
+    nodes: list[tuple[dict, int]] = []
+    _walk(cond["expr"], 0, nodes)
+    cols = []
+    for i, (n, _) in enumerate(nodes):
+        cols.append(f"{expr_sql(n)} AS v{i}")
+        used = _used_sql(n)
+        cols.append(f"{used} AS u{i}" if used else f"NULL AS u{i}")
+    sql = (f"SELECT * FROM (SELECT account, date, {', '.join(cols)} FROM snapshots WHERE account = ?) "
+           f"WHERE date = ?")
+    row = con.execute(sql, [account, day]).fetchone()
+    if row is None:
+        raise UsageError(f"account `{account}` has no snapshot on {day}")
+    values = row[2:]
+    steps = [Step(_text(n), values[2 * i], d, values[2 * i + 1]) for i, (n, d) in enumerate(nodes)]
+    return steps, values[0]
+
+
+def explain(plan: dict, con, rule: str, account: str, day: date) -> Explanation:
+    """Explain ``rule`` at one account and date. The connection's ``snapshots`` table is narrowed to that account."""
+    alerts = {a["name"]: a for a in plan["alerts"]}
+    goals = {g["name"]: g for g in plan["goals"]}
+    if rule not in alerts and rule not in goals:
+        hint = suggest(rule, [*alerts, *goals])
+        raise UsageError(f"no alert or goal template named `{rule}`" + (f"; did you mean `{hint}`?" if hint else ""))
+    exists = con.execute("SELECT count(*) FROM snapshots WHERE account = ?", [account]).fetchone()[0]
+    if not exists:
+        names = [r[0] for r in con.execute("SELECT DISTINCT account FROM snapshots LIMIT 10000").fetchall()]
+        hint = suggest(account, names)
+        raise UsageError(f"no snapshots for account `{account}`" + (f"; did you mean `{hint}`?" if hint else ""))
+    kind = "alert" if rule in alerts else "goal"
+    r = alerts.get(rule) or goals[rule]
+    # Only this account's history up to the date matters (windows look back, never ahead).
+    con.execute("CREATE OR REPLACE TABLE _one AS SELECT * FROM snapshots WHERE account = ? AND date <= ?", [account, day])
+    con.execute("DROP TABLE snapshots")
+    con.execute("ALTER TABLE _one RENAME TO snapshots")
+    ex = Explanation(rule, kind, account, day)
+    conds = []
+    if kind == "alert":
+        conds = [("where", r["where"]), ("when", r["when"])]
+    else:
+        d = r["deploy"]
+        if d["kind"] == "when":
+            conds.append(("deploy when", d["condition"]))
+        conds.append(("where", r["where"]))
+        if r["kpi"] and r["kpi"]["kind"] == "condition":
+            conds.append(("kpi", r["kpi"]["condition"]))
+    held = {}
+    for label, cond in conds:
+        if cond is None:
+            continue
+        steps, verdict = explain_condition(con, cond, account, day)
+        held[label] = verdict
+        ex.sections.append((label, cond["source"], steps, verdict))
+
+    # The lifecycle: run the plan for this account alone and read its events.
+    only = dict(plan, alerts=[r] if kind == "alert" else [], goals=[r] if kind == "goal" else [], external_goals=[])
+    events = [e for e in evaluate(only, con) if e.rule == rule and e.date <= day]
+    ex.verdict = _alert_verdict(r, events, held, day, con, account) if kind == "alert" else _goal_verdict(r, events, held, day)
+    return ex
+
+
+def _alert_verdict(a, events, held, day, con, account) -> str:
+    fired = [e for e in events if e.event == "alert_fired"]
+    resolved = [e for e in events if e.event == "alert_resolved"]
+    if any(e.date == day for e in fired):
+        return f"FIRED on {day}"
+    if held.get("where") is False or held.get("where") is None and a["where"] is not None:
+        return "not fired: `where` is false here, so the account is not watched (condition counts as false)"
+    if not held.get("when"):
+        if any(e.date == day for e in resolved):
+            return f"RESOLVED on {day}: the condition no longer holds"
+        return "not fired: the condition is " + ("unknown (an empty value), which counts as false" if held.get("when") is None else "false")
+    last_fire = fired[-1].date if fired else None
+    last_resolve = resolved[-1].date if resolved else None
+    if last_fire and (last_resolve is None or last_resolve < last_fire):
+        return f"not fired again: already firing since {last_fire} (it fires again only after resolving)"
+    if last_fire and a["cooldown"] is not None:
+        from datetime import timedelta
+
+        until = last_fire + timedelta(days=a["cooldown"])
+        if day < until:
+            return f"not fired: in cooldown after the fire on {last_fire} (cooldown {a['cooldown']}d, until {until})"
+    if a["for"]:
+        return f"not fired yet: the condition has not held for {a['for']}d at every snapshot (`for: {a['for']}d`)"
+    return "not fired"
+
+
+def _goal_verdict(g, events, held, day) -> str:
+    here = [e for e in events if e.date == day]
+    kinds = {e.event for e in here}
+    if "goal_deployed" in kinds:
+        return f"DEPLOYED on {day}"
+    parts = []
+    if "goal_kpi_met" in kinds:
+        parts.append("KPI met here for the first time")
+    if "goal_achieved" in kinds:
+        parts.append("ACHIEVED here (the KPI holds at the end)")
+    if "goal_missed" in kinds:
+        parts.append("MISSED here (the KPI does not hold at the end)")
+    if parts:
+        return "; ".join(parts)
+    deployed = [e for e in events if e.event == "goal_deployed"]
+    ended = {e.instance for e in events if e.event in ("goal_achieved", "goal_missed")}
+    active = [e for e in deployed if e.instance not in ended]
+    if active:
+        return f"not deployed: an instance is active (deployed {active[-1].date}, ends {active[-1].end})"
+    if g["deploy"]["kind"] == "manual":
+        return "not deployed: this template is deployed by hand (`deploy: manual`)"
+    if held.get("where") is False:
+        return "not deployed: `where` is false here"
+    if g["deploy"]["kind"] == "when":
+        return "not deployed: the deploy condition did not become true here (it must be true now and not at the previous snapshot)"
+    return f"not deployed: the trigger date ({g['deploy']['attr']} {g['deploy']['offset']:+d}d) does not fall here"
+
+
+def render(ex: Explanation) -> str:
+    out = [f"{ex.kind} {ex.rule} for account {ex.account} on {ex.day}"]
+    for label, source, steps, verdict in ex.sections:
+        out.append(f"\n  {label}: {source}")
+        for s in steps:
+            v = "empty" if s.value is None else (str(s.value).lower() if isinstance(s.value, bool) else f"{s.value:.6g}" if isinstance(s.value, float) else str(s.value))
+            used = f"    [{s.used}]" if s.used else ""
+            out.append(f"    {'  ' * s.depth}{s.text} = {v}{used}")
+        out.append(f"    => {'true' if verdict else 'unknown (counts as false)' if verdict is None else 'false'}")
+    out.append(f"\n  verdict: {ex.verdict}")
+    return "\n".join(out) + "\n"
