@@ -209,3 +209,31 @@ def _validate(con, attrs: list[dict], metrics: list[dict]) -> tuple[list[Diagnos
         span, where = _where(kind, path, row)
         out.append(error(code, f"{where}: {message}", span))
     return out, total
+
+
+def snapshots_from_rows(plan: dict, rows: list[dict], con: duckdb.DuckDBPyConnection | None = None):
+    """A connection with a ``snapshots`` table built from in-memory rows (spec tests, checks).
+
+    Rows are dicts with ``account``, ``date`` (a ``datetime.date``) and any
+    attributes and metrics of the catalog; missing ones are empty.
+    """
+    con = con or duckdb.connect()
+    attrs = plan["catalog"]["attributes"]
+    metrics = plan["catalog"]["metrics"]
+    cols = [("account", "VARCHAR"), ("date", "DATE")]
+    cols += [(a["name"], {"date": "DATE", "number": "DOUBLE"}.get(a["type"], "VARCHAR")) for a in attrs]
+    cols += [(m["name"], "DOUBLE") for m in metrics]
+    con.execute(f"CREATE OR REPLACE TABLE snapshots ({', '.join(f'{ident(c)} {t}' for c, t in cols)})")
+    if rows:
+        from datetime import date as _date
+
+        def value(row, name, typ):
+            v = row.get(name)
+            if typ == "DATE" and isinstance(v, str):
+                return _date.fromisoformat(v)
+            return v
+
+        placeholders = ", ".join("?" for _ in cols)
+        data = [[value(r, c, t) for c, t in cols] for r in sorted(rows, key=lambda r: (r["account"], r["date"]))]
+        con.executemany(f"INSERT INTO snapshots VALUES ({placeholders})", data)
+    return con

@@ -52,6 +52,7 @@ class SpecTest:
     expect: tuple[Expectation, ...]
     expect_none: tuple[Expectation, ...]
     span: Span
+    deploy: tuple = ()  # ManualDeploy values: a CSM's manual deployments
 
 
 @dataclass
@@ -252,9 +253,15 @@ def _parse_test(t: dict, node, path: str, lines: list[str], pos, diags) -> SpecT
         )
     expect = tuple(_expectations(t, node, "expect", path, lines))
     expect_none = tuple(_expectations(t, node, "expect_none", path, lines))
+    from .engine import ManualDeploy
+
+    deploy = tuple(
+        ManualDeploy(goal=d["goal"], account=d["account"], on=date.fromisoformat(d["date"]), playbook=d.get("playbook"))
+        for d in t.get("deploy") or () if _is_date(d["date"])
+    )
     return SpecTest(
         name=t["name"], accounts=tuple(accounts), expect=expect, expect_none=expect_none,
-        span=Span.point(path, *pos),
+        span=Span.point(path, *pos), deploy=deploy,
     )
 
 
@@ -445,11 +452,21 @@ def run_files(files: list[Path], pattern: str | None = None) -> tuple[list[Outco
             problems = check_rows(test, result.plan)
             if problems:
                 raise SpecFileError(problems)
-            events = evaluate_rows(result.plan, snapshot_rows(test))
+            unknown = [d for d in test.deploy if d.goal not in {g["name"] for g in result.plan["goals"]}]
+            if unknown:
+                raise SpecFileError([error("T103", f"`deploy` names no goal template `{unknown[0].goal}`", test.span)])
+            events = evaluate_rows(result.plan, snapshot_rows(test), test.deploy)
             outcomes.append(check_events(test, tf.path, events))
     return outcomes, plans
 
 
-def evaluate_rows(plan: dict, rows: list[dict]) -> list[dict]:
+def evaluate_rows(plan: dict, rows: list[dict], manual=()) -> list[dict]:
     """Run the runtime on in-memory snapshot rows; events as JSON-ready dicts."""
-    raise NotImplementedError("the runtime engine is not wired in yet")
+    from .engine import evaluate
+    from .snapshots import snapshots_from_rows
+
+    con = snapshots_from_rows(plan, rows)
+    try:
+        return [e.to_json() for e in evaluate(plan, con, manual=tuple(manual))]
+    finally:
+        con.close()

@@ -16,6 +16,15 @@ from sqlglot import exp
 
 PARTITION = 'PARTITION BY "account" ORDER BY "date"'
 
+# Arithmetic results are rounded to this many decimal places, so that what a
+# person computes by hand holds: 50% - 60% is exactly -10%, not
+# -0.09999999999999998 (which would not be <= -10%).
+DECIMALS = 10
+
+
+def _round(sql: str) -> str:
+    return f"ROUND({sql}, {DECIMALS})"
+
 
 def ident(name: str) -> str:
     """A safely quoted column name."""
@@ -51,12 +60,13 @@ def call_sql(func: str, args: list[dict]) -> str:
     if func == "value_at":
         return value_at_sql(first, days)
     if func == "change":
-        return f"({col} - {value_at_sql(first, days)})"
+        return _round(f"({col} - {value_at_sql(first, days)})")
     if func == "pct_change":
         past = value_at_sql(first, days)
-        return f"(({col} - {past}) / NULLIF({past}, 0))"
+        return _round(f"(({col} - {past}) / NULLIF({past}, 0))")
     agg = {"sum": "SUM", "avg": "AVG", "min": "MIN", "max": "MAX", "count": "COUNT"}[func]
-    return f"CAST({agg}({col}) {_window(days)} AS DOUBLE)"
+    out = f"CAST({agg}({col}) {_window(days)} AS DOUBLE)"
+    return _round(out) if func in ("sum", "avg") else out
 
 
 def const_sql(node: dict) -> str:
@@ -105,8 +115,8 @@ def expr_sql(node: dict) -> str:
     if op == "-" and lt == rt == "date":
         return f"CAST(date_diff('day', {b}, {a}) AS DOUBLE)"
     if op == "/":
-        return f"(CAST({a} AS DOUBLE) / NULLIF({b}, 0))"
-    return f"({a} {op} {b})"
+        return _round(f"(CAST({a} AS DOUBLE) / NULLIF({b}, 0))")
+    return _round(f"({a} {op} {b})")
 
 
 def condition_sql(cond: dict | None) -> str:
