@@ -336,6 +336,8 @@ def closest(expectation: Expectation, events: list[dict], n: int = 3) -> list[di
 
     candidates = [e for e in events if all(_same(e.get(k), f[k]) for k in rule_keys if k in f)]
     candidates = [e for e in candidates if "account" not in f or _same(e.get("account"), f["account"])]
+    same_kind = [e for e in candidates if "event" in f and e.get("event") == f["event"]]
+    candidates = same_kind or candidates
     candidates.sort(key=lambda e: (-related(e), distance(e)))
     return candidates[:n]
 
