@@ -18,7 +18,7 @@ from datetime import date, timedelta
 import duckdb
 
 from .events import Event, make_id
-from .sql import PARTITION, condition_sql, describe, expr_sql, ident, text
+from .sql import DECIMALS, PARTITION, condition_sql, expr_sql, ident, text
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,7 +282,7 @@ class _Evaluator:
             sql = (
                 f"WITH s AS ({inner}), "
                 f"b AS (SELECT i.*, s.m AS base FROM _inst i JOIN s ON s.account = i.account AND s.date = i.deploy), "
-                f"k AS (SELECT b.id, b.end_snap, s.date AS d, COALESCE(s.m {cmp} b.base * {factor!r}, FALSE) AS k "
+                f"k AS (SELECT b.id, b.end_snap, s.date AS d, COALESCE(s.m {cmp} ROUND(b.base * {factor!r}, {DECIMALS}), FALSE) AS k "
                 f"FROM b JOIN s ON s.account = b.account AND s.date >= b.deploy "
                 f"AND (b.end_snap IS NULL OR s.date <= b.end_snap)) "
                 f"SELECT id, min(CASE WHEN k THEN d END), bool_or(k AND d = end_snap) FROM k GROUP BY id"
