@@ -1,0 +1,88 @@
+"""`plays run` and `plays explain` on the bundled example and on bad input."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SPECS = str(ROOT / "specs")
+EXAMPLE = str(ROOT / "examples" / "snapshots.csv")
+
+
+def test_readme_main_command_shows_every_kind_of_event(run_cli):
+    code, out, err = run_cli("run", SPECS, "--snapshots", EXAMPLE)
+    assert code == 0, err
+    for word in ("ALERT", "RESOLVED", "GOAL", "task", "KPI MET", "ACHIEVED", "MISSED", "Summary"):
+        assert word in out, word
+
+
+def test_json_lines_are_deterministic_and_in_the_contract_order(run_cli):
+    from plays.runtime.events import KINDS
+
+    code, first, _ = run_cli("run", SPECS, "-s", EXAMPLE, "--format", "json")
+    _, second, _ = run_cli("run", SPECS, "-s", EXAMPLE, "--format", "json")
+    assert code == 0 and first == second
+    events = [json.loads(line) for line in first.splitlines()]
+    keys = [(e["date"], e["account"], KINDS.index(e["event"])) for e in events]
+    assert keys == sorted(keys)
+    assert {e["event"] for e in events} == set(KINDS)
+    task = next(e for e in events if e["event"] == "task_created")
+    assert {"id", "task", "title", "type", "owner", "due", "after", "playbook"} <= set(task)
+
+
+def test_from_to_and_account_filter_what_is_reported(run_cli):
+    _, out, _ = run_cli("run", SPECS, "-s", EXAMPLE, "--format", "json", "--from", "2026-02-01", "--to", "2026-02-28")
+    dates = {json.loads(line)["date"] for line in out.splitlines()}
+    assert dates and all("2026-02-01" <= d <= "2026-02-28" for d in dates)
+    _, out, _ = run_cli("run", SPECS, "-s", EXAMPLE, "--format", "json", "--account", "acme")
+    assert {json.loads(line)["account"] for line in out.splitlines()} == {"acme"}
+
+
+def test_plan_file_gives_the_same_events(run_cli, tmp_path):
+    assert run_cli("compile", SPECS, "-o", "plan.json")[0] == 0
+    _, from_specs, _ = run_cli("run", SPECS, "-s", EXAMPLE, "--format", "json")
+    _, from_plan, _ = run_cli("run", "--plan", "plan.json", "-s", EXAMPLE, "--format", "json")
+    assert from_specs == from_plan
+
+
+def test_bad_snapshots_exit_1_with_positions_and_no_events(run_cli, tmp_path):
+    (tmp_path / "bad.csv").write_text("account,date,mau\nacme,2026-01-01,lots\nacme,2026-13-01,1\n")
+    code, out, err = run_cli("run", SPECS, "-s", "bad.csv")
+    assert code == 1 and out == ""
+    assert "bad.csv:2:1: error[R103]: line 2: `mau` is `lots`, not a number" in err
+    assert "bad.csv:3:1: error[R104]" in err
+    assert err.rstrip().endswith("2 problems in the snapshots; nothing was evaluated")
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", SPECS, "-s", "missing.csv"], "plays: error: missing.csv: no such file\n"),
+        (["run", "-s", EXAMPLE], "plays: error: no spec paths given (for example: plays run specs/ --snapshots data.csv)\n"),
+        (["run", "--plan", "nope.json", "-s", EXAMPLE], "plays: error: nope.json: cannot read: No such file or directory\n"),
+    ],
+)
+def test_usage_errors_exit_2(run_cli, args, message):
+    code, out, err = run_cli(*args)
+    assert (code, err) == (2, message)
+
+
+def test_explain_shows_values_windows_and_why_it_fired(run_cli):
+    code, out, err = run_cli("run", SPECS, "-s", EXAMPLE, "--format", "json")
+    fire = next(json.loads(x) for x in out.splitlines() if '"alert_fired"' in x and '"usage_drop"' in x)
+    code, out, err = run_cli("explain", "usage_drop", SPECS, "-s", EXAMPLE, "--account", fire["account"], "--date", fire["date"])
+    assert code == 0, err
+    assert "when: pct_change(mau, 7d) <= -20%" in out
+    assert "pct_change(mau, 7d) = " in out and "[snapshot of " in out
+    assert f"verdict: FIRED on {fire['date']}" in out
+
+
+def test_explain_says_why_not(run_cli):
+    code, out, _ = run_cli("explain", "overdue_invoice", SPECS, "-s", EXAMPLE, "-a", "acme", "-d", "2026-01-05")
+    assert code == 0 and "verdict: not fired: the condition is false" in out
+    code, _, err = run_cli("explain", "overdue_invoic", SPECS, "-s", EXAMPLE, "-a", "acme", "-d", "2026-01-05")
+    assert code == 2 and "did you mean `overdue_invoice`?" in err
+    code, _, err = run_cli("explain", "overdue_invoice", SPECS, "-s", EXAMPLE, "-a", "acme", "-d", "2025-01-05")
+    assert code == 2 and "has no snapshot on 2025-01-05" in err
