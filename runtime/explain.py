@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 from plays.diagnostics import UsageError, suggest
 
@@ -35,6 +36,10 @@ class Explanation:
 
 def _walk(node: dict, depth: int, out: list):
     out.append((node, depth))
+    if node["op"] == "call":
+        for a in node["args"]:
+            if a["op"] in ("metric", "attr"):
+                out.append((a, depth + 1))
     for key in ("arg", "left", "right"):
         if key in node:
             _walk(node[key], depth + 1, out)
@@ -84,6 +89,19 @@ def _used_sql(node: dict) -> str | None:
             f"' to ' || CAST(MAX(date) {frame} AS VARCHAR) || ' (' || CAST(COUNT({m}) {frame} AS VARCHAR) || ' with a value)'")
 
 
+def _show(v, typ: str):
+    """A value as a person reads it: percents as percents, whole numbers without .0."""
+    if v is None or isinstance(v, bool):
+        return v
+    if isinstance(v, Decimal):  # SQL literals such as -0.2 come back as decimals
+        v = float(v)
+    if typ == "percent" and isinstance(v, (int, float)):
+        return f"{v * 100:.4g}%"
+    if isinstance(v, float):
+        return int(v) if v.is_integer() else float(f"{v:.6g}")
+    return v
+
+
 def explain_condition(con, cond: dict, account: str, day: date) -> tuple[list[Step], object]:
     nodes: list[tuple[dict, int]] = []
     _walk(cond["expr"], 0, nodes)
@@ -98,7 +116,7 @@ def explain_condition(con, cond: dict, account: str, day: date) -> tuple[list[St
     if row is None:
         raise UsageError(f"account `{account}` has no snapshot on {day}")
     values = row[2:]
-    steps = [Step(_text(n), values[2 * i], d, values[2 * i + 1]) for i, (n, d) in enumerate(nodes)]
+    steps = [Step(_text(n), _show(values[2 * i], n["type"]), d, values[2 * i + 1]) for i, (n, d) in enumerate(nodes)]
     return steps, values[0]
 
 
@@ -205,7 +223,7 @@ def render(ex: Explanation) -> str:
     for label, source, steps, verdict in ex.sections:
         out.append(f"\n  {label}: {source}")
         for s in steps:
-            v = "empty" if s.value is None else (str(s.value).lower() if isinstance(s.value, bool) else f"{s.value:.6g}" if isinstance(s.value, float) else str(s.value))
+            v = "empty" if s.value is None else str(s.value).lower() if isinstance(s.value, bool) else str(s.value)
             used = f"    [{s.used}]" if s.used else ""
             out.append(f"    {'  ' * s.depth}{s.text} = {v}{used}")
         out.append(f"    => {'true' if verdict else 'unknown (counts as false)' if verdict is None else 'false'}")
