@@ -61,6 +61,8 @@ class _Evaluator:
         # (account, date) -> requests for details; filled in by fill_details()
         self.pending: list[tuple[str, date, callable]] = []
         self.detail_sql: dict[tuple, str] = {}
+        self._contexts: dict[tuple, dict] = {}  # title contexts by (detail row, rule), while filling
+        self._title_names: dict[str, set[str]] = {}  # names each rule's titles use
 
     # --- shared ------------------------------------------------------------------
     def want(self, key: tuple, sql: str) -> tuple:
@@ -340,8 +342,12 @@ class _Evaluator:
 
         if "{" not in t["title"]:
             return t["title"]
+        key = (id(row), next(iter(scope.values()))["name"])
+        ctx = self._contexts.get(key)
+        if ctx is None:
+            ctx = self._contexts[key] = self.title_context(row, acc, day, scope)
         try:
-            return compile_title(t["title"]).render(self.title_context(row, acc, day, scope))
+            return compile_title(t["title"]).render(ctx)
         except Exception as e:  # jinja errors: report with the spec's position
             loc = t["loc"]
             raise RuntimeError_(
@@ -350,27 +356,38 @@ class _Evaluator:
             ) from None
 
     def title_context(self, row: dict, acc: str, day: date, scope: dict) -> dict:
+        """What a rule's titles may use, built only for the names they do use."""
+        rule = next(iter(scope.values()))["name"]
+        names = self._names_used(rule)
         cat = self.plan["catalog"]
-        account = {"id": acc}
-        account.update({a["name"]: _nice(row.get(("c", a["name"]))) for a in cat["attributes"]})
-        ctx = {m["name"]: _nice(row.get(("c", m["name"]))) for m in cat["metrics"]}
-        ctx.update(scope)
-        ctx["account"] = account
+        ctx = dict(scope)
         ctx["today"] = day
-
-        def fn(name):
-            def call(first, days=None):
-                key = ("f", name, first, days)
-                if key not in row:
-                    raise RuntimeError_(f"{name}({first}, {days}d) is not available here")
-                return _nice(row[key])
-
-            return call
-
-        for name in ("value_at", "previous", "change", "pct_change", "sum", "avg", "min", "max", "count",
-                     "days_since", "days_until"):
-            ctx[name] = fn(name)
+        if "account" in names:
+            account = {"id": acc}
+            account.update({a["name"]: _nice(row.get(("c", a["name"]))) for a in cat["attributes"]})
+            ctx["account"] = account
+        for m in cat["metrics"]:
+            if m["name"] in names:
+                ctx[m["name"]] = _nice(row.get(("c", m["name"])))
+        for name in names & _FUNCTIONS:
+            ctx[name] = _Function(name, row)
         return ctx
+
+    def _names_used(self, rule: str) -> set[str]:
+        names = self._title_names.get(rule)
+        if names is None:
+            from jinja2 import meta
+
+            from plays.compiler.templates import make_environment, to_jinja
+
+            env = make_environment()
+            names = set()
+            r = next(x for k in ("alerts", "goals", "external_goals") for x in self.plan[k] if x["name"] == rule)
+            for b in r["playbooks"]:
+                for t in b["tasks"]:
+                    names |= meta.find_undeclared_variables(env.parse(to_jinja(t["title"])))
+            self._title_names[rule] = names
+        return names
 
     def _title_calls(self) -> None:
         """SQL for every function call the task titles make (they are rendered from fetched values)."""
@@ -418,6 +435,26 @@ class _Evaluator:
         for acc, day, fn in self.pending:
             fn(details[(acc, day)])
         self.pending = []
+        self._contexts = {}
+
+
+_FUNCTIONS = frozenset({"value_at", "previous", "change", "pct_change", "sum", "avg", "min", "max", "count",
+                        "days_since", "days_until"})
+
+
+class _Function:
+    """A function of the language in a title, answered from the values fetched for that row."""
+
+    __slots__ = ("name", "row")
+
+    def __init__(self, name: str, row: dict):
+        self.name, self.row = name, row
+
+    def __call__(self, first, days=None):
+        key = ("f", self.name, first, days)
+        if key not in self.row:
+            raise RuntimeError_(f"{self.name}({first}, {days}d) is not available here")
+        return _nice(self.row[key])
 
 
 def _nice(v):
@@ -444,16 +481,28 @@ def _schedule(t: dict, start: date):
         k += 1
 
 
-def _insert(con, table: str, rows: list[tuple], chunk: int = 5000) -> None:
-    """Insert Python rows with literal VALUES (quoted), in chunks."""
+def _insert(con, table: str, rows: list[tuple]) -> None:
+    """Bulk-insert Python rows: through a temporary CSV file that DuckDB reads itself.
 
-    def lit(v):
-        if v is None:
-            return "NULL"
-        if isinstance(v, date):
-            return f"DATE '{v.isoformat()}'"
-        return text(str(v))
+    (Hundreds of thousands of rows as SQL VALUES literals took tens of seconds.)
+    """
+    import csv
+    import os
+    import tempfile
 
-    for i in range(0, len(rows), chunk):
-        values = ", ".join("(" + ", ".join(lit(v) for v in r) + ")" for r in rows[i : i + chunk])
-        con.execute(f"INSERT INTO {table} VALUES {values}")
+    if not rows:
+        return
+    fd, path = tempfile.mkstemp(suffix=".csv", prefix="plays-")
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            for r in rows:
+                w.writerow(["" if v is None else v.isoformat() if isinstance(v, date) else v for v in r])
+        types = [c[1] for c in con.execute(f"DESCRIBE {table}").fetchall()]
+        columns = "{" + ", ".join(f"'c{i}': '{t}'" for i, t in enumerate(types)) + "}"
+        con.execute(
+            f"INSERT INTO {table} SELECT * FROM read_csv({text(path)}, header = false, columns = {columns}, "
+            f"nullstr = '', quote = '\"', escape = '\"')"
+        )
+    finally:
+        os.unlink(path)

@@ -102,22 +102,24 @@ def load_snapshots(
     expected = ["account", "date", *(a["name"] for a in attrs), *(m["name"] for m in metrics)]
     problems: list[Diagnostic] = []
     warnings: list[Diagnostic] = []
-    parts = []
+    staged: list[tuple[str, str, str, dict[str, str]]] = []  # (table, path, kind, column -> type)
     for i, path in enumerate(files):
         kind = _kind(path)
-        staged = f"_raw{i}"
+        table = f"_raw{i}"
         try:
+            where = f" WHERE account IN ({', '.join(text(a) for a in accounts)})" if accounts else ""
             con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {staged} AS "
-                f"SELECT row_number() OVER () AS _row, * FROM {_reader(path, kind)}"
+                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM "
+                f"(SELECT row_number() OVER () AS _row, * FROM {_reader(path, kind)}){where}"
             )
-            columns = [r[0] for r in con.execute(f"DESCRIBE {staged}").fetchall()][1:]
-            count = con.execute(f"SELECT count(*) FROM {staged}").fetchone()[0]
+            columns = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {table})").fetchall())
+            columns.pop("_row")
+            count = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         except duckdb.Error as e:
             reason = str(e).splitlines()[0]
             problems.append(error("R100", f"cannot read this file: {reason}", Span.point(path, 1, 1)))
             continue
-        if count == 0:
+        if count == 0 and not accounts:
             problems.append(error("R100", "the file has no rows", Span.point(path, 1, 1)))
             continue
         for col in columns:
@@ -131,79 +133,105 @@ def load_snapshots(
             problems.append(error("R101", f"no `{missing[0]}` column: every row needs an account and a date",
                                   Span.point(path, 1, 1)))
             continue
-        select = [f"{text(path)} AS _file", f"{text(kind)} AS _kind", "_row"]
-        for c in expected:
-            select.append(f"CAST({ident(c)} AS VARCHAR) AS {ident(c)}" if c in columns else f"NULL::VARCHAR AS {ident(c)}")
-        parts.append(f"SELECT {', '.join(select)} FROM {staged}")
+        staged.append((table, path, kind, columns))
     if problems:
         raise SnapshotError(problems)
-    if not parts:
+    if not staged:
         raise SnapshotError([error("R100", "no snapshot rows to read", None)])
-    con.execute("CREATE OR REPLACE TEMP TABLE _raw AS " + " UNION ALL ".join(parts))
-    for i in range(len(files)):
-        con.execute(f"DROP TABLE IF EXISTS _raw{i}")
-    if accounts:
-        con.execute(f"DELETE FROM _raw WHERE account NOT IN ({', '.join(text(a) for a in accounts)})")
 
-    problems, total = _validate(con, attrs, metrics)
+    problems, total = _validate(con, staged, attrs, metrics)
     if problems:
         raise SnapshotError(problems, more=total - len(problems))
 
-    cols = ['"account"', 'CAST("date" AS DATE) AS "date"']
-    for a in attrs:
-        cast = {"date": "DATE", "number": "DOUBLE"}.get(a["type"], "VARCHAR")
-        cols.append(f"CAST({ident(a['name'])} AS {cast}) AS {ident(a['name'])}")
-    for m in metrics:
-        cols.append(f"CAST({ident(m['name'])} AS DOUBLE) AS {ident(m['name'])}")
-    con.execute(f"CREATE OR REPLACE TABLE snapshots AS SELECT {', '.join(cols)} FROM _raw ORDER BY account, date")
+    targets = [("account", "VARCHAR"), ("date", "DATE")]
+    targets += [(a["name"], {"date": "DATE", "number": "DOUBLE"}.get(a["type"], "VARCHAR")) for a in attrs]
+    targets += [(m["name"], "DOUBLE") for m in metrics]
+    parts = []
+    for table, _path, _kind_, columns in staged:
+        cols = []
+        for c, typ in targets:
+            src = ident(c)
+            if c not in columns:
+                cols.append(f"NULL::{typ} AS {src}")
+            elif columns[c] == typ:
+                cols.append(src)
+            elif typ == "DATE" and columns[c] == "VARCHAR":
+                cols.append(f"CAST({src} AS DATE) AS {src}")
+            else:
+                cols.append(f"CAST({src} AS {typ}) AS {src}")
+        parts.append(f"SELECT {', '.join(cols)} FROM {table}")
+    con.execute(f"CREATE OR REPLACE TABLE snapshots AS {' UNION ALL '.join(parts)} ORDER BY account, date")
+    for table, *_ in staged:
+        con.execute(f"DROP TABLE {table}")
     rows = con.execute("SELECT count(*) FROM snapshots").fetchone()[0]
-    con.execute("DROP TABLE _raw")
     return Snapshots(con=con, files=files, rows=rows, warnings=warnings)
 
 
-def _validate(con, attrs: list[dict], metrics: list[dict]) -> tuple[list[Diagnostic], int]:
-    """Every problem of the staged rows, as (first MAX_REPORTED diagnostics, total count)."""
-    checks = [
-        ("R107", "account", "account IS NULL OR trim(account) = ''", "'the account is empty'"),
-        ("R104", "date", "\"date\" IS NULL OR TRY_CAST(\"date\" AS DATE) IS NULL OR NOT regexp_full_match(\"date\", '\\d{4}-\\d{2}-\\d{2}')",
-         "'`date` is ' || CASE WHEN \"date\" IS NULL THEN 'empty' ELSE '`' || \"date\" || '`, not a date like 2026-01-31' END"),
-    ]
-    for a in attrs:
-        c = ident(a["name"])
-        if a["type"] == "date":
-            checks.append(("R104", a["name"],
-                           f"{c} IS NOT NULL AND (TRY_CAST({c} AS DATE) IS NULL OR NOT regexp_full_match({c}, '\\d{{4}}-\\d{{2}}-\\d{{2}}'))",
-                           f"'`{a['name']}` is `' || {c} || '`, not a date like 2026-01-31'"))
-        elif a["type"] == "number":
-            checks.append(("R103", a["name"], f"{c} IS NOT NULL AND TRY_CAST({c} AS DOUBLE) IS NULL",
-                           f"'`{a['name']}` is `' || {c} || '`, not a number'"))
-        elif a["type"] == "enum":
-            values = ", ".join(text(v) for v in a["values"])
-            checks.append(("R105", a["name"], f"{c} IS NOT NULL AND {c} NOT IN ({values})",
-                           f"'`{a['name']}` is `' || {c} || '`, not one of {', '.join(a['values'])}'"))
-    for m in metrics:
-        c = ident(m["name"])
-        checks.append(("R103", m["name"], f"{c} IS NOT NULL AND TRY_CAST({c} AS DOUBLE) IS NULL",
-                       f"'`{m['name']}` is `' || {c} || '`, not a number'"))
-    queries = [
-        f"SELECT _file, _kind, _row, {text(code)} AS code, {message} AS message FROM _raw WHERE {cond}"
-        for code, _col, cond, message in checks
-    ]
+_TEXT = ("VARCHAR",)
+_NUMERIC = ("DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER",
+            "USMALLINT", "UTINYINT")
+
+
+def _checks(name: str, typ: str, source: str, values: tuple[str, ...] = ()) -> list[tuple[str, str, str]]:
+    """(code, condition, message SQL) for one column, given the catalog type and the file's type."""
+    c = ident(name)
+    as_text = c if source in _TEXT else f"CAST({c} AS VARCHAR)"
+    iso = f"regexp_full_match({as_text}, '\\d{{4}}-\\d{{2}}-\\d{{2}}')"
+    shown = f"'`{name}` is `' || {as_text} || '`"
+    if name == "account":
+        return [("R107", f"{c} IS NULL OR trim({as_text}) = ''", "'the account is empty'")]
+    if name == "date":
+        if source == "DATE":
+            return [("R104", f"{c} IS NULL", "'`date` is empty'")]
+        return [("R104", f"{c} IS NULL OR TRY_CAST({as_text} AS DATE) IS NULL OR NOT {iso}",
+                 f"CASE WHEN {c} IS NULL THEN '`date` is empty' ELSE {shown}, not a date like 2026-01-31' END")]
+    if typ == "date":
+        if source == "DATE":
+            return []
+        return [("R104", f"{c} IS NOT NULL AND (TRY_CAST({as_text} AS DATE) IS NULL OR NOT {iso})",
+                 f"{shown}, not a date like 2026-01-31'")]
+    if typ in ("number", "count", "money", "percent"):
+        if source in _NUMERIC or source.startswith("DECIMAL"):
+            return []
+        return [("R103", f"{c} IS NOT NULL AND TRY_CAST({as_text} AS DOUBLE) IS NULL", f"{shown}, not a number'")]
+    if typ == "enum":
+        return [("R105", f"{c} IS NOT NULL AND {as_text} NOT IN ({', '.join(text(v) for v in values)})",
+                 f"{shown}, not one of {', '.join(values)}'")]
+    return []
+
+
+def _validate(con, staged, attrs: list[dict], metrics: list[dict]) -> tuple[list[Diagnostic], int]:
+    """Every problem of the staged files, as (first MAX_REPORTED diagnostics, total count)."""
+    enums = {a["name"]: tuple(a["values"]) for a in attrs if a["type"] == "enum"}
+    catalog = {"account": "text", "date": "date", **{a["name"]: a["type"] for a in attrs},
+               **{m["name"]: m["type"] for m in metrics}}
+    queries, keys = [], []
+    for table, path, kind, columns in staged:
+        for name, typ in catalog.items():
+            if name not in columns:
+                continue
+            for code, cond, message in _checks(name, typ, columns[name], enums.get(name, ())):
+                queries.append(f"SELECT {text(path)} AS _file, {text(kind)} AS _kind, _row, {text(code)} AS code, "
+                               f"{message} AS message FROM {table} WHERE {cond}")
+        keys.append(f"SELECT {text(path)} AS _file, {text(kind)} AS _kind, _row, CAST(account AS VARCHAR) AS account, "
+                    f"TRY_CAST(CAST(\"date\" AS VARCHAR) AS DATE) AS day FROM {table}")
     queries.append(
         "SELECT _file, _kind, _row, 'R106' AS code, "
-        "'a second row for account `' || account || '` on ' || \"date\" || ' (first at ' || first_file || ' ' || "
+        "'a second row for account `' || account || '` on ' || day || ' (first at ' || first_file || ' ' || "
         "CASE WHEN first_kind = 'parquet' THEN 'row ' || first_row WHEN first_kind = 'csv' THEN 'line ' || (first_row + 1) "
         "ELSE 'line ' || first_row END || ')' AS message FROM ("
         "SELECT *, first_value(_file) OVER w AS first_file, first_value(_kind) OVER w AS first_kind, "
-        "first_value(_row) OVER w AS first_row, row_number() OVER w AS n FROM _raw "
-        "WHERE account IS NOT NULL AND \"date\" IS NOT NULL "
-        "WINDOW w AS (PARTITION BY account, TRY_CAST(\"date\" AS DATE) ORDER BY _file, _row)) WHERE n > 1"
+        "first_value(_row) OVER w AS first_row, row_number() OVER w AS n FROM (" + " UNION ALL ".join(keys) + ") "
+        "WHERE account IS NOT NULL AND day IS NOT NULL "
+        "WINDOW w AS (PARTITION BY account, day ORDER BY _file, _row)) WHERE n > 1"
     )
     union = " UNION ALL ".join(queries)
-    total = con.execute(f"SELECT count(*) FROM ({union})").fetchone()[0]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _problems AS {union}")
+    total = con.execute("SELECT count(*) FROM _problems").fetchone()[0]
     if not total:
         return [], 0
-    rows = con.execute(f"SELECT * FROM ({union}) ORDER BY _file, _row, code LIMIT {MAX_REPORTED}").fetchall()
+    rows = con.execute(f"SELECT * FROM _problems ORDER BY _file, _row, code LIMIT {MAX_REPORTED}").fetchall()
+    con.execute("DROP TABLE _problems")
     out = []
     for path, kind, row, code, message in rows:
         span, where = _where(kind, path, row)
