@@ -415,10 +415,16 @@ class _Evaluator:
             return
         self._title_calls()
         cat = self.plan["catalog"]
+        used: set[str] = set()
+        for key in ("alerts", "goals", "external_goals"):
+            for r in self.plan[key]:
+                used |= self._names_used(r["name"])
         for a in cat["attributes"]:
-            self.want(("c", a["name"]), ident(a["name"]))
+            if "account" in used:
+                self.want(("c", a["name"]), ident(a["name"]))
         for m in cat["metrics"]:
-            self.want(("c", m["name"]), ident(m["name"]))
+            if m["name"] in used:
+                self.want(("c", m["name"]), ident(m["name"]))
         keys = list(self.detail_sql)
         wanted = sorted({(acc, day) for acc, day, _ in self.pending})
         self.con.execute("CREATE OR REPLACE TEMP TABLE _want (account VARCHAR, date DATE)")
