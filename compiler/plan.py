@@ -9,8 +9,6 @@ True
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from functools import cache
 
 from plays.diagnostics import UsageError
@@ -46,18 +44,10 @@ def validate(plan: dict) -> None:
 
 def write(plan: dict, path: str) -> None:
     """Validate, then write atomically (a temporary file renamed over ``path``)."""
+    from plays.sources import write_atomic
+
     validate(plan)
-    text = dumps(plan)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, dumps(plan))
 
 
 def load(path: str) -> dict:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import tempfile
 
 import click
 
@@ -140,7 +139,7 @@ def compile_(paths, output, fmt, strict):
       plays compile specs/ -o plan.json
       plays compile specs/ -o - | jq '.alerts[].name'
     """
-    from plays.compiler.plan import dumps, validate
+    from plays.compiler.plan import dumps, validate, write
 
     result = _compile(paths, lower=True)
     if result.diagnostics:
@@ -153,31 +152,11 @@ def compile_(paths, output, fmt, strict):
             _echo_diagnostics(result, fmt)
     if not result.ok or (strict and result.warnings):
         sys.exit(1)
-    validate(result.plan)
-    text = dumps(result.plan)
     if output == "-":
-        click.echo(text, nl=False)
+        validate(result.plan)
+        click.echo(dumps(result.plan), nl=False)
     else:
-        write_atomic(output, text)
-
-
-def write_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file, so a failure leaves no half file."""
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    except OSError as e:
-        raise UsageError(f"{path}: cannot write: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except OSError as e:
-        os.unlink(tmp)
-        raise UsageError(f"{path}: cannot write: {e.strerror or e}") from None
-    except BaseException:
-        os.unlink(tmp)
-        raise
+        write(result.plan, output)
 
 
 def main(argv=None) -> None:

@@ -1,8 +1,9 @@
-"""Finding and reading spec files: the I/O in front of the syntax stage."""
+"""File I/O around the stages: finding and reading spec files, writing outputs atomically."""
 
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from plays.compiler.driver import Source
@@ -59,3 +60,27 @@ def discover(paths: list[str] | tuple[str, ...]) -> list[Source]:
         else:
             raise UsageError(f"{raw}: no such file or directory")
     return [read_source(files[k]) for k in sorted(files)]
+
+
+def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename it over.
+
+    A failure (or a kill) at any moment leaves either the old file or the new
+    one, never half a file. ``UsageError`` when the folder is not writable.
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    except OSError as e:
+        raise UsageError(f"{path}: cannot write: {e.strerror or e}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except OSError as e:
+        os.unlink(tmp)
+        raise UsageError(f"{path}: cannot write: {e.strerror or e}") from None
+    except BaseException:
+        os.unlink(tmp)
+        raise

@@ -115,7 +115,7 @@ def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output):
         n_accounts = snaps.con.execute("SELECT count(DISTINCT account) FROM snapshots").fetchone()[0]
         text = render_text(events, accounts=n_accounts, rows=snaps.rows)
     if output:
-        from plays.cli import write_atomic
+        from plays.sources import write_atomic
 
         write_atomic(output, text)
     else:

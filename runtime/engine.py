@@ -18,7 +18,8 @@ from datetime import date, timedelta
 import duckdb
 
 from .events import Event, make_id
-from .sql import DECIMALS, PARTITION, condition_sql, expr_sql, ident, text
+from .snapshots import insert_rows
+from .sql import DECIMALS, PARTITION, condition_sql, expr_sql, ident
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +265,7 @@ class _Evaluator:
         if kpi is None or not instances:
             return
         self.con.execute("CREATE OR REPLACE TEMP TABLE _inst (id VARCHAR, account VARCHAR, deploy DATE, end_snap DATE)")
-        _insert(self.con, "_inst", [(i["id"], i["account"], i["deploy"], i["end_snap"]) for i in instances])
+        insert_rows(self.con, "_inst", [(i["id"], i["account"], i["deploy"], i["end_snap"]) for i in instances])
         if kpi["kind"] == "condition":
             k = condition_sql(kpi["condition"])
             keys = self.value_keys(kpi["condition"])
@@ -428,7 +429,7 @@ class _Evaluator:
         keys = list(self.detail_sql)
         wanted = sorted({(acc, day) for acc, day, _ in self.pending})
         self.con.execute("CREATE OR REPLACE TEMP TABLE _want (account VARCHAR, date DATE)")
-        _insert(self.con, "_want", wanted)
+        insert_rows(self.con, "_want", wanted)
         cols = ", ".join(f"{sql} AS d{i}" for i, sql in enumerate(self.detail_sql[k] for k in keys))
         sql = (
             f"SELECT x.* FROM (SELECT account, date, {cols} FROM snapshots "
@@ -485,30 +486,3 @@ def _schedule(t: dict, start: date):
     while k * t["every"] <= t["until"]:
         yield start + timedelta(days=k * t["every"]), k
         k += 1
-
-
-def _insert(con, table: str, rows: list[tuple]) -> None:
-    """Bulk-insert Python rows: through a temporary CSV file that DuckDB reads itself.
-
-    (Hundreds of thousands of rows as SQL VALUES literals took tens of seconds.)
-    """
-    import csv
-    import os
-    import tempfile
-
-    if not rows:
-        return
-    fd, path = tempfile.mkstemp(suffix=".csv", prefix="plays-")
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-            w = csv.writer(f)
-            for r in rows:
-                w.writerow(["" if v is None else v.isoformat() if isinstance(v, date) else v for v in r])
-        types = [c[1] for c in con.execute(f"DESCRIBE {table}").fetchall()]
-        columns = "{" + ", ".join(f"'c{i}': '{t}'" for i, t in enumerate(types)) + "}"
-        con.execute(
-            f"INSERT INTO {table} SELECT * FROM read_csv({text(path)}, header = false, columns = {columns}, "
-            f"nullstr = '', quote = '\"', escape = '\"')"
-        )
-    finally:
-        os.unlink(path)

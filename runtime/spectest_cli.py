@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import click
 
@@ -176,23 +175,11 @@ def test_command(paths, pattern, fmt, junit, coverage, fail_under):
             for item in cov[1]:
                 click.echo(f"  not exercised: {item}")
     if junit:
-        _write_atomic(Path(junit), render_junit(outcomes))
+        from plays.sources import write_atomic
+
+        write_atomic(junit, render_junit(outcomes))
     failed = any(not o.passed for o in outcomes)
     under = cov is not None and fail_under is not None and cov[0] < fail_under
     if under:
         click.echo(f"coverage {cov[0]:.1f}% is under --fail-under {fail_under:g}%", err=True)
     sys.exit(1 if failed or under else 0)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    import os
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
