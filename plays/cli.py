@@ -23,12 +23,12 @@ _LAZY = {
     "run": "plays.runtime.cli:run",
     "explain": "plays.runtime.cli:explain",
     "test": "plays.runtime.spectest_cli:test_command",
-    "generate": "plays.runtime.generate:generate_command",
     "goal": "plays.runtime.state_cli:goal",
     "task": "plays.runtime.state_cli:task",
     "tasks": "plays.runtime.state_cli:tasks",
     "alerts": "plays.runtime.state_cli:alerts",
-    "report": "plays.runtime.state_cli:report",
+    "goals": "plays.runtime.state_cli:goals",
+    "report": "plays.runtime.report:report",
 }
 
 FORMATS = click.Choice(["text", "json", "github", "sarif"])

@@ -76,7 +76,9 @@ _PLAN = click.option("--plan", "plan_file", metavar="PLAN.json", help="Use a com
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text for people; json for JSON Lines, one event per line.")
 @click.option("-o", "--output", metavar="FILE", help="Write the events to FILE instead of standard output.")
-def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output):
+@click.option("--state", "state", metavar="STORE",
+              help="Apply the events to this state store (SQLite), created if missing; see `plays tasks`.")
+def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output, state):
     """Dry-run specs on metric snapshots: which alerts fire, goals deploy, tasks are due.
 
     Evaluates every account at each of its snapshot dates and prints the
@@ -92,6 +94,7 @@ def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output):
       plays run specs/ --snapshots examples/snapshots.csv
       plays run specs/ -s 'data/2026-*.parquet' --from 2026-03-01 --format json
       plays run --plan plan.json -s data.csv --account acme
+      plays run specs/ -s 'data/*.parquet' --state plays.db
     """
     from .engine import RuntimeError_, evaluate
     from .output import render_jsonl, render_text
@@ -100,14 +103,24 @@ def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output):
         raise UsageError("--from is after --to")
     plan = load_plan(paths, plan_file)
     snaps = load_input(snapshots, plan, list(accounts) or None)
+    store = manual = None
+    if state:
+        from . import store as state_store
+
+        store = state_store.connect(state)
+        manual = state_store.manual_deploys(store)
     progress = _progress(snaps.rows)
     try:
-        events = evaluate(plan, snaps.con, progress=progress)
+        events = evaluate(plan, snaps.con, progress=progress, manual=manual or ())
     except RuntimeError_ as e:
         click.echo(f"plays: error: {e}", err=True)
         sys.exit(1)
     finally:
         progress("close")
+    if store is not None:
+        changed = _apply(store, state, plan, events, snaps.con)
+        click.echo(f"{state}: " + (", ".join(f"{v:+d} {k.replace('_', ' ')}" for k, v in changed.items() if v)
+                                   or "no change"), err=True)
     events = [e for e in events if (from_ is None or e.date >= from_) and (to is None or e.date <= to)]
     if fmt == "json":
         text = render_jsonl(events)
@@ -120,6 +133,19 @@ def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output):
         write_atomic(output, text)
     else:
         click.echo(text, nl=False)
+
+
+def _apply(store, path, plan, events, con):
+    """Apply a run to the state store in one transaction (see runtime/store.py)."""
+    from .store import apply_run
+
+    columns = [c[0] for c in con.execute("DESCRIBE snapshots").fetchall()]
+    latest = con.execute(
+        "SELECT * FROM snapshots QUALIFY row_number() OVER (PARTITION BY account ORDER BY date DESC) = 1"
+    ).fetchall()
+    accounts = {r[0]: (r[1].isoformat(), dict(zip(columns, r))) for r in latest}
+    last = con.execute("SELECT max(date) FROM snapshots").fetchone()[0]
+    return apply_run(store, plan, [e.to_json() for e in events], accounts, last, path)
 
 
 def _progress(rows: int):

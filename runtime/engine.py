@@ -236,6 +236,9 @@ class _Evaluator:
         acc, day, start = inst["account"], inst["deploy"], inst["start"]
         wheres = [self.want(("w", "goal", g["name"], k), condition_sql(b["where"])) for k, b in enumerate(g["playbooks"])]
         keys = self.value_keys(g["deploy"]["condition"]) if g["deploy"]["kind"] == "when" else []
+        if g["kpi"] and g["kpi"]["kind"] == "relative":  # the KPI's start value travels with the event
+            self.want(("v", g["kpi"]["metric"]), ident(g["kpi"]["metric"]))
+            keys = [*keys, g["kpi"]["metric"]]
         event = Event("goal_deployed", day, acc, goal=g["name"], instance=inst["id"], start=start, end=inst["end"])
         self.events.append(event)
         forced = inst["forced"]

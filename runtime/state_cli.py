@@ -1,0 +1,196 @@
+"""Commands on the state store: manual actions (goal deploy/measure, task done) and lists (tasks, alerts)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import date
+
+import click
+
+from .store import ActionRefused, complete_task, connect, deploy_goal, list_alerts, list_tasks, record_measure
+
+STATE = click.option(
+    "--state", "state", default=lambda: os.environ.get("PLAYS_STATE", "plays.db"), show_default="plays.db or $PLAYS_STATE",
+    metavar="STORE", help="The state store (written by `plays run --state`).",
+)
+FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+
+
+def _date(ctx, param, value):
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"`{value}` is not a date like 2026-03-01") from None
+
+
+ON = click.option("--on", "on", callback=_date, metavar="DATE", help="The date (default: today).")
+
+
+def _open(state: str):
+    from plays.diagnostics import UsageError
+
+    if not os.path.exists(state):
+        raise UsageError(f"{state}: no state store here (create one with `plays run SPECS -s DATA --state {state}`)")
+    return connect(state)
+
+
+def _refused(e: ActionRefused):
+    click.echo(f"plays: refused: {e}", err=True)
+    sys.exit(1)
+
+
+@click.group()
+def goal():
+    """Goals in the state store: deploy a template by hand, record an external goal's measure."""
+
+
+@goal.command("deploy")
+@click.argument("template")
+@click.option("--account", "-a", required=True, metavar="ID", help="The account.")
+@ON
+@click.option("--playbook", metavar="NAME", help="The playbook (default: the first whose `where` holds for the account).")
+@STATE
+def goal_deploy(template, account, on, playbook, state):
+    """Deploy goal template TEMPLATE on an account by hand.
+
+    The goal starts on --on (default today); its tasks are scheduled from
+    then, and later runs follow its KPI. Refused for an unknown template or
+    account, or when the account already has an active instance.
+
+    \b
+    Examples:
+      plays goal deploy save_plan --account acme
+      plays goal deploy onboarding -a globex --on 2026-03-01 --playbook enterprise --state plays.db
+    """
+    con = _open(state)
+    try:
+        out = deploy_goal(con, template, account, on, playbook, state)
+    except ActionRefused as e:
+        _refused(e)
+    click.echo(f"deployed {template} on {account}: id {out['id']}, playbook {out['playbook']}, {out['start']} to {out['end']}")
+
+
+@goal.command("measure")
+@click.argument("goal_id")
+@click.argument("value", type=float)
+@ON
+@STATE
+def goal_measure(goal_id, value, on, state):
+    """Record VALUE of an external goal's customer-tracked measure.
+
+    GOAL_ID is the goal instance's id (the `instance` of its goal_deployed
+    event; `plays goals` lists them). At the goal's due date its outcome
+    follows from the last value recorded on or before it and the target.
+
+    \b
+    Examples:
+      plays goal measure g-1a2b3c4d5e6f 34.5 --on 2026-04-15
+    """
+    con = _open(state)
+    try:
+        out = record_measure(con, goal_id, value, on, state)
+    except ActionRefused as e:
+        _refused(e)
+    click.echo(f"recorded {value:g} for {out['goal']} on {on}: {out['status']}")
+
+
+@click.group()
+def task():
+    """Tasks in the state store: complete one."""
+
+
+@task.command("done")
+@click.argument("task_id")
+@ON
+@STATE
+def task_done(task_id, on, state):
+    """Complete task TASK_ID; the tasks that follow it are rescheduled.
+
+    A task that follows others is due its `due` after the latest actual (or,
+    if not done yet, planned) completion of the tasks it follows.
+
+    \b
+    Examples:
+      plays task done t-0123456789ab
+      plays task done t-0123456789ab --on 2026-03-04
+    """
+    con = _open(state)
+    try:
+        changed = complete_task(con, task_id, on, state)
+    except ActionRefused as e:
+        _refused(e)
+    click.echo(f"done: {task_id} on {on}")
+    for name, due in changed:
+        click.echo(f"  rescheduled {name}: due {due}")
+
+
+@click.command("tasks")
+@click.option("--account", metavar="ID", help="Only this account's tasks.")
+@click.option("--owner", metavar="ROLE", help="Only tasks of this owner (csm, manager, ...).")
+@click.option("--open", "open_only", is_flag=True, help="Only open tasks.")
+@click.option("--overdue", is_flag=True, help="Only open tasks past their due date.")
+@click.option("--as-of", "as_of", callback=lambda c, p, v: _date(c, p, v), metavar="DATE",
+              help="The date overdue is judged on (default: today).")
+@FORMAT
+@STATE
+def tasks(account, owner, open_only, overdue, as_of, fmt, state):
+    """List tasks (open, done, overdue) from the state store.
+
+    \b
+    Examples:
+      plays tasks --open --owner csm
+      plays tasks --overdue --as-of 2026-04-01 --format json
+    """
+    rows = list_tasks(_open(state), account=account, owner=owner, open_only=open_only, overdue=overdue, as_of=as_of)
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        click.echo(f"{r['id']}  {r['due']}  {r['status']:<8} {r['account']:<14} {r['owner']:<10} {r['title']}  [{r['rule']}]")
+    click.echo(f"{len(rows)} task{'s' if len(rows) != 1 else ''}")
+
+
+@click.command("alerts")
+@click.option("--all", "everything", is_flag=True, help="Resolved alerts too.")
+@FORMAT
+@STATE
+def alerts(everything, fmt, state):
+    """List open alerts from the state store.
+
+    \b
+    Examples:
+      plays alerts
+      plays alerts --all --format json
+    """
+    rows = list_alerts(_open(state), include_resolved=everything)
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        click.echo(f"{r['fired']}  {r['alert']:<18} {r['severity'] or '':<8} {r['account']:<14} {r['status']}  {r['id']}")
+    click.echo(f"{len(rows)} alert{'s' if len(rows) != 1 else ''}")
+
+
+@click.command("goals")
+@FORMAT
+@STATE
+def goals(fmt, state):
+    """List goal instances (active, achieved, missed) from the state store.
+
+    \b
+    Examples:
+      plays goals --format json
+    """
+    from .store import list_goals
+
+    rows = list_goals(_open(state))
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        click.echo(f"{r['start']}  {r['goal']:<18} {r['account']:<14} {r['playbook'] or '-':<12} {r['status']:<9} {r['id']}")
+    click.echo(f"{len(rows)} goal{'s' if len(rows) != 1 else ''}")

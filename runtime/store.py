@@ -1,0 +1,504 @@
+"""The state store: the live record of alerts, goal instances and tasks, in SQLite.
+
+``plays run --state plays.db`` applies a run's events here in one transaction.
+Every row is keyed by the event's deterministic id, so applying the same
+events again changes nothing, and a later run over newer snapshots adds what
+is new. People's actions (a task done, a goal deployed by hand, a measure
+recorded) are stored beside the computed record and never overwritten by a run.
+
+The schema is versioned with ``PRAGMA user_version`` and migrated forward on
+open; a store written by a newer plays is refused. See docs/state.md.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import contextmanager
+from datetime import date, timedelta
+
+from plays.diagnostics import UsageError
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 30.0
+
+# Migrations: MIGRATIONS[n] takes a store from version n to n + 1.
+MIGRATIONS = [
+    """
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        applied_at TEXT NOT NULL,
+        plan_hash TEXT NOT NULL,
+        last_date TEXT,
+        events INTEGER NOT NULL
+    );
+    CREATE TABLE plan (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL);
+    CREATE TABLE accounts (
+        account TEXT PRIMARY KEY,
+        date TEXT NOT NULL,          -- the latest snapshot seen
+        row_json TEXT NOT NULL       -- its attributes and metrics
+    );
+    CREATE TABLE alerts (
+        id TEXT PRIMARY KEY,         -- the firing's instance id
+        alert TEXT NOT NULL,
+        account TEXT NOT NULL,
+        severity TEXT,
+        playbook TEXT,
+        fired TEXT NOT NULL,
+        resolved TEXT,
+        status TEXT NOT NULL CHECK (status IN ('open', 'resolved')),
+        values_json TEXT
+    );
+    CREATE TABLE goals (
+        id TEXT PRIMARY KEY,         -- the instance id
+        goal TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('internal', 'external')),
+        account TEXT NOT NULL,
+        playbook TEXT,
+        deployed TEXT NOT NULL,
+        start TEXT NOT NULL,
+        end TEXT NOT NULL,
+        manual INTEGER NOT NULL DEFAULT 0,
+        kpi_start REAL,
+        kpi_met TEXT,
+        outcome_date TEXT,
+        status TEXT NOT NULL CHECK (status IN ('active', 'achieved', 'missed'))
+    );
+    CREATE TABLE tasks (
+        id TEXT PRIMARY KEY,
+        instance TEXT NOT NULL,      -- the alert firing or goal instance
+        rule TEXT NOT NULL,
+        account TEXT NOT NULL,
+        task TEXT NOT NULL,
+        title TEXT NOT NULL,
+        type TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        after_json TEXT NOT NULL,
+        due_days INTEGER NOT NULL,   -- the task's `due` (days after what it follows)
+        recurring INTEGER NOT NULL DEFAULT 0,
+        created TEXT NOT NULL,
+        planned_due TEXT NOT NULL,
+        due TEXT NOT NULL,           -- planned, or recomputed from actual completions
+        done TEXT,
+        status TEXT NOT NULL CHECK (status IN ('open', 'done'))
+    );
+    CREATE TABLE measures (
+        instance TEXT NOT NULL REFERENCES goals(id),
+        date TEXT NOT NULL,
+        value REAL NOT NULL,
+        PRIMARY KEY (instance, date)
+    );
+    CREATE INDEX tasks_by_instance ON tasks(instance);
+    CREATE INDEX goals_by_rule ON goals(goal, account);
+    """,
+]
+
+
+class StoreError(UsageError):
+    """A store that cannot be used (locked, newer, corrupt): a one-line message, exit 2."""
+
+
+class ActionRefused(Exception):
+    """A manual action that does not apply (unknown id, wrong state, bad date): exit 1."""
+
+
+def connect(path: str) -> sqlite3.Connection:
+    """Open (creating or migrating) the store at ``path``."""
+    try:
+        con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        con.execute("PRAGMA journal_mode = WAL")
+        con.execute("PRAGMA foreign_keys = ON")
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as e:
+        raise StoreError(f"{path}: not a plays store ({e})") from None
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path}: written by a newer plays (store version {version}, this plays knows up to {SCHEMA_VERSION}); "
+            "upgrade plays to use it"
+        )
+    if version < SCHEMA_VERSION:
+        with transaction(con, path):
+            version = con.execute("PRAGMA user_version").fetchone()[0]  # another process may have migrated
+            for n in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[n].split(";"):
+                    if statement.strip():
+                        con.execute(statement)
+                con.execute(f"PRAGMA user_version = {n + 1}")
+    return con
+
+
+@contextmanager
+def transaction(con: sqlite3.Connection, path: str = "the store"):
+    """One write transaction: all or nothing. Waits for another writer up to BUSY_TIMEOUT_S."""
+    try:
+        con.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as e:
+        if "locked" in str(e) or "busy" in str(e):
+            raise StoreError(
+                f"{path}: another plays command is writing to this store; tried for {BUSY_TIMEOUT_S:.0f} s"
+            ) from None
+        raise
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    else:
+        con.execute("COMMIT")
+
+
+# --- applying a run --------------------------------------------------------------------
+
+
+def apply_run(con: sqlite3.Connection, plan: dict, events: list[dict], accounts: dict[str, tuple[str, dict]],
+              last_date: date | None, path: str = "the store") -> dict:
+    """Apply a run's events (JSON form) in one transaction; returns counts of what changed.
+
+    ``accounts`` maps each account to (its latest snapshot date, that row) so
+    that manual actions can later choose playbooks and KPI start values.
+    """
+    from datetime import datetime, timezone
+
+    before = _counts(con)
+    tasks_by_rule = _plan_tasks(plan)
+    goal_kpi = {g["name"]: g["kpi"] for g in plan["goals"]}
+    with transaction(con, path):
+        con.execute("INSERT INTO plan (id, json) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json",
+                    [json.dumps(plan)])
+        for acc, (day, row) in accounts.items():
+            con.execute(
+                "INSERT INTO accounts VALUES (?, ?, ?) ON CONFLICT (account) DO UPDATE SET date = excluded.date, "
+                "row_json = excluded.row_json WHERE excluded.date >= accounts.date",
+                [acc, day, json.dumps(row, default=str)],
+            )
+        firing: dict[tuple[str, str], str] = {}
+        for e in events:
+            kind = e["event"]
+            if kind == "alert_fired":
+                con.execute(
+                    "INSERT OR IGNORE INTO alerts VALUES (?, ?, ?, ?, ?, ?, NULL, 'open', ?)",
+                    [e["instance"], e["alert"], e["account"], e.get("severity"), e.get("playbook"), e["date"],
+                     json.dumps(e.get("values"))],
+                )
+                firing[(e["alert"], e["account"])] = e["instance"]
+            elif kind == "alert_resolved":
+                inst = firing.get((e["alert"], e["account"])) or _open_alert(con, e["alert"], e["account"], e["date"])
+                if inst:
+                    con.execute("UPDATE alerts SET resolved = ?, status = 'resolved' WHERE id = ? AND status = 'open'",
+                                [e["date"], inst])
+            elif kind == "goal_deployed":
+                external = any(g["name"] == e["goal"] for g in plan["external_goals"])
+                con.execute(
+                    "INSERT OR IGNORE INTO goals (id, goal, kind, account, playbook, deployed, start, end, status) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active')",
+                    [e["instance"], e["goal"], "external" if external else "internal", e["account"], e.get("playbook"),
+                     e["date"], e["start"], e["end"]],
+                )
+                kpi = goal_kpi.get(e["goal"])
+                if kpi and kpi["kind"] == "relative" and e.get("values"):
+                    con.execute("UPDATE goals SET kpi_start = ? WHERE id = ? AND kpi_start IS NULL",
+                                [e["values"].get(kpi["metric"]), e["instance"]])
+            elif kind == "task_created":
+                rule = e.get("alert") or e.get("goal")
+                t = tasks_by_rule.get((rule, e.get("playbook"), e["task"]), {})
+                con.execute(
+                    "INSERT OR IGNORE INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 'open')",
+                    [e["id"], e["instance"], rule, e["account"], e["task"], e["title"], e["type"], e["owner"],
+                     json.dumps(e.get("after") or []), t.get("due", 0), 1 if t.get("every") else 0,
+                     e["date"], e["due"], e["due"]],
+                )
+            elif kind == "goal_kpi_met":
+                con.execute("UPDATE goals SET kpi_met = ? WHERE id = ? AND kpi_met IS NULL", [e["date"], e["instance"]])
+            elif kind in ("goal_achieved", "goal_missed"):
+                status = "achieved" if kind == "goal_achieved" else "missed"
+                con.execute("UPDATE goals SET status = ?, outcome_date = ? WHERE id = ? AND status = 'active'",
+                            [status, e["date"], e["instance"]])
+        if last_date is not None:
+            _settle_external(con, plan, last_date)
+        after = _counts(con)
+        changed = {k: after[k] - before[k] for k in after}
+        if any(changed.values()) or not _has_run(con, plan):
+            con.execute("INSERT INTO runs (applied_at, plan_hash, last_date, events) VALUES (?, ?, ?, ?)",
+                        [datetime.now(timezone.utc).isoformat(timespec="seconds"), plan["source_hash"],
+                         last_date.isoformat() if last_date else None, len(events)])
+    return changed
+
+
+def _has_run(con, plan) -> bool:
+    return con.execute("SELECT 1 FROM runs WHERE plan_hash = ? LIMIT 1", [plan["source_hash"]]).fetchone() is not None
+
+
+def _counts(con) -> dict:
+    q = {
+        "alerts": "SELECT count(*) FROM alerts",
+        "alerts_resolved": "SELECT count(*) FROM alerts WHERE status = 'resolved'",
+        "goals": "SELECT count(*) FROM goals",
+        "goals_ended": "SELECT count(*) FROM goals WHERE status <> 'active'",
+        "tasks": "SELECT count(*) FROM tasks",
+    }
+    return {k: con.execute(sql).fetchone()[0] for k, sql in q.items()}
+
+
+def _open_alert(con, alert, account, day) -> str | None:
+    row = con.execute(
+        "SELECT id FROM alerts WHERE alert = ? AND account = ? AND fired < ? ORDER BY fired DESC LIMIT 1",
+        [alert, account, day],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _plan_tasks(plan: dict) -> dict:
+    out = {}
+    for key in ("alerts", "goals", "external_goals"):
+        for r in plan[key]:
+            for b in r["playbooks"]:
+                for t in b["tasks"]:
+                    out[(r["name"], b["name"], t["name"])] = t
+    return out
+
+
+# --- external goals ----------------------------------------------------------------------
+
+
+_OPS = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+        "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+
+
+def _settle_external(con, plan: dict, as_of: date) -> None:
+    """External goals past their due date: achieved when the last measure on or before due meets the target."""
+    for g in plan["external_goals"]:
+        if g["measure"] is None or date.fromisoformat(g["due"]) > as_of:
+            continue
+        for (inst,) in con.execute("SELECT id FROM goals WHERE goal = ? AND status = 'active'", [g["name"]]).fetchall():
+            _settle_one(con, g, inst)
+
+
+def _settle_one(con, g: dict, inst: str) -> None:
+    row = con.execute(
+        "SELECT value, date FROM measures WHERE instance = ? AND date <= ? ORDER BY date DESC LIMIT 1", [inst, g["due"]]
+    ).fetchone()
+    achieved = row is not None and _OPS[g["measure"]["op"]](row[0], g["measure"]["target"])
+    con.execute("UPDATE goals SET status = ?, outcome_date = ? WHERE id = ? AND status = 'active'",
+                ["achieved" if achieved else "missed", g["due"], inst])
+    if achieved:
+        con.execute("UPDATE goals SET kpi_met = ? WHERE id = ? AND kpi_met IS NULL", [row[1], inst])
+
+
+# --- manual actions ------------------------------------------------------------------------
+
+
+def stored_plan(con) -> dict:
+    row = con.execute("SELECT json FROM plan WHERE id = 1").fetchone()
+    if row is None:
+        raise ActionRefused("this store has no plan yet: run `plays run SPECS --snapshots ... --state STORE` first")
+    return json.loads(row[0])
+
+
+def manual_deploys(con):
+    """The goals deployed by hand, for the engine to follow on later runs (KPI outcomes)."""
+    from .engine import ManualDeploy
+
+    rows = con.execute("SELECT goal, account, start, playbook FROM goals WHERE manual = 1").fetchall()
+    return tuple(ManualDeploy(goal=g, account=a, on=date.fromisoformat(s), playbook=p) for g, a, s, p in rows)
+
+
+def deploy_goal(con, template: str, account: str, on: date, playbook: str | None = None, path="the store") -> dict:
+    """Deploy a goal template on an account by hand: choose the playbook, schedule its tasks."""
+    from plays.diagnostics import suggest
+
+    from .engine import _schedule, make_id
+
+    plan = stored_plan(con)
+    goals = {g["name"]: g for g in plan["goals"]}
+    g = goals.get(template)
+    if g is None:
+        hint = suggest(template, goals)
+        raise ActionRefused(f"no goal template `{template}`" + (f"; did you mean `{hint}`?" if hint else ""))
+    acc = con.execute("SELECT date, row_json FROM accounts WHERE account = ?", [account]).fetchone()
+    if acc is None:
+        raise ActionRefused(f"no account `{account}` in this store (accounts come from the snapshots of a run)")
+    active = con.execute("SELECT id, start FROM goals WHERE goal = ? AND account = ? AND status = 'active'",
+                         [template, account]).fetchone()
+    if active:
+        raise ActionRefused(f"`{account}` already has an active `{template}` (started {active[1]}, id {active[0]})")
+    row = json.loads(acc[1])
+    book = _choose_playbook(plan, g, row, account, playbook)
+    inst = make_id("g", template, account, on)
+    end = on + timedelta(days=int(g["duration"]))
+    kpi_start = row.get(g["kpi"]["metric"]) if g["kpi"] and g["kpi"]["kind"] == "relative" else None
+    with transaction(con, path):
+        con.execute(
+            "INSERT INTO goals (id, goal, kind, account, playbook, deployed, start, end, manual, kpi_start, status) "
+            "VALUES (?, ?, 'internal', ?, ?, ?, ?, ?, 1, ?, 'active')",
+            [inst, template, account, book["name"], on.isoformat(), on.isoformat(), end.isoformat(), kpi_start],
+        )
+        for t in book["tasks"]:
+            for due, k in _schedule(t, on):
+                title = _render_static(t, row, account, on, g)
+                con.execute(
+                    "INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 'open')",
+                    [make_id("t", "goal", template, account, on, t["name"], k), inst, template, account, t["name"], title,
+                     t["type"], t["owner"], json.dumps(t["after"]), t["due"], 1 if t["every"] else 0, on.isoformat(),
+                     due.isoformat(), due.isoformat()],
+                )
+    return {"id": inst, "playbook": book["name"], "start": on.isoformat(), "end": end.isoformat()}
+
+
+def _choose_playbook(plan, g, row, account, wanted):
+    from plays.diagnostics import suggest
+
+    if wanted:
+        book = next((b for b in g["playbooks"] if b["name"] == wanted), None)
+        if book is None:
+            hint = suggest(wanted, [b["name"] for b in g["playbooks"]])
+            raise ActionRefused(f"`{g['name']}` has no playbook `{wanted}`" + (f"; did you mean `{hint}`?" if hint else ""))
+        return book
+    from .snapshots import snapshots_from_rows
+    from .sql import condition_sql
+
+    one = dict(row, account=account, date=date.fromisoformat(str(row["date"])))
+    con = snapshots_from_rows(plan, [one])
+    try:
+        for b in g["playbooks"]:
+            if con.execute(f"SELECT {condition_sql(b['where'])} FROM snapshots").fetchone()[0]:
+                return b
+    finally:
+        con.close()
+    raise ActionRefused(f"no playbook of `{g['name']}` applies to `{account}`; choose one with --playbook")
+
+
+def _render_static(t, row, account, on, g) -> str:
+    """A manually deployed task's title, from the account's latest stored snapshot."""
+    from plays.compiler.templates import compile_title
+
+    if "{" not in t["title"]:
+        return t["title"]
+    ctx = {m: v for m, v in row.items() if m not in ("account", "date")}
+    ctx.update(account={"id": account, **row}, goal={"name": g["name"], "title": g["title"]}, today=on)
+    try:
+        return compile_title(t["title"]).render(ctx)
+    except Exception:
+        return t["title"]  # a title that needs windowed values: kept as written
+
+
+def record_measure(con, goal_id: str, value: float, on: date, path="the store") -> dict:
+    """Record an external goal's customer-tracked measure; settles the outcome when due has passed."""
+    row = con.execute("SELECT goal, kind, status, start FROM goals WHERE id = ?", [goal_id]).fetchone()
+    if row is None:
+        raise ActionRefused(f"no goal instance `{goal_id}` (see `plays goals` or the run's goal_deployed events)")
+    name, kind, status, start = row
+    if kind != "external":
+        raise ActionRefused(f"`{goal_id}` is the internal goal `{name}`: its KPI comes from the snapshots")
+    if on < date.fromisoformat(start):
+        raise ActionRefused(f"{on} is before the goal's start ({start})")
+    plan = stored_plan(con)
+    g = next(x for x in plan["external_goals"] if x["name"] == name)
+    if g["measure"] is None:
+        raise ActionRefused(f"`{name}` has no `measure:` to record")
+    if status != "active" and on <= date.fromisoformat(g["due"]):
+        raise ActionRefused(f"`{goal_id}` is already {status}")
+    with transaction(con, path):
+        con.execute("INSERT INTO measures VALUES (?, ?, ?) ON CONFLICT (instance, date) DO UPDATE SET value = excluded.value",
+                    [goal_id, on.isoformat(), value])
+        if on >= date.fromisoformat(g["due"]) and status == "active":
+            _settle_one(con, g, goal_id)
+    return dict(zip(("goal", "status"), con.execute("SELECT goal, status FROM goals WHERE id = ?", [goal_id]).fetchone()))
+
+
+def complete_task(con, task_id: str, on: date, path="the store") -> list[tuple[str, str]]:
+    """Mark a task done; recompute the due dates of the tasks that follow it. Returns (task, new due)."""
+    row = con.execute("SELECT instance, task, status, created FROM tasks WHERE id = ?", [task_id]).fetchone()
+    if row is None:
+        raise ActionRefused(f"no task `{task_id}` (see `plays tasks`)")
+    instance, name, status, created = row
+    if status == "done":
+        raise ActionRefused(f"task `{task_id}` ({name}) is already done")
+    if on < date.fromisoformat(created):
+        raise ActionRefused(f"{on} is before the task was created ({created})")
+    changed = []
+    with transaction(con, path):
+        con.execute("UPDATE tasks SET done = ?, status = 'done' WHERE id = ?", [on.isoformat(), task_id])
+        changed = _recompute(con, instance)
+    return changed
+
+
+def _recompute(con, instance: str) -> list[tuple[str, str]]:
+    """due = latest actual (or else planned) completion of the tasks it follows + due, in dependency order."""
+    rows = con.execute(
+        "SELECT id, task, after_json, due_days, due, done, recurring FROM tasks WHERE instance = ?", [instance]
+    ).fetchall()
+    tasks = {r[1]: {"id": r[0], "after": json.loads(r[2]), "due_days": r[3], "due": r[4], "done": r[5], "rec": r[6]}
+             for r in rows if not r[6]}
+    finish: dict[str, str] = {}
+
+    def completion(name):
+        if name not in finish:
+            t = tasks[name]
+            if t["after"]:
+                base = max(completion(a) for a in t["after"] if a in tasks)
+                new_due = (date.fromisoformat(base) + timedelta(days=t["due_days"])).isoformat()
+                if new_due != t["due"]:
+                    t["due"] = new_due
+                    changed.append((name, new_due))
+            finish[name] = t["done"] or t["due"]
+        return finish[name]
+
+    changed: list[tuple[str, str]] = []
+    for name in tasks:
+        completion(name)
+    for name, new_due in changed:
+        con.execute("UPDATE tasks SET due = ? WHERE id = ?", [new_due, tasks[name]["id"]])
+    return changed
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def list_tasks(con, *, account=None, owner=None, open_only=False, overdue=False, as_of: date | None = None) -> list[dict]:
+    as_of = as_of or date.today()
+    sql = "SELECT id, account, rule, task, title, type, owner, created, planned_due, due, done, status FROM tasks WHERE 1=1"
+    args: list = []
+    if account:
+        sql += " AND account = ?"
+        args.append(account)
+    if owner:
+        sql += " AND owner = ?"
+        args.append(owner)
+    if open_only or overdue:
+        sql += " AND status = 'open'"
+    if overdue:
+        sql += " AND due < ?"
+        args.append(as_of.isoformat())
+    sql += " ORDER BY due, account, rule, task, id"
+    keys = ("id", "account", "rule", "task", "title", "type", "owner", "created", "planned_due", "due", "done", "status")
+    out = []
+    for r in con.execute(sql, args).fetchall():
+        d = dict(zip(keys, r))
+        if d["status"] == "open" and d["due"] < as_of.isoformat():
+            d["status"] = "overdue"
+        out.append(d)
+    return out
+
+
+def list_alerts(con, *, include_resolved=False) -> list[dict]:
+    sql = "SELECT id, alert, account, severity, playbook, fired, resolved, status FROM alerts"
+    if not include_resolved:
+        sql += " WHERE status = 'open'"
+    sql += " ORDER BY fired, account, alert"
+    keys = ("id", "alert", "account", "severity", "playbook", "fired", "resolved", "status")
+    return [dict(zip(keys, r)) for r in con.execute(sql).fetchall()]
+
+
+def list_goals(con) -> list[dict]:
+    keys = ("id", "goal", "kind", "account", "playbook", "deployed", "start", "end", "manual", "kpi_met",
+            "outcome_date", "status")
+    rows = con.execute(f"SELECT {', '.join(keys)} FROM goals ORDER BY start, account, goal").fetchall()
+    return [dict(zip(keys, r)) for r in rows]
+
+
+def dump(con) -> dict:
+    """Everything but the run log, as sorted rows: for comparing two stores."""
+    out = {}
+    for table in ("plan", "accounts", "alerts", "goals", "tasks", "measures"):
+        out[table] = sorted(con.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
+    return out
