@@ -1,0 +1,207 @@
+"""Goals reporting for managers: how the processes work overall, from the state store.
+
+Per goal template and playbook: deployed, active, achieved, missed,
+achievement rate, median days to KPI met, task on-time rate, overdue tasks.
+Per alert rule: fired, open, resolved, median days open. As text, JSON, CSV,
+or a self-contained HTML page (Jinja) with each goal's task timeline and a
+chart of alerts over time.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from statistics import median
+
+import click
+
+
+@dataclass
+class GoalRow:
+    goal: str
+    playbook: str
+    deployed: int
+    active: int
+    achieved: int
+    missed: int
+    achievement_rate: float | None  # achieved / (achieved + missed); None when none has ended
+    median_days_to_kpi: float | None
+    task_on_time_rate: float | None  # done on or before due / (done + open past due); None when none is due yet
+    overdue_tasks: int
+
+
+@dataclass
+class AlertRow:
+    alert: str
+    fired: int
+    open: int
+    resolved: int
+    median_days_open: float | None  # over resolved alerts
+
+
+def as_of_default(con) -> date:
+    """The latest snapshot date of the last run: "now" in the data's own time."""
+    row = con.execute("SELECT max(last_date) FROM runs").fetchone()
+    return date.fromisoformat(row[0]) if row and row[0] else date.today()
+
+
+def figures(con, as_of: date) -> tuple[list[GoalRow], list[AlertRow]]:
+    today = as_of.isoformat()
+    goals = []
+    groups = con.execute(
+        "SELECT goal, COALESCE(playbook, '-') FROM goals GROUP BY 1, 2 ORDER BY 1, 2"
+    ).fetchall()
+    for name, book in groups:
+        inst = con.execute(
+            "SELECT id, status, start, kpi_met FROM goals WHERE goal = ? AND COALESCE(playbook, '-') = ?", [name, book]
+        ).fetchall()
+        ids = [i[0] for i in inst]
+        status = [i[1] for i in inst]
+        achieved, missed = status.count("achieved"), status.count("missed")
+        to_kpi = [(date.fromisoformat(k) - date.fromisoformat(s)).days for _, _, s, k in inst if k]
+        marks = ",".join("?" * len(ids))
+        done_on_time, done_late, open_late = con.execute(
+            f"SELECT count(*) FILTER (WHERE status = 'done' AND done <= due), "
+            f"count(*) FILTER (WHERE status = 'done' AND done > due), "
+            f"count(*) FILTER (WHERE status = 'open' AND due < ?) FROM tasks WHERE instance IN ({marks})",
+            [today, *ids],
+        ).fetchone()
+        judged = done_on_time + done_late + open_late
+        goals.append(GoalRow(
+            goal=name, playbook=book, deployed=len(inst), active=status.count("active"), achieved=achieved,
+            missed=missed, achievement_rate=_ratio(achieved, achieved + missed),
+            median_days_to_kpi=float(median(to_kpi)) if to_kpi else None,
+            task_on_time_rate=_ratio(done_on_time, judged), overdue_tasks=open_late,
+        ))
+    alerts = []
+    for (name,) in con.execute("SELECT DISTINCT alert FROM alerts ORDER BY 1").fetchall():
+        rows = con.execute("SELECT fired, resolved, status FROM alerts WHERE alert = ?", [name]).fetchall()
+        days = [(date.fromisoformat(r) - date.fromisoformat(f)).days for f, r, _ in rows if r]
+        alerts.append(AlertRow(
+            alert=name, fired=len(rows), open=sum(1 for r in rows if r[2] == "open"),
+            resolved=sum(1 for r in rows if r[2] == "resolved"),
+            median_days_open=float(median(days)) if days else None,
+        ))
+    return goals, alerts
+
+
+def _ratio(a: int, b: int) -> float | None:
+    return round(a / b, 4) if b else None
+
+
+def _pct(x) -> str:
+    return "-" if x is None else f"{x * 100:.0f}%"
+
+
+def _num(x) -> str:
+    return "-" if x is None else f"{x:g}"
+
+
+def render_text(goals, alerts, as_of) -> str:
+    out = [f"Goals (as of {as_of})",
+           f"{'goal':<18} {'playbook':<12} {'deployed':>8} {'active':>6} {'achieved':>8} {'missed':>6} "
+           f"{'rate':>5} {'days to KPI':>11} {'on time':>7} {'overdue':>7}"]
+    for g in goals:
+        out.append(f"{g.goal:<18} {g.playbook:<12} {g.deployed:>8} {g.active:>6} {g.achieved:>8} {g.missed:>6} "
+                   f"{_pct(g.achievement_rate):>5} {_num(g.median_days_to_kpi):>11} {_pct(g.task_on_time_rate):>7} "
+                   f"{g.overdue_tasks:>7}")
+    out += ["", "Alerts", f"{'alert':<18} {'fired':>6} {'open':>5} {'resolved':>8} {'median days open':>16}"]
+    for a in alerts:
+        out.append(f"{a.alert:<18} {a.fired:>6} {a.open:>5} {a.resolved:>8} {_num(a.median_days_open):>16}")
+    return "\n".join(out) + "\n"
+
+
+def render_csv(goals, alerts) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["section", *GoalRow.__dataclass_fields__])
+    for g in goals:
+        w.writerow(["goal", *("" if v is None else v for v in asdict(g).values())])
+    w.writerow(["section", *AlertRow.__dataclass_fields__])
+    for a in alerts:
+        w.writerow(["alert", *("" if v is None else v for v in asdict(a).values())])
+    return buf.getvalue()
+
+
+def render_html(con, goals, alerts, as_of) -> str:
+    """A self-contained page: figures, each goal instance's task timeline, alerts per week."""
+    from importlib import resources
+
+    from jinja2 import Environment, select_autoescape
+
+    env = Environment(autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(pct=_pct, num=_num)
+    template = env.from_string(resources.files(__package__).joinpath("report.html.j2").read_text("utf-8"))
+    timelines = []
+    for gid, name, account, book, start, end, status in con.execute(
+        "SELECT id, goal, account, COALESCE(playbook, '-'), start, end, status FROM goals ORDER BY start, account, goal"
+    ).fetchall():
+        s, e = date.fromisoformat(start), date.fromisoformat(end)
+        span = max((e - s).days, 1)
+        tasks = []
+        for task, due, done, st in con.execute(
+            "SELECT task, due, done, status FROM tasks WHERE instance = ? ORDER BY due, task", [gid]
+        ).fetchall():
+            d = date.fromisoformat(due)
+            late = (st == "open" and due < as_of.isoformat()) or (done is not None and done > due)
+            tasks.append({"task": task, "due": due, "done": done, "x": min(max((d - s).days / span, 0), 1), "late": late})
+        timelines.append({"goal": name, "account": account, "playbook": book, "start": start, "end": end,
+                          "status": status, "tasks": tasks})
+    weekly: dict[str, int] = {}
+    for (fired,) in con.execute("SELECT fired FROM alerts").fetchall():
+        d = date.fromisoformat(fired)
+        monday = (d - timedelta(days=d.weekday())).isoformat()
+        weekly[monday] = weekly.get(monday, 0) + 1
+    weeks = sorted(weekly.items())
+    peak = max((n for _, n in weeks), default=1)
+    return template.render(goals=goals, alerts=alerts, as_of=as_of, timelines=timelines, weeks=weeks, peak=peak)
+
+
+@click.command("report")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
+@click.option("--html", "html", metavar="FILE", help="Also write a self-contained HTML page for managers.")
+@click.option("--as-of", "as_of", metavar="DATE", help="The date overdue is judged on (default: the last run's latest snapshot).")
+@click.option("--state", "state", default=lambda: os.environ.get("PLAYS_STATE", "plays.db"),
+              show_default="plays.db or $PLAYS_STATE", metavar="STORE", help="The state store.")
+def report(fmt, html, as_of, state):
+    """Goals reporting: how goal templates, playbooks and alerts work overall.
+
+    Per goal template and playbook: deployed, active, achieved, missed,
+    achievement rate, median days to KPI met, task on-time rate, overdue
+    tasks. Per alert rule: fired, open, resolved, median days open.
+
+    \b
+    Examples:
+      plays report
+      plays report --format csv > goals.csv
+      plays report --html report.html --state plays.db
+    """
+    from plays.diagnostics import UsageError
+    from plays.sources import write_atomic
+
+    from .store import connect
+
+    if not os.path.exists(state):
+        raise UsageError(f"{state}: no state store here (create one with `plays run SPECS -s DATA --state {state}`)")
+    con = connect(state)
+    try:
+        day = date.fromisoformat(as_of) if as_of else as_of_default(con)
+    except ValueError:
+        raise UsageError(f"--as-of: `{as_of}` is not a date like 2026-03-01") from None
+    goals, alerts = figures(con, day)
+    if fmt == "json":
+        click.echo(json.dumps({"as_of": day.isoformat(), "goals": [asdict(g) for g in goals],
+                               "alerts": [asdict(a) for a in alerts]}, indent=2))
+    elif fmt == "csv":
+        click.echo(render_csv(goals, alerts), nl=False)
+    else:
+        click.echo(render_text(goals, alerts, day), nl=False)
+    if html:
+        write_atomic(html, render_html(con, goals, alerts, day))
+        click.echo(f"wrote {html}", err=True)
+    sys.stdout.flush()
