@@ -45,7 +45,13 @@ def _refused(e: ActionRefused):
 
 @click.group()
 def goal():
-    """Goals in the state store: deploy a template by hand, record an external goal's measure."""
+    """Goals in the state store: deploy a template by hand, record an external goal's measure.
+
+    \b
+    Examples:
+      plays goal deploy save_plan --account acme --on 2026-03-01
+      plays goal measure g-1a2b3c4d5e6f 28 --on 2026-04-30
+    """
 
 
 @goal.command("deploy")
@@ -100,7 +106,12 @@ def goal_measure(goal_id, value, on, state):
 
 @click.group()
 def task():
-    """Tasks in the state store: complete one."""
+    """Tasks in the state store: complete one.
+
+    \b
+    Examples:
+      plays task done t-0123456789ab --on 2026-03-04
+    """
 
 
 @task.command("done")

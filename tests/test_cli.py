@@ -156,8 +156,11 @@ def test_plan_bytes_do_not_depend_on_file_order(run_cli, tmp_path, examples_text
 
 
 def test_help_explains_every_command_with_an_example(run_cli):
-    for cmd in ("check", "compile", "test"):
-        code, out, _ = run_cli(cmd, "--help")
+    code, out, _ = run_cli("--help")
+    commands = [line.split()[0] for line in out.split("Commands:")[1].strip().splitlines()]
+    assert {"check", "compile", "run", "explain", "test", "tasks", "alerts", "goals", "goal", "task", "report"} <= set(commands)
+    for cmd in [*commands, "goal deploy", "goal measure", "task done"]:
+        code, out, _ = run_cli(*cmd.split(), "--help")
         assert code == 0 and "Examples:" in out, cmd
 
 
