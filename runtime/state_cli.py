@@ -38,6 +38,16 @@ def _open(state: str):
     return connect(state)
 
 
+def _emit(rows: list[dict], fmt: str, line, noun: str) -> None:
+    """A list as JSON, or one line per row and a count."""
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        click.echo(line(r))
+    click.echo(f"{len(rows)} {noun}{'s' if len(rows) != 1 else ''}")
+
+
 def _refused(e: ActionRefused):
     click.echo(f"plays: refused: {e}", err=True)
     sys.exit(1)
@@ -157,12 +167,8 @@ def tasks(account, owner, open_only, overdue, as_of, fmt, state):
       plays tasks --overdue --as-of 2026-04-01 --format json
     """
     rows = list_tasks(_open(state), account=account, owner=owner, open_only=open_only, overdue=overdue, as_of=as_of)
-    if fmt == "json":
-        click.echo(json.dumps(rows, indent=2))
-        return
-    for r in rows:
-        click.echo(f"{r['id']}  {r['due']}  {r['status']:<8} {r['account']:<14} {r['owner']:<10} {r['title']}  [{r['rule']}]")
-    click.echo(f"{len(rows)} task{'s' if len(rows) != 1 else ''}")
+    _emit(rows, fmt, lambda r: f"{r['id']}  {r['due']}  {r['status']:<8} {r['account']:<14} {r['owner']:<10} "
+                               f"{r['title']}  [{r['rule']}]", "task")
 
 
 @click.command("alerts")
@@ -178,12 +184,8 @@ def alerts(everything, fmt, state):
       plays alerts --all --format json
     """
     rows = list_alerts(_open(state), include_resolved=everything)
-    if fmt == "json":
-        click.echo(json.dumps(rows, indent=2))
-        return
-    for r in rows:
-        click.echo(f"{r['fired']}  {r['alert']:<18} {r['severity'] or '':<8} {r['account']:<14} {r['status']}  {r['id']}")
-    click.echo(f"{len(rows)} alert{'s' if len(rows) != 1 else ''}")
+    _emit(rows, fmt, lambda r: f"{r['fired']}  {r['alert']:<18} {r['severity'] or '':<8} {r['account']:<14} "
+                               f"{r['status']}  {r['id']}", "alert")
 
 
 @click.command("goals")
@@ -199,9 +201,5 @@ def goals(fmt, state):
     from .store import list_goals
 
     rows = list_goals(_open(state))
-    if fmt == "json":
-        click.echo(json.dumps(rows, indent=2))
-        return
-    for r in rows:
-        click.echo(f"{r['start']}  {r['goal']:<18} {r['account']:<14} {r['playbook'] or '-':<12} {r['status']:<9} {r['id']}")
-    click.echo(f"{len(rows)} goal{'s' if len(rows) != 1 else ''}")
+    _emit(rows, fmt, lambda r: f"{r['start']}  {r['goal']:<18} {r['account']:<14} {r['playbook'] or '-':<12} "
+                               f"{r['status']:<9} {r['id']}", "goal")
