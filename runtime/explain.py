@@ -9,7 +9,7 @@ from decimal import Decimal
 from plays.diagnostics import UsageError, suggest
 
 from .engine import evaluate
-from .sql import PARTITION, expr_sql, ident
+from .sql import PARTITION, expr_sql, ident, window
 
 _UNARY_LIKE = ("neg", "not", "is_empty", "in")
 
@@ -81,9 +81,9 @@ def _used_sql(node: dict) -> str | None:
         return f"'previous snapshot ' || COALESCE(CAST(LAG(date) OVER ({PARTITION}) AS VARCHAR), 'none')"
     days = int(node["args"][1]["value"])
     if node["func"] in ("value_at", "change", "pct_change"):
-        return (f"'snapshot of ' || COALESCE(CAST(LAST_VALUE(date) OVER ({PARTITION} RANGE BETWEEN UNBOUNDED "
-                f"PRECEDING AND INTERVAL {days} DAYS PRECEDING) AS VARCHAR), 'none (no snapshot that old)')")
-    frame = f"OVER ({PARTITION} RANGE BETWEEN INTERVAL {days - 1} DAYS PRECEDING AND CURRENT ROW)"
+        return (f"'snapshot of ' || COALESCE(CAST(LAST_VALUE(date) {window(days, upto_before=True)} AS VARCHAR), "
+                f"'none (no snapshot that old)')")
+    frame = window(days)
     m = ident(node["args"][0]["name"])
     return (f"CAST(COUNT(*) {frame} AS VARCHAR) || ' snapshots from ' || CAST(MIN(date) {frame} AS VARCHAR) || "
             f"' to ' || CAST(MAX(date) {frame} AS VARCHAR) || ' (' || CAST(COUNT({m}) {frame} AS VARCHAR) || ' with a value)'")

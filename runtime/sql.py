@@ -36,7 +36,7 @@ def text(value: str) -> str:
     return exp.Literal.string(value).sql(dialect="duckdb")
 
 
-def _window(days: int, *, upto_before: bool = False) -> str:
+def window(days: int, *, upto_before: bool = False) -> str:
     if upto_before:
         # rows dated on or before t - w
         return f"OVER ({PARTITION} RANGE BETWEEN UNBOUNDED PRECEDING AND INTERVAL {days} DAYS PRECEDING)"
@@ -44,7 +44,7 @@ def _window(days: int, *, upto_before: bool = False) -> str:
 
 
 def value_at_sql(metric: str, days: int) -> str:
-    return f"LAST_VALUE({ident(metric)}) {_window(days, upto_before=True)}"
+    return f"LAST_VALUE({ident(metric)}) {window(days, upto_before=True)}"
 
 
 def call_sql(func: str, args: list[dict]) -> str:
@@ -65,7 +65,7 @@ def call_sql(func: str, args: list[dict]) -> str:
         past = value_at_sql(first, days)
         return _round(f"(({col} - {past}) / NULLIF({past}, 0))")
     agg = {"sum": "SUM", "avg": "AVG", "min": "MIN", "max": "MAX", "count": "COUNT"}[func]
-    out = f"CAST({agg}({col}) {_window(days)} AS DOUBLE)"
+    out = f"CAST({agg}({col}) {window(days)} AS DOUBLE)"
     return _round(out) if func in ("sum", "avg") else out
 
 
