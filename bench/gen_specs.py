@@ -3,7 +3,9 @@
     python bench/gen_specs.py OUT_DIR [--alerts 5000] [--goals 500] [--tasks 10] [--files 20]
 
 The catalog is LANGUAGE.md's; alerts vary their functions, where clauses and
-segment playbooks; each goal template has `--tasks` tasks in `after` chains.
+segment playbooks; each goal template has `--tasks` tasks in `after` chains
+(the last one recurring) in an enterprise playbook, plus a default playbook.
+The same arguments always give the same files (seeded random choices).
 """
 
 from __future__ import annotations
@@ -43,8 +45,16 @@ CONDITIONS = [
     "nps <= 6 and nps is not empty",
     "avg(health_score, {w}d) < {n} and min(mau, {w}d) < value_at(mau, {w}d)",
     "seat_utilization > {p}% or count(nps, {w}d) == 0",
+    "days_until(renewal_date) < {n} and account.contract == annual and health_score < {n}",
+    "previous(health_score) - health_score >= {n} or max(tickets_opened, {w}d) > {n}",
 ]
-WHERES = ["tier == premium", "segment in (smb, mid_market)", "region != apac and contract == annual", "stage == mature"]
+WHERES = [
+    "tier == premium",
+    "segment in (smb, mid_market)",
+    "region != apac and contract == annual",
+    "stage == mature",
+    "account.segment not in (smb) and days_since(go_live_date) > 30",
+]
 
 
 def alert(i: int, rng: random.Random) -> str:
@@ -108,8 +118,9 @@ def generate(out: Path, alerts: int = 5000, goals: int = 500, tasks: int = 10, f
     decls = [alert(i, rng) for i in range(alerts)] + [goal(i, rng, tasks) for i in range(goals)]
     paths = [out / "catalog.play"]
     paths[0].write_text(CATALOG)
+    files = max(1, min(files, len(decls)))
     per = -(-len(decls) // files)
-    for f in range(files):
+    for f in range(-(-len(decls) // per) if decls else 0):
         p = out / f"part{f:03}.play"
         p.write_text("\n\n".join(decls[f * per : (f + 1) * per]) + "\n")
         paths.append(p)
