@@ -43,12 +43,23 @@ class _Group(click.Group):
             return None
         module, attr = target.split(":")
         try:
-            return getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError):
-            return None  # not built yet: the command is simply absent
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            # Only the command's own module missing means "not built yet"; a
+            # module it imports being absent is a real error, and surfaces.
+            if e.name and (module == e.name or module.startswith(e.name + ".")):
+                return None
+            raise
+        return getattr(mod, attr, None)
 
     def list_commands(self, ctx):
-        names = set(super().list_commands(ctx)) | {n for n in _LAZY if self._lazy(n) is not None}
+        names = set(super().list_commands(ctx))
+        for name in _LAZY:
+            try:
+                if self._lazy(name) is not None:
+                    names.add(name)
+            except Exception:  # a broken module must not take `plays --help` down with it
+                continue
         return sorted(names)
 
     def get_command(self, ctx, name):
@@ -86,6 +97,14 @@ def _echo_diagnostics(result, fmt: str) -> None:
     click.echo(render(result.diagnostics, result.sources, fmt, **kw), nl=False)
 
 
+def _need_paths(paths) -> None:
+    if not paths:
+        ctx = click.get_current_context()
+        raise click.UsageError(
+            f"give at least one .play file or folder of them, for example: {ctx.command_path} specs/", ctx
+        )
+
+
 def _compile(paths, lower: bool):
     from plays.compiler.driver import compile_sources
     from plays.sources import discover
@@ -94,7 +113,7 @@ def _compile(paths, lower: bool):
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path(), metavar="PATHS...")
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True,
               help="text for people; json; github for workflow annotations; sarif for code scanning.")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
@@ -112,6 +131,7 @@ def check(paths, fmt, strict):
       plays check --strict --format github specs/
       plays check --format sarif specs/ > plays.sarif
     """
+    _need_paths(paths)
     result = _compile(paths, lower=False)
     if fmt == "text" and not result.diagnostics:
         click.echo(f"{len(result.sources)} file{'s' if len(result.sources) != 1 else ''} checked: no problems")
@@ -121,7 +141,7 @@ def check(paths, fmt, strict):
 
 
 @cli.command("compile")
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path(), metavar="PATHS...")
 @click.option("-o", "--output", required=True, metavar="FILE",
               help="Where to write the plan (JSON); - for standard output.")
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True,
@@ -141,6 +161,7 @@ def compile_(paths, output, fmt, strict):
     """
     from plays.compiler.plan import dumps, validate, write
 
+    _need_paths(paths)
     result = _compile(paths, lower=True)
     if result.diagnostics:
         if output == "-":
@@ -176,6 +197,9 @@ def main(argv=None) -> None:
         click.echo("plays: interrupted", err=True)
         sys.exit(130)
     except BrokenPipeError:
+        # The reader went away (`plays check ... | head`); say nothing more, and
+        # keep Python from complaining while it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(0)
     except SystemExit:
         raise
@@ -183,3 +207,7 @@ def main(argv=None) -> None:
         click.echo(f"plays: internal error: {type(e).__name__}: {e}", err=True)
         sys.exit(70)
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+if __name__ == "__main__":  # python -m plays.cli
+    main()

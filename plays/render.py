@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
+from pathlib import PurePosixPath
+from urllib.parse import quote
 from collections.abc import Callable, Iterable
 
 from plays import __version__
@@ -82,22 +85,44 @@ def render_text(
     return "".join(line + "\n" for line in out)
 
 
+def _source_line(text: str, number: int) -> str | None:
+    """Line ``number`` (1-based) as the parser counts lines: only ``\n`` ends one."""
+    lines = text.split("\n")
+    if not 1 <= number <= len(lines):
+        return None
+    return lines[number - 1].removesuffix("\r")
+
+
+def _cells(ch: str) -> int:
+    """How many terminal columns ``ch`` takes: 0 for combining marks, 2 for wide characters."""
+    if unicodedata.combining(ch):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def _printable(ch: str) -> str:
+    # A control character (an escape sequence, a stray \r) would move the cursor
+    # or recolour the terminal; show it as one visible cell instead. Tabs stay.
+    if ch != "\t" and unicodedata.category(ch) == "Cc":
+        return "\N{REPLACEMENT CHARACTER}"
+    return ch
+
+
 def _excerpt(d: Diagnostic, sources: Sources, style) -> list[str]:
     text = sources.get(d.span.path)
-    if text is None:
+    line = None if text is None else _source_line(text, d.span.line)
+    if line is None:
         return []
-    lines = text.splitlines()
-    if not 1 <= d.span.line <= len(lines):
-        return []
-    line = lines[d.span.line - 1]
     start = max(d.span.col - 1, 0)
     end = d.span.end_col - 1 if d.span.end_line == d.span.line else len(line)
-    width = max(end - start, 1)
-    # Keep tabs in the padding so the caret lines up under the text as shown.
-    pad = "".join(ch if ch == "\t" else " " for ch in line[:start])
+    # Keep tabs in the padding so the caret lines up under the text as the
+    # terminal shows it; count wide characters as two columns.
+    pad = "".join(ch if ch == "\t" else " " * _cells(ch) for ch in line[:start])
+    pad += " " * (start - len(line)) if start > len(line) else ""
+    width = max(sum(_cells(ch) for ch in line[start:end]), 1)
     gutter = " " * len(str(d.span.line))
     return [
-        f" {d.span.line} | {line}",
+        f" {d.span.line} | {''.join(map(_printable, line))}",
         f" {gutter} | {pad}{style('^' * width, 'caret')}",
     ]
 
@@ -131,6 +156,7 @@ def render_github(diagnostics: list[Diagnostic]) -> str:
                       f"endLine={s.end_line}", f"endColumn={s.end_col}"]
         props.append(f"title={_gh_prop(d.code)}")
         message = d.message + (f" (did you mean `{d.suggestion}`?)" if d.suggestion else "")
+        message += "".join(f"\nnote: {n.message}" + (f" ({n.span})" if n.span else "") for n in d.notes)
         out.append(f"::{kind} {','.join(props)}::{_gh_data(message)}\n")
     return "".join(out)
 
@@ -151,6 +177,7 @@ def render_sarif(diagnostics: list[Diagnostic]) -> str:
     results = []
     for d in diagnostics:
         text = d.message + (f" Did you mean `{d.suggestion}`?" if d.suggestion else "")
+        text += "".join(f"\nNote: {n.message}" for n in d.notes if not n.span)
         result = {
             "ruleId": d.code,
             "ruleIndex": index[d.code],
@@ -186,10 +213,17 @@ def render_sarif(diagnostics: list[Diagnostic]) -> str:
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
 
 
+def _uri(path: str) -> str:
+    """A display path as a URI reference: relative paths stay relative, with spaces and the like escaped."""
+    if path.startswith("/"):
+        return PurePosixPath(path).as_uri()
+    return quote(path, safe="/")
+
+
 def _sarif_location(span) -> dict:
     return {
         "physicalLocation": {
-            "artifactLocation": {"uri": span.path},
+            "artifactLocation": {"uri": _uri(span.path)},
             "region": {
                 "startLine": span.line,
                 "startColumn": span.col,

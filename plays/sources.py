@@ -11,11 +11,19 @@ from plays.diagnostics import UsageError
 
 
 def display_path(p: Path) -> str:
-    """``p`` relative to the current directory when under it, with ``/`` separators."""
-    try:
-        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return p.as_posix()
+    """``p`` relative to the current directory when under it, with ``/`` separators.
+
+    Symbolic links are kept as named (``specs/shared.play`` stays so even when it
+    points elsewhere); only when that spelling is not under the current
+    directory is the real path tried.
+    """
+    cwd = Path.cwd()
+    for candidate, base in ((Path(os.path.abspath(p)), cwd), (p.resolve(), cwd.resolve())):
+        try:
+            return candidate.relative_to(base).as_posix()
+        except ValueError:
+            continue
+    return p.as_posix()
 
 
 def read_source(p: Path) -> Source:
@@ -32,34 +40,56 @@ def read_source(p: Path) -> Source:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise UsageError(f"{shown}: not UTF-8 text (byte {e.start}); is it a binary file?") from None
+        line = data.count(b"\n", 0, e.start) + 1
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise UsageError(
+            f"{shown}: not UTF-8 text (byte 0x{data[e.start]:02x} at line {line}, byte {col} of the line); "
+            "is it a binary file?"
+        ) from None
     return Source(shown, text.removeprefix("\ufeff"))
+
+
+def _walk(root: Path) -> list[Path]:
+    """The ``*.play`` files under ``root``, skipping hidden folders (``.git``, ``.venv``...)."""
+
+    def fail(e: OSError):
+        raise UsageError(f"{display_path(Path(e.filename or root))}: cannot read: {e.strerror or e}")
+
+    found = []
+    for folder, dirs, names in os.walk(root, onerror=fail):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found += [Path(folder, n) for n in names if n.endswith(".play") and Path(folder, n).is_file()]
+    return found
 
 
 def discover(paths: list[str] | tuple[str, ...]) -> list[Source]:
     """Every ``*.play`` file under ``paths`` (explicit files are read whatever their name), sorted.
+
+    A file reached twice (named and inside a named folder, or through two
+    spellings of its path) is read once. Hidden folders are not searched.
 
     >>> discover(["specs"])  # doctest: +SKIP
     [Source(path='specs/alerts.play', text='...'), ...]
     """
     if not paths:
         raise UsageError("no spec paths given (for example: plays check specs/)")
-    files: dict[str, Path] = {}
+    files: dict[Path, Path] = {}  # real path -> the path as reached
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found = [q for q in p.rglob("*.play") if q.is_file()]
+            found = _walk(p)
             if not found:
                 raise UsageError(f"{raw}: no .play files in this directory")
-            for q in found:
-                files.setdefault(display_path(q), q)
         elif p.exists():
-            files.setdefault(display_path(p), p)
+            found = [p]
         elif os.path.lexists(p):
             raise UsageError(f"{raw}: broken link")
         else:
             raise UsageError(f"{raw}: no such file or directory")
-    return [read_source(files[k]) for k in sorted(files)]
+        for q in found:
+            files.setdefault(q.resolve(), q)
+    sources = [read_source(q) for q in files.values()]
+    return sorted(sources, key=lambda s: s.path)
 
 
 def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:

@@ -89,7 +89,7 @@ def test_strict_turns_warnings_into_failure(run_cli, specs):
     [
         (None, ["check", "nope"], "plays: error: nope: no such file or directory\n"),
         ("emptydir", ["check", "emptydir"], "plays: error: emptydir: no .play files in this directory\n"),
-        ("binary", ["check", "bin.play"], "plays: error: bin.play: not UTF-8 text (byte 0); is it a binary file?\n"),
+        ("binary", ["check", "bin.play"], "plays: error: bin.play: not UTF-8 text (byte 0xff at line 1, byte 1 of the line); is it a binary file?\n"),
         ("nul", ["check", "nul.play"], "plays: error: nul.play: not a text file (it contains NUL bytes; is it a binary file?)\n"),
     ],
 )
