@@ -100,10 +100,15 @@ def _cells(ch: str) -> int:
     return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
 
 
+_BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def _printable(ch: str) -> str:
-    # A control character (an escape sequence, a stray \r) would move the cursor
-    # or recolour the terminal; show it as one visible cell instead. Tabs stay.
-    if ch != "\t" and unicodedata.category(ch) == "Cc":
+    # A control character (an escape sequence, a stray \r, a line separator)
+    # would move the cursor or recolour the terminal, and a bidirectional
+    # override would reorder what the reader sees; show each as one visible
+    # cell instead. Tabs stay.
+    if ch != "\t" and (unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in _BIDI):
         return "\N{REPLACEMENT CHARACTER}"
     return ch
 
