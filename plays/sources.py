@@ -107,6 +107,11 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data.encode("utf-8") if isinstance(data, str) else data)
+            f.flush()
+            os.fsync(f.fileno())
+        # mkstemp makes the file private (0600); give it the mode the old file
+        # had, or the one a plain open() would have given.
+        os.chmod(tmp, _mode_for(path))
         os.replace(tmp, path)
     except OSError as e:
         os.unlink(tmp)
@@ -114,3 +119,12 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def _mode_for(path: str) -> int:
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
