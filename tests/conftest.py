@@ -19,11 +19,16 @@ def run_cli(monkeypatch, tmp_path):
 
     monkeypatch.chdir(tmp_path)
 
-    def run(*args):
+    def run(*args, tty=False):
+        """``tty=True`` makes stdout claim to be a terminal (to see colours)."""
         import sys
         from io import StringIO
 
-        out, err = StringIO(), StringIO()
+        class Terminal(StringIO):
+            def isatty(self):
+                return True
+
+        out, err = (Terminal() if tty else StringIO()), StringIO()
         old = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = out, err
         try:

@@ -173,3 +173,125 @@ def test_installed_console_script_runs_without_traceback(tmp_path):
     assert proc.returncode == 1 and "Traceback" not in proc.stderr + proc.stdout
     proc = subprocess.run([str(exe), "check", "missing"], cwd=tmp_path, capture_output=True, text=True)
     assert (proc.returncode, proc.stderr) == (2, "plays: error: missing: no such file or directory\n")
+
+
+def test_no_paths_is_a_usage_error_with_an_example(run_cli):
+    for cmd in (["check"], ["compile", "-o", "plan.json"]):
+        code, out, err = run_cli(*cmd)
+        assert code == 2 and out == ""
+        assert err.splitlines()[-1] == f"Error: give at least one .play file or folder of them, for example: plays {cmd[0]} specs/"
+
+
+def test_version(run_cli):
+    from plays import __version__
+
+    assert run_cli("--version") == (0, f"plays, version {__version__}\n", "")
+
+
+def test_bad_option_is_a_usage_error(run_cli, specs):
+    code, _, err = run_cli("check", "--format", "xml", "specs")
+    assert code == 2 and "Invalid value for '--format'" in err
+
+
+def test_syntax_errors_exit_1_in_every_format(run_cli, tmp_path):
+    (tmp_path / "bad.play").write_text("alert a {\n  when: mau = 3\n}\n")
+    (tmp_path / "open.play").write_text("alert b {\n  when: mau > 3\n")
+    for fmt in ("text", "json", "github", "sarif"):
+        code, out, err = run_cli("check", "--format", fmt, "bad.play", "open.play")
+        assert (code, err) == (1, ""), fmt
+        assert "E100" in out and "E101" in out, fmt
+
+
+def test_clean_check_in_machine_formats_is_still_a_document(run_cli, specs):
+    code, out, _ = run_cli("check", "--format", "json", "specs")
+    assert code == 0 and json.loads(out) == {"diagnostics": [], "summary": {"errors": 0, "warnings": 0}}
+    assert run_cli("check", "--format", "github", "specs") == (0, "", "")
+    code, out, _ = run_cli("check", "--format", "sarif", "specs")
+    assert code == 0 and json.loads(out)["runs"][0]["results"] == []
+
+
+def test_empty_file_warns_and_strict_fails_in_machine_formats_too(run_cli, tmp_path):
+    (tmp_path / "empty.play").write_bytes(b"")
+    code, out, _ = run_cli("check", "--format", "json", "empty.play")
+    assert code == 0 and [d["code"] for d in json.loads(out)["diagnostics"]] == ["W100"]
+    code, out, _ = run_cli("check", "--strict", "--format", "github", "empty.play")
+    assert code == 1 and out.startswith("::warning file=empty.play,")
+
+
+def test_colour_only_on_a_terminal_and_never_with_no_color(run_cli, specs, monkeypatch):
+    (specs / "bad.play").write_text(BAD)
+    assert "\x1b[" not in run_cli("check", "specs")[1]
+    code, out, _ = run_cli("check", "specs", tty=True)
+    assert code == 1 and "\x1b[31m" in out and "\x1b[0m" in out
+    # the colours are only added around the pieces: without them the text is the same
+    import click
+
+    assert click.unstyle(out) == run_cli("check", "specs")[1]
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\x1b[" not in run_cli("check", "specs", tty=True)[1]
+
+
+def test_compile_to_stdout_keeps_diagnostics_on_stderr(run_cli, specs):
+    (specs / "empty.play").write_text("")
+    code, out, err = run_cli("compile", "specs", "-o", "-")
+    assert code == 0 and json.loads(out)["alerts"]
+    assert "warning[W100]" in err and "W100" not in out
+
+
+def test_compile_strict_refuses_to_write_on_warnings(run_cli, specs, tmp_path):
+    (specs / "empty.play").write_text("")
+    code, out, _ = run_cli("compile", "--strict", "specs", "-o", "plan.json")
+    assert code == 1 and "warning[W100]" in out and not (tmp_path / "plan.json").exists()
+    assert run_cli("compile", "specs", "-o", "plan.json")[0] == 0 and (tmp_path / "plan.json").exists()
+
+
+def test_compile_replaces_an_existing_plan_whole(run_cli, specs, tmp_path):
+    (tmp_path / "plan.json").write_text("x" * 10_000_000)  # longer than the plan: no tail may survive
+    assert run_cli("compile", "specs", "-o", "plan.json")[0] == 0
+    json.loads((tmp_path / "plan.json").read_text())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.json", "specs"]
+
+
+def test_compile_into_a_missing_folder_exits_2(run_cli, specs):
+    code, out, err = run_cli("compile", "specs", "-o", "out/plan.json")
+    assert (code, out, err) == (2, "", "plays: error: out/plan.json: cannot write: No such file or directory\n")
+
+
+def test_an_unexpected_exception_is_one_line_and_exit_70(run_cli, specs, monkeypatch):
+    import plays.compiler.driver
+
+    def boom(*a, **k):
+        raise RuntimeError("the compiler fell over")
+
+    monkeypatch.setattr(plays.compiler.driver, "compile_sources", boom)
+    assert run_cli("check", "specs") == (70, "", "plays: internal error: RuntimeError: the compiler fell over\n")
+
+
+def test_lazy_commands_that_do_not_exist_yet_are_skipped(run_cli, monkeypatch):
+    import plays.cli
+
+    monkeypatch.setitem(plays.cli._LAZY, "future", "plays.not_written_yet:future")
+    monkeypatch.setitem(plays.cli._LAZY, "renamed", "plays.render:no_such_command")
+    code, out, _ = run_cli("--help")
+    assert code == 0 and "check" in out and "future" not in out and "renamed" not in out
+    code, _, err = run_cli("future")
+    assert code == 2 and "No such command 'future'" in err
+
+
+def test_a_lazy_command_whose_own_imports_fail_is_reported_not_hidden(run_cli, monkeypatch, tmp_path):
+    import plays.cli
+
+    (tmp_path / "broken_stage.py").write_text("import a_dependency_nobody_installed\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(plays.cli._LAZY, "broken", "broken_stage:broken")
+    code, out, _ = run_cli("--help")
+    assert code == 0 and "broken" not in out  # --help still works
+    code, _, err = run_cli("broken")
+    assert code == 70 and "a_dependency_nobody_installed" in err and "Traceback" not in err
+
+
+def test_python_dash_m_runs_the_cli(tmp_path):
+    (tmp_path / "e.play").write_text("")
+    proc = subprocess.run([sys.executable, "-m", "plays.cli", "check", "--strict", "e.play"],
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 1 and "warning[W100]" in proc.stdout
