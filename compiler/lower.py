@@ -182,8 +182,9 @@ class _Lowerer:
         """The condition's ``loc`` and its text exactly as written (docs/plan.md, "Expressions").
 
         An expression's span stops at its first and last operands, so a condition
-        that begins or ends with a parenthesis, as in ``(a or b) and c`` or
-        ``not (a and b)``, is widened over the parentheses that balance it.
+        that begins or ends with a parenthesis, as in ``(a or b) and c``,
+        ``not (a and b)`` or ``(a)``, is widened over the parentheses that
+        balance or enclose it.
         """
         text = self.texts.get(span.path)
         if text is None:  # a Context built without its sources (tests): nothing to slice
@@ -191,9 +192,7 @@ class _Lowerer:
         begin, end = self._offset(span.path, span.line, span.col), self._offset(span.path, span.end_line, span.end_col)
         lowest, depth = _paren_depths(text, begin, end)
         for _ in range(-lowest):  # unmatched `)`: take the `(` before the start
-            i = begin - 1
-            while i >= 0 and text[i] in " \t\r\n":
-                i -= 1
+            i = _blank_before(text, begin)
             if i < 0 or text[i] != "(":
                 break
             begin = i
@@ -202,6 +201,11 @@ class _Lowerer:
             if i >= len(text) or text[i] != ")":
                 break
             end = i + 1
+        while True:  # a condition is a whole property value: parentheses around it are its own
+            i, j = _blank_before(text, begin), _skip_blanks(text, end)
+            if i < 0 or j >= len(text) or text[i] != "(" or text[j] != ")":
+                break
+            begin, end = i, j + 1
         if begin == self._offset(span.path, span.line, span.col):
             where = loc(span)
         else:
@@ -340,6 +344,14 @@ def _paren_depths(text: str, begin: int, end: int) -> tuple[int, int]:
             lowest = min(lowest, depth)
         i += 1
     return lowest, depth
+
+
+def _blank_before(text: str, i: int) -> int:
+    """The index of the last character before ``i`` that is not whitespace (-1 if none)."""
+    i -= 1
+    while i >= 0 and text[i] in " \t\r\n":
+        i -= 1
+    return i
 
 
 def _skip_blanks(text: str, i: int) -> int:

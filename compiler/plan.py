@@ -65,8 +65,8 @@ def load(path: str) -> dict:
 
     if plan["plan_version"] != PLAN_VERSION:
         raise UsageError(
-            f"{path}: plan version {plan['plan_version']} is not supported (this plays reads version {PLAN_VERSION}); "
-            "recompile it with `plays compile`"
+            f"{path}: plan version {json.dumps(plan['plan_version'])} is not supported "
+            f"(this plays reads version {PLAN_VERSION}); recompile it with `plays compile`"
         )
     try:
         validate(plan)
