@@ -59,6 +59,13 @@ def _passes():
 
 def compile_sources(sources: list[Source] | tuple[Source, ...], *, lower: bool = True) -> Result:
     """Parse, check and (when clean and ``lower``) lower a spec set to a plan."""
+    from plays.perf import fewer_collections
+
+    with fewer_collections():
+        return _compile(sources, lower)
+
+
+def _compile(sources, lower: bool) -> Result:
     sources = sorted(sources, key=lambda s: s.path)
     diagnostics: list[Diagnostic] = []
     modules = []

@@ -38,6 +38,13 @@ class RuntimeError_(Exception):
 
 def evaluate(plan: dict, con: duckdb.DuckDBPyConnection, *, manual: tuple[ManualDeploy, ...] = (), progress=None) -> list[Event]:
     """Every event of the plan over the ``snapshots`` table, sorted in the contract's order."""
+    from plays.perf import fewer_collections
+
+    with fewer_collections():
+        return _evaluate(plan, con, manual, progress)
+
+
+def _evaluate(plan, con, manual, progress) -> list[Event]:
     step = progress or (lambda label: None)
     ev = _Evaluator(plan, con)
     step("alerts")
