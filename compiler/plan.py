@@ -15,8 +15,11 @@ from plays.diagnostics import UsageError
 from plays.schemas import load as load_schema
 
 
-class PlanError(UsageError):
-    """A plan that does not match the schema (a bug, or a hand-edited or foreign file)."""
+class PlanError(Exception):
+    """A plan that does not match the schema.
+
+    From the compiler it is a bug (exit 70, as an internal error); ``load``
+    turns it into a ``UsageError`` for a plan file the user gave (exit 2)."""
 
 
 @cache
