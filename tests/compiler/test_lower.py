@@ -469,3 +469,40 @@ def test_load_refuses_bad_files_in_one_line(tmp_path, content, expected):
     assert expected in str(e.value) and "\n" not in str(e.value)
     with pytest.raises(UsageError, match="cannot read"):
         load(str(tmp_path / "missing.json"))
+
+
+def conditions_of(plan: dict) -> list[dict]:
+    """Every condition of a plan."""
+    found = []
+
+    def walk(v):
+        if isinstance(v, dict):
+            if set(v) == {"expr", "loc", "source"}:
+                found.append(v)
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+
+    walk(plan)
+    return found
+
+
+def test_each_source_reads_back_as_its_own_expression(examples_text):
+    from pathlib import Path
+
+    golden = Path(__file__).parent.parent / "golden"
+    extra = [(golden / case / "input.play").read_text("utf-8") for case in ("expressions", "goal_forms")]
+    for text in (examples_text, *extra):
+        plan = compile_sources([Source("s.play", text)]).plan
+        conditions = conditions_of(plan)
+        assert len(conditions) >= 3
+        catalog = "".join(d for d in declarations(text) if d.startswith(("account", "metric")))
+        probe = "".join(f"alert c{i} {{ when: {c['source']}\n}}\n" for i, c in enumerate(conditions))
+        again = compile_sources([Source("s.play", catalog + probe)]).plan
+        assert [a["when"]["expr"] for a in again["alerts"]] == [c["expr"] for c in conditions]
+        lines = text.split("\n")
+        for c in conditions:  # `loc` is where the source starts
+            first = c["source"].split("\n")[0]
+            assert lines[c["loc"]["line"] - 1][c["loc"]["col"] - 1:].startswith(first)
