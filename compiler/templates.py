@@ -145,8 +145,12 @@ def _problems(env, text: str, scope: set[str], attrs: set[str], kind: str) -> li
     for name in sorted(undeclared):
         if name not in scope:
             other = "goal" if kind == "alert" else "alert"
-            why = f" (`{other}` is not in scope in an {kind}'s playbook)" if name == other else ""
-            out.append(("E601", f"the title uses `{name}`, which is not in scope{why}", suggest(name, scope)))
+            if name == other:  # the other kind of rule: say so, and suggest the right one
+                article = "an" if kind == "alert" else "a"
+                out.append(("E601", f"the title uses `{name}`, which is not in scope (`{name}` is not in scope "
+                                    f"in {article} {kind}'s playbook)", kind))
+                continue
+            out.append(("E601", f"the title uses `{name}`, which is not in scope", suggest(name, scope)))
     for node in tree.find_all(nodes.Getattr):
         if isinstance(node.node, nodes.Name) and node.node.name == "account" and node.attr not in attrs:
             out.append(("E601", f"the title uses `account.{node.attr}`, which is not an attribute",

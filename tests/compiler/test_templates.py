@@ -25,7 +25,7 @@ def test_titles_in_scope_are_clean():
     [
         ("{{ account.nme }}", ("E601", "the title uses `account.nme`, which is not an attribute", "account.name")),
         ("{{ maus }}", ("E601", "the title uses `maus`, which is not in scope", "mau")),
-        ("{{ goal.name }}", ("E601", "the title uses `goal`, which is not in scope (`goal` is not in scope in an alert's playbook)", None)),
+        ("{{ goal.name }}", ("E601", "the title uses `goal`, which is not in scope (`goal` is not in scope in an alert's playbook)", "alert")),
         ("{{ mau | percent }}", ("E602", "the title uses the filter `percent`, which does not exist", "pct")),
         ("{{ mau", ("E600", "the title is not a valid template: unexpected end of template, expected 'end of print statement'.", None)),
     ],
@@ -57,3 +57,8 @@ def test_filters():
     assert fmt_pct(0.2) == "20%" and fmt_pct(-0.314) == "-31%" and fmt_pct(None) == "n/a"
     assert fmt_money(1200) == "$1,200" and fmt_money(1234.5) == "$1,234.50" and fmt_money(-5) == "-$5"
     assert fmt_days(1) == "1 day" and fmt_days(7) == "7 days" and fmt_days(None) == "n/a"
+
+
+def test_alert_in_a_goal_title_names_the_goal_with_the_right_article():
+    assert check("{{ alert.name }}", kind="goal") == [
+        ("E601", "the title uses `alert`, which is not in scope (`alert` is not in scope in a goal's playbook)", "goal")]
