@@ -520,6 +520,13 @@ def _syntax_diagnostic(e: UnexpectedInput, chunk: str, path: str, offset: int) -
         if ch == '"':
             return error("E100", "this text is not closed by a `\"` on the same line", span)
         shown = ch if ch.isprintable() else repr(ch)
+        unit = re.compile(r"\d+(?:\.\d+)?([a-z]+)").match(chunk, e.pos_in_stream)
+        if unit and unit.group(1) not in ("d", "w"):
+            return error(
+                "E100",
+                f"`{unit.group()}` is not a duration: durations are whole days or weeks, like 7d or 2w",
+                Span(path, line, col, line, col + len(unit.group())),
+            )
         hint = _CHAR_HINTS.get(chunk[e.pos_in_stream : e.pos_in_stream + 2]) or _CHAR_HINTS.get(ch)
         msg = f"unexpected character `{shown}`"
         if hint:

@@ -152,3 +152,10 @@ def test_parse_raises_compile_error_with_all_diagnostics():
     with pytest.raises(CompileError) as e:
         parse("alert {")
     assert e.value.diagnostics[0].code in ("E100", "E101")
+
+
+@pytest.mark.parametrize("text", ["for: 24h", "for: 1m", "for: 3mo"])
+def test_other_time_units_say_durations_are_days_or_weeks(text):
+    [(code, _, msg)] = messages(f"alert a {{ when: m > 1  {text} }}")
+    unit = text.split()[1]
+    assert (code, msg) == ("E100", f"`{unit}` is not a duration: durations are whole days or weeks, like 7d or 2w")
