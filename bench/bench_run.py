@@ -33,7 +33,7 @@ FROM (SELECT
   invoice_days_overdue > 30 AS h2,
   (mrr - LAST_VALUE(mrr) OVER past30) / NULLIF(LAST_VALUE(mrr) OVER past30, 0) < -0.05 AS h3,
   SUM(tickets_opened) OVER last7 >= 10 AS h4,
-  nps <= 6 AS h5
+  nps IS NOT NULL AND nps <= 6 AS h5
 FROM read_parquet('{file}')
 WINDOW past7 AS (PARTITION BY account ORDER BY date RANGE BETWEEN UNBOUNDED PRECEDING AND INTERVAL 7 DAYS PRECEDING),
        past14 AS (PARTITION BY account ORDER BY date RANGE BETWEEN UNBOUNDED PRECEDING AND INTERVAL 14 DAYS PRECEDING),
