@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from plays.diagnostics import UsageError, suggest
 
 from .engine import evaluate
-from .sql import PARTITION, expr_sql, ident, window
+from .sql import PARTITION, condition_sql, expr_sql, ident, window
 
 _UNARY_LIKE = ("neg", "not", "is_empty", "in")
 
@@ -22,6 +22,7 @@ class Step:
     value: object
     depth: int
     used: str | None = None
+    raw: object = None  # the value as the SQL engine computed it (what `values` in events carries)
 
 
 @dataclass
@@ -102,6 +103,10 @@ def _show(v, typ: str):
     return v
 
 
+def _raw(v):
+    return float(v) if isinstance(v, Decimal) else v
+
+
 def explain_condition(con, cond: dict, account: str, day: date) -> tuple[list[Step], object]:
     nodes: list[tuple[dict, int]] = []
     _walk(cond["expr"], 0, nodes)
@@ -116,7 +121,8 @@ def explain_condition(con, cond: dict, account: str, day: date) -> tuple[list[St
     if row is None:
         raise UsageError(f"account `{account}` has no snapshot on {day}")
     values = row[2:]
-    steps = [Step(_text(n), _show(values[2 * i], n["type"]), d, values[2 * i + 1]) for i, (n, d) in enumerate(nodes)]
+    steps = [Step(_text(n), _show(values[2 * i], n["type"]), d, values[2 * i + 1], _raw(values[2 * i]))
+             for i, (n, d) in enumerate(nodes)]
     return steps, values[0]
 
 
@@ -138,6 +144,8 @@ def explain(plan: dict, con, rule: str, account: str, day: date) -> Explanation:
     con.execute("CREATE OR REPLACE TABLE _one AS SELECT * FROM snapshots WHERE account = ? AND date <= ?", [account, day])
     con.execute("DROP TABLE snapshots")
     con.execute("ALTER TABLE _one RENAME TO snapshots")
+    if not con.execute("SELECT count(*) FROM snapshots WHERE date = ?", [day]).fetchone()[0]:
+        raise UsageError(f"account `{account}` has no snapshot on {day}")
     ex = Explanation(rule, kind, account, day)
     conds = []
     if kind == "alert":
@@ -150,6 +158,8 @@ def explain(plan: dict, con, rule: str, account: str, day: date) -> Explanation:
         if r["kpi"] and r["kpi"]["kind"] == "condition":
             conds.append(("kpi", r["kpi"]["condition"]))
     held = {}
+    if kind == "goal" and r["deploy"]["kind"] == "on":
+        ex.sections.append(_trigger_section(con, r["deploy"], day))
     for label, cond in conds:
         if cond is None:
             continue
@@ -160,11 +170,47 @@ def explain(plan: dict, con, rule: str, account: str, day: date) -> Explanation:
     # The lifecycle: run the plan for this account alone and read its events.
     only = dict(plan, alerts=[r] if kind == "alert" else [], goals=[r] if kind == "goal" else [], external_goals=[])
     events = [e for e in evaluate(only, con) if e.rule == rule and e.date <= day]
-    ex.verdict = _alert_verdict(r, events, held, day, con, account) if kind == "alert" else _goal_verdict(r, events, held, day)
+    if kind == "alert":
+        ex.verdict = _alert_verdict(r, events, held, day, _run_start(con, r, day))
+    else:
+        ex.verdict = _goal_verdict(r, events, held, day)
     return ex
 
 
-def _alert_verdict(a, events, held, day, con, account) -> str:
+def _run_start(con, a: dict, day: date) -> date | None:
+    """The first snapshot of the run of consecutive snapshots, ending at ``day``, where the alert's condition holds."""
+    sql = f"SELECT date, {condition_sql(a['where'])} AND {condition_sql(a['when'])} FROM snapshots ORDER BY date DESC"
+    start = None
+    for d, ok in con.execute(sql).fetchall():  # the table holds this account's rows up to ``day``
+        if not ok:
+            break
+        start = d
+    return start
+
+
+def _trigger_section(con, deploy: dict, day: date) -> tuple[str, str, list[Step], object]:
+    """``deploy: on ATTR ± offset``: the trigger date here and the previous snapshot it must be later than."""
+    attr, offset = deploy["attr"], int(deploy["offset"])
+    sql = (f"SELECT {ident(attr)}, LAG(date) OVER ({PARTITION}) AS prev, date FROM snapshots "
+           f"QUALIFY date = ?")
+    value, prev, _ = con.execute(sql, [day]).fetchone()
+    trig = None if value is None else value + timedelta(days=offset)
+    written = f"on {attr}" + (f" {'+' if offset >= 0 else '-'} {abs(offset)}d" if offset else "")
+    steps = [
+        Step(attr, value, 0, raw=value),
+        Step("trigger date", trig, 0, raw=trig),
+        Step("previous snapshot", prev or "none (first snapshot)", 0, raw=prev),
+    ]
+    if trig is None:
+        ok = None
+    elif prev is None:
+        ok = trig == day
+    else:
+        ok = prev < trig <= day
+    return ("deploy", written, steps, ok)
+
+
+def _alert_verdict(a, events, held, day, run_start: date | None) -> str:
     fired = [e for e in events if e.event == "alert_fired"]
     resolved = [e for e in events if e.event == "alert_resolved"]
     if any(e.date == day for e in fired):
@@ -180,13 +226,14 @@ def _alert_verdict(a, events, held, day, con, account) -> str:
     if last_fire and (last_resolve is None or last_resolve < last_fire):
         return f"not fired again: already firing since {last_fire} (it fires again only after resolving)"
     if last_fire and a["cooldown"] is not None:
-        from datetime import timedelta
-
         until = last_fire + timedelta(days=a["cooldown"])
         if day < until:
             return f"not fired: in cooldown after the fire on {last_fire} (cooldown {a['cooldown']}d, until {until})"
-    if a["for"]:
-        return f"not fired yet: the condition has not held for {a['for']}d at every snapshot (`for: {a['for']}d`)"
+    if a["for"] and run_start is not None:
+        held_days = (day - run_start).days
+        earliest = run_start + timedelta(days=a["for"])
+        return (f"not fired yet: the condition has held at every snapshot since {run_start} ({held_days}d), "
+                f"`for: {a['for']}d` needs {a['for']}d (it fires on {earliest} or later if it keeps holding)")
     return "not fired"
 
 
@@ -215,7 +262,8 @@ def _goal_verdict(g, events, held, day) -> str:
         return "not deployed: `where` is false here"
     if g["deploy"]["kind"] == "when":
         return "not deployed: the deploy condition did not become true here (it must be true now and not at the previous snapshot)"
-    return f"not deployed: the trigger date ({g['deploy']['attr']} {g['deploy']['offset']:+d}d) does not fall here"
+    return (f"not deployed: the trigger date ({g['deploy']['attr']} {g['deploy']['offset']:+d}d) does not fall here "
+            "(it must be after the previous snapshot and on or before this one)")
 
 
 def render(ex: Explanation) -> str:

@@ -66,11 +66,7 @@ def summary_lines(events: list[Event], *, accounts=None, rows=None) -> list[str]
         lines.append(f"    {name:<24} {n:>6} fired")
     lines.append(f"  goals deployed: {kinds['goal_deployed']}")
     for (goal, book), n in sorted(deployed.items()):
-        met = outcomes[(goal, "goal_kpi_met")]
-        ach = outcomes[(goal, "goal_achieved")]
-        mis = outcomes[(goal, "goal_missed")]
         lines.append(f"    {goal:<24} {'playbook ' + book:<22} {n:>6} deployed")
-        del met, ach, mis
     for goal in sorted({g for g, _ in outcomes}):
         lines.append(
             f"    {goal:<24} KPI met {outcomes[(goal, 'goal_kpi_met')]}, achieved {outcomes[(goal, 'goal_achieved')]},"

@@ -92,7 +92,8 @@ def expr_sql(node: dict) -> str:
     if op == "call":
         return call_sql(node["func"], node["args"])
     if op == "neg":
-        return f"(-{expr_sql(node['arg'])})"
+        # the space matters: "-" before a negative constant would read "--", a SQL comment
+        return f"(- {expr_sql(node['arg'])})"
     if op == "not":
         return f"(NOT {expr_sql(node['arg'])})"
     if op == "is_empty":
