@@ -265,3 +265,116 @@ def test_events_are_ordered_by_date_account_kind_then_name_and_ids_are_determini
 def test_alert_fired_carries_the_values_its_condition_used():
     [ev] = [e for e in run(alert("pct_change(m, 1d) <= -20%"), {"m": "100 70"}) if e["event"] == "alert_fired"]
     assert ev["values"] == {"m": 70, "pct_change(m, 1d)": -0.3}
+
+
+# --- more rules -------------------------------------------------------------------
+
+
+def test_where_turning_false_while_firing_resolves_the_alert():
+    spec = 'alert x { where: tier == premium  when: m > 5  playbook { task t "T" { } } }'
+    rows = [{"account": "a", "date": D0 + timedelta(days=i), "m": 6.0, "tier": tier}
+            for i, tier in enumerate(["premium", "premium", "standard", "premium"])]
+    events = evaluate_rows(compile_text(CATALOG + spec), rows)
+    # day 2: where false counts as condition false -> resolved; day 3: true again, no cooldown -> fires
+    assert fired(events) == [d(0), d(3)] and fired(events, "alert_resolved") == [d(2)]
+
+
+def test_for_run_that_began_in_cooldown_fires_when_the_cooldown_ends():
+    # true days 0-1: fires day 1 (1 - 0 >= 1d); resolves day 2; true again from day 3: for: 1d is met at day 4,
+    # but the cooldown runs to day 1 + 6d = day 7, so it fires at day 7 (the run that began at day 3 counts)
+    events = run(alert("m > 5", "for: 1d  cooldown: 6d"), {"m": "6 6 1 6 6 6 6 6 6"})
+    assert fired(events) == [d(1), d(7)] and fired(events, "alert_resolved") == [d(2)]
+
+
+def test_alert_without_a_matching_playbook_fires_with_no_tasks():
+    spec = 'alert x { when: m > 5  playbook p where tier == premium { task t "T" { } } }'
+    events = run(spec, {"m": "6"}, attrs={"tier": "standard"})
+    assert [e["event"] for e in events] == ["alert_fired"] and "playbook" not in events[0]
+
+
+def test_date_trigger_on_or_before_the_previous_snapshot_never_deploys():
+    # handoff is empty at days 0..2 and becomes Jan 2 (day 1) at day 3: day 1 is not later than the previous
+    # snapshot (day 2), so the trigger has passed unseen and the goal does not deploy
+    rows = [{"account": "a", "date": D0 + timedelta(days=i), "m": 1.0, "handoff": None if i < 3 else date(2026, 1, 2)}
+            for i in range(6)]
+    assert fired(evaluate_rows(compile_text(CATALOG + goal("on handoff")), rows), "goal_deployed") == []
+    # a trigger exactly on the previous snapshot's date is also already past
+    events = run(goal("on handoff + 2d"), {"m": "1x4"}, every=2, attrs={"handoff": date(2026, 1, 1)})
+    assert fired(events, "goal_deployed") == [d(2)]  # Jan 3 = day 2 is a snapshot: deploys there, not at day 4
+
+
+def test_when_trigger_true_while_where_false_and_still_true_later_does_not_deploy():
+    # m > 5 from day 0 on; tier premium only from day 2: no edge at day 2, so no deploy
+    spec = goal("when m > 5", extra="where: tier == premium")
+    rows = [{"account": "a", "date": D0 + timedelta(days=i), "m": 6.0, "tier": "standard" if i < 2 else "premium"}
+            for i in range(4)]
+    assert fired(evaluate_rows(compile_text(CATALOG + spec), rows), "goal_deployed") == []
+
+
+def test_when_trigger_still_true_after_the_instance_ends_does_not_redeploy():
+    # duration 2d: deploy day 0, ends day 2; m stays > 5, so there is no new edge
+    events = run(goal("when m > 5", dur=2), {"m": "6x6"})
+    assert fired(events, "goal_deployed") == [d(0)]
+
+
+def test_goal_without_kpi_has_no_outcome_events():
+    events = run(goal("when m > 5", dur=2), {"m": "6 1 1 1"})
+    assert {e["event"] for e in events} == {"goal_deployed", "task_created"}
+
+
+def test_relative_kpi_with_an_empty_start_value_never_holds():
+    spec = goal("when m > 5", dur=2, extra="kpi: k up 10%")
+    events = run(spec, {"m": "6 1 1", "k": "_ 100 200"})
+    assert fired(events, "goal_kpi_met") == [] and fired(events, "goal_missed") == [d(2)]
+    [dep] = [e for e in events if e["event"] == "goal_deployed"]
+    assert dep["values"]["k"] is None
+
+
+def test_relative_kpi_threshold_is_exact_at_the_percent():
+    # 10% up from 100 is 110 exactly (not 110.00000000000001)
+    events = run(goal("when m > 5", dur=1, extra="kpi: k up 10%"), {"m": "6 1", "k": "100 110"})
+    assert fired(events, "goal_achieved") == [d(1)]
+
+
+def test_goal_playbook_is_chosen_by_where_at_deploy_time():
+    spec = ('goal g { duration: 5d  deploy: when m > 5  playbook big where segment == enterprise { task a "A" { } }'
+            ' playbook rest { task b "B" { } } }')
+    rows = [{"account": "a", "date": D0 + timedelta(days=i), "m": v, "segment": s}
+            for i, (v, s) in enumerate([(1.0, "enterprise"), (6.0, "smb"), (6.0, "enterprise")])]
+    events = evaluate_rows(compile_text(CATALOG + spec), rows)
+    assert [(e["event"], e["playbook"], e.get("task")) for e in events] == [
+        ("goal_deployed", "rest", None), ("task_created", "rest", "b")]
+
+
+def test_external_goal_deploys_at_the_first_snapshot_on_or_after_start_with_tasks_from_start():
+    spec = ('external goal e "E" { account: "a"  measure: "Handling time" target <= 30  start: 2026-01-03'
+            '  due: 2026-01-20  playbook { task base "B" { due: 2d } task rev "R" { after: base  due: 5d } } }')
+    events = run(spec, {"m": "1x6"}, every=4)  # snapshots days 0, 4, 8, ...: start Jan 3 = day 2 -> deploy day 4
+    assert [(e["event"], e["date"], e.get("start"), e.get("due")) for e in events] == [
+        ("goal_deployed", d(4), d(2), None), ("task_created", d(4), None, d(4)), ("task_created", d(4), None, d(9))]
+    assert fired(run(spec, {"m": "1"}, account="other"), "goal_deployed") == []
+
+
+def test_dependency_chain_schedule_takes_the_latest_predecessor():
+    spec = ('goal g { duration: 60d  deploy: when m > 5  playbook {'
+            ' task a "A" { due: 5d } task b "B" { after: a  due: 7d } task c "C" { after: a  due: 14d }'
+            ' task e "E" { after: b, c  due: 7d } } }')
+    events = [e for e in run(spec, {"m": "1 6"}) if e["event"] == "task_created"]
+    # start day 1: a = 6, b = 6 + 7 = 13, c = 6 + 14 = 20, e = max(13, 20) + 7 = 27
+    assert sorted((e["task"], e["due"], tuple(e["after"])) for e in events) == [
+        ("a", d(6), ()), ("b", d(13), ("a",)), ("c", d(20), ("a",)), ("e", d(27), ("b", "c"))]
+
+
+def test_recurring_task_every_occurrence_has_its_own_id_and_stops_at_the_duration():
+    spec = 'goal g { duration: 20d  deploy: when m > 5  playbook { task r "R" { every: 7d } } }'
+    events = [e for e in run(spec, {"m": "6"}) if e["event"] == "task_created"]
+    assert [e["due"] for e in events] == [d(7), d(14)]  # 21 > 20
+    assert len({e["id"] for e in events}) == 2
+
+
+def test_task_ids_differ_by_account_and_instance_and_repeat_across_runs():
+    spec = goal("when m > 5", dur=1)
+    a = [e["id"] for e in run(spec, {"m": "6 1 6"}) if e["event"] == "task_created"]
+    b = [e["id"] for e in run(spec, {"m": "6 1 6"}, account="b") if e["event"] == "task_created"]
+    assert len(set(a)) == 2 and not set(a) & set(b)
+    assert a == [e["id"] for e in run(spec, {"m": "6 1 6"}) if e["event"] == "task_created"]
