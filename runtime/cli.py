@@ -103,6 +103,11 @@ def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output, state):
         raise UsageError("--from is after --to")
     plan = load_plan(paths, plan_file)
     snaps = load_input(snapshots, plan, list(accounts) or None)
+    if accounts:
+        found = {r[0] for r in snaps.con.execute("SELECT DISTINCT account FROM snapshots").fetchall()}
+        for a in dict.fromkeys(accounts):
+            if a not in found:
+                click.echo(f"plays: warning: no snapshots for account `{a}`", err=True)
     store = manual = None
     if state:
         from . import store as state_store

@@ -130,6 +130,11 @@ def explain(plan: dict, con, rule: str, account: str, day: date) -> Explanation:
     """Explain ``rule`` at one account and date. The connection's ``snapshots`` table is narrowed to that account."""
     alerts = {a["name"]: a for a in plan["alerts"]}
     goals = {g["name"]: g for g in plan["goals"]}
+    external = {g["name"]: g for g in plan["external_goals"]}
+    if rule in external:
+        g = external[rule]
+        raise UsageError(f"`{rule}` is an external goal: it has no trigger to explain (it deploys to account "
+                         f"`{g['account']}` at its first snapshot on or after {g['start']})")
     if rule not in alerts and rule not in goals:
         hint = suggest(rule, [*alerts, *goals])
         raise UsageError(f"no alert or goal template named `{rule}`" + (f"; did you mean `{hint}`?" if hint else ""))

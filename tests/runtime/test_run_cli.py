@@ -86,3 +86,41 @@ def test_explain_says_why_not(run_cli):
     assert code == 2 and "did you mean `overdue_invoice`?" in err
     code, _, err = run_cli("explain", "overdue_invoice", SPECS, "-s", EXAMPLE, "-a", "acme", "-d", "2025-01-05")
     assert code == 2 and "has no snapshot on 2025-01-05" in err
+
+
+def test_output_file_gets_the_events_and_stdout_stays_empty(run_cli):
+    code, out, err = run_cli("run", SPECS, "-s", EXAMPLE, "--format", "json", "-o", "events.jsonl")
+    assert (code, out) == (0, "")
+    _, direct, _ = run_cli("run", SPECS, "-s", EXAMPLE, "--format", "json")
+    assert Path("events.jsonl").read_text("utf-8") == direct
+
+
+def test_a_title_that_cannot_render_is_one_error_line_and_exit_1(run_cli, tmp_path):
+    (tmp_path / "s.play").write_text('metric m: number\nalert x { when: m is empty  playbook {\n'
+                                     '  task t "Next {{ m + 1 }}" { } } }\n')
+    (tmp_path / "d.csv").write_text("account,date,m\nacme,2026-01-01,\n")
+    code, out, err = run_cli("run", "s.play", "-s", "d.csv")
+    assert (code, out) == (1, "")
+    assert err.startswith("plays: error: s.play:3:3: cannot render the title of task `t` for account `acme`")
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_unknown_account_is_a_warning_and_reversed_dates_an_error(run_cli):
+    code, out, err = run_cli("run", SPECS, "-s", EXAMPLE, "--account", "nobody", "--format", "json")
+    assert (code, out, err) == (0, "", "plays: warning: no snapshots for account `nobody`\n")
+    code, _, err = run_cli("run", SPECS, "-s", EXAMPLE, "--from", "2026-03-01", "--to", "2026-02-01")
+    assert (code, err) == (2, "plays: error: --from is after --to\n")
+
+
+def test_explain_a_date_trigger_shows_the_trigger_date_and_previous_snapshot(run_cli):
+    _, out, _ = run_cli("run", SPECS, "-s", EXAMPLE, "--format", "json")
+    dep = next(json.loads(x) for x in out.splitlines() if '"goal_deployed"' in x and '"onboarding"' in x)
+    code, out, err = run_cli("explain", "onboarding", SPECS, "-s", EXAMPLE, "-a", dep["account"], "-d", dep["date"])
+    assert code == 0, err
+    assert "deploy: on sales_handoff_date" in out and f"trigger date = {dep['start']}" in out
+    assert f"verdict: DEPLOYED on {dep['date']}" in out
+
+
+def test_explain_refuses_an_external_goal_with_a_reason(run_cli):
+    code, _, err = run_cli("explain", "acme_handle_time", SPECS, "-s", EXAMPLE, "-a", "acme", "-d", "2026-02-01")
+    assert code == 2 and "is an external goal: it has no trigger to explain" in err
