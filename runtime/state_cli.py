@@ -9,7 +9,7 @@ from datetime import date
 
 import click
 
-from .store import ActionRefused, complete_task, connect, deploy_goal, list_alerts, list_tasks, record_measure
+from .store import ActionRefused, connect, list_alerts, list_tasks
 
 STATE = click.option(
     "--state", "state", default=lambda: os.environ.get("PLAYS_STATE", "plays.db"), show_default="plays.db or $PLAYS_STATE",
@@ -82,12 +82,16 @@ def goal_deploy(template, account, on, playbook, state):
       plays goal deploy save_plan --account acme
       plays goal deploy onboarding -a globex --on 2026-03-01 --playbook enterprise --state plays.db
     """
+    from .actions import deploy_goal
+
     con = _open(state)
     try:
-        out = deploy_goal(con, template, account, on, playbook, state)
+        d = deploy_goal(con, template, account, on, playbook, path=state)
     except ActionRefused as e:
         _refused(e)
-    click.echo(f"deployed {template} on {account}: id {out['id']}, playbook {out['playbook']}, {out['start']} to {out['end']}")
+    click.echo(f"deployed {template} on {account}: id {d.id}, playbook {d.playbook}, {d.start} to {d.end}")
+    for t in d.tasks:
+        click.echo(f"  {t.id}  due {t.due}  {t.title}")
 
 
 @goal.command("measure")
@@ -106,6 +110,8 @@ def goal_measure(goal_id, value, on, state):
     Examples:
       plays goal measure g-1a2b3c4d5e6f 34.5 --on 2026-04-15
     """
+    from .actions import record_measure
+
     con = _open(state)
     try:
         out = record_measure(con, goal_id, value, on, state)
@@ -139,6 +145,8 @@ def task_done(task_id, on, state):
       plays task done t-0123456789ab
       plays task done t-0123456789ab --on 2026-03-04
     """
+    from .actions import complete_task
+
     con = _open(state)
     try:
         changed = complete_task(con, task_id, on, state)

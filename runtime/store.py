@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date
 
 from plays.diagnostics import UsageError
 
@@ -159,10 +159,11 @@ def apply_run(con: sqlite3.Connection, plan: dict, events: list[dict], accounts:
     """
     from datetime import datetime, timezone
 
-    before = _counts(con)
     tasks_by_rule = _plan_tasks(plan)
     goal_kpi = {g["name"]: g["kpi"] for g in plan["goals"]}
+    external = {g["name"] for g in plan["external_goals"]}
     with transaction(con, path):
+        before = _counts(con)  # inside: a run that waited for another sees what that one wrote
         con.execute("INSERT INTO plan (id, json) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json",
                     [json.dumps(plan)])
         for acc, (day, row) in accounts.items():
@@ -187,17 +188,18 @@ def apply_run(con: sqlite3.Connection, plan: dict, events: list[dict], accounts:
                     con.execute("UPDATE alerts SET resolved = ?, status = 'resolved' WHERE id = ? AND status = 'open'",
                                 [e["date"], inst])
             elif kind == "goal_deployed":
-                external = any(g["name"] == e["goal"] for g in plan["external_goals"])
                 con.execute(
                     "INSERT OR IGNORE INTO goals (id, goal, kind, account, playbook, deployed, start, end, status) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active')",
-                    [e["instance"], e["goal"], "external" if external else "internal", e["account"], e.get("playbook"),
+                    [e["instance"], e["goal"], "external" if e["goal"] in external else "internal", e["account"], e.get("playbook"),
                      e["date"], e["start"], e["end"]],
                 )
                 kpi = goal_kpi.get(e["goal"])
                 if kpi and kpi["kind"] == "relative" and e.get("values"):
-                    con.execute("UPDATE goals SET kpi_start = ? WHERE id = ? AND kpi_start IS NULL",
-                                [e["values"].get(kpi["metric"]), e["instance"]])
+                    # the value at the deploy snapshot, which the runtime compares with; it also replaces the
+                    # estimate a manual deploy took from the latest stored snapshot
+                    con.execute("UPDATE goals SET kpi_start = ? WHERE id = ? AND kpi_start IS NOT ?",
+                                [e["values"].get(kpi["metric"]), e["instance"], e["values"].get(kpi["metric"])])
             elif kind == "task_created":
                 rule = e.get("alert") or e.get("goal")
                 t = tasks_by_rule.get((rule, e.get("playbook"), e["task"]), {})
@@ -260,34 +262,19 @@ def _plan_tasks(plan: dict) -> dict:
 # --- external goals ----------------------------------------------------------------------
 
 
-_OPS = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
-        "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
-
-
 def _settle_external(con, plan: dict, as_of: date) -> None:
-    """External goals past their due date: achieved when the last measure on or before due meets the target."""
+    """External goals whose due date the run's snapshots reached: outcome from the measures recorded by hand."""
+    from .actions import settle
+
     for g in plan["external_goals"]:
         if g["measure"] is None or date.fromisoformat(g["due"]) > as_of:
             continue
         for (inst,) in con.execute("SELECT id FROM goals WHERE goal = ? AND status = 'active'", [g["name"]]).fetchall():
-            _settle_one(con, g, inst)
-
-
-def _settle_one(con, g: dict, inst: str) -> None:
-    row = con.execute(
-        "SELECT value, date FROM measures WHERE instance = ? AND date <= ? ORDER BY date DESC LIMIT 1", [inst, g["due"]]
-    ).fetchone()
-    achieved = row is not None and _OPS[g["measure"]["op"]](row[0], g["measure"]["target"])
-    con.execute("UPDATE goals SET status = ?, outcome_date = ? WHERE id = ? AND status = 'active'",
-                ["achieved" if achieved else "missed", g["due"], inst])
-    if achieved:
-        con.execute("UPDATE goals SET kpi_met = ? WHERE id = ? AND kpi_met IS NULL", [row[1], inst])
-
-
-# --- manual actions ------------------------------------------------------------------------
+            settle(con, g, inst)
 
 
 def stored_plan(con) -> dict:
+    """The plan of the store's last run (manual actions work against it)."""
     row = con.execute("SELECT json FROM plan WHERE id = 1").fetchone()
     if row is None:
         raise ActionRefused("this store has no plan yet: run `plays run SPECS --snapshots ... --state STORE` first")
@@ -298,157 +285,8 @@ def manual_deploys(con):
     """The goals deployed by hand, for the engine to follow on later runs (KPI outcomes)."""
     from .engine import ManualDeploy
 
-    rows = con.execute("SELECT goal, account, start, playbook FROM goals WHERE manual = 1").fetchall()
+    rows = con.execute("SELECT goal, account, start, playbook FROM goals WHERE manual = 1 ORDER BY id").fetchall()
     return tuple(ManualDeploy(goal=g, account=a, on=date.fromisoformat(s), playbook=p) for g, a, s, p in rows)
-
-
-def deploy_goal(con, template: str, account: str, on: date, playbook: str | None = None, path="the store") -> dict:
-    """Deploy a goal template on an account by hand: choose the playbook, schedule its tasks."""
-    from plays.diagnostics import suggest
-
-    from .engine import _schedule, make_id
-
-    plan = stored_plan(con)
-    goals = {g["name"]: g for g in plan["goals"]}
-    g = goals.get(template)
-    if g is None:
-        hint = suggest(template, goals)
-        raise ActionRefused(f"no goal template `{template}`" + (f"; did you mean `{hint}`?" if hint else ""))
-    acc = con.execute("SELECT date, row_json FROM accounts WHERE account = ?", [account]).fetchone()
-    if acc is None:
-        raise ActionRefused(f"no account `{account}` in this store (accounts come from the snapshots of a run)")
-    active = con.execute("SELECT id, start FROM goals WHERE goal = ? AND account = ? AND status = 'active'",
-                         [template, account]).fetchone()
-    if active:
-        raise ActionRefused(f"`{account}` already has an active `{template}` (started {active[1]}, id {active[0]})")
-    row = json.loads(acc[1])
-    book = _choose_playbook(plan, g, row, account, playbook)
-    inst = make_id("g", template, account, on)
-    end = on + timedelta(days=int(g["duration"]))
-    kpi_start = row.get(g["kpi"]["metric"]) if g["kpi"] and g["kpi"]["kind"] == "relative" else None
-    with transaction(con, path):
-        con.execute(
-            "INSERT INTO goals (id, goal, kind, account, playbook, deployed, start, end, manual, kpi_start, status) "
-            "VALUES (?, ?, 'internal', ?, ?, ?, ?, ?, 1, ?, 'active')",
-            [inst, template, account, book["name"], on.isoformat(), on.isoformat(), end.isoformat(), kpi_start],
-        )
-        for t in book["tasks"]:
-            for due, k in _schedule(t, on):
-                title = _render_static(t, row, account, on, g)
-                con.execute(
-                    "INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 'open')",
-                    [make_id("t", "goal", template, account, on, t["name"], k), inst, template, account, t["name"], title,
-                     t["type"], t["owner"], json.dumps(t["after"]), t["due"], 1 if t["every"] else 0, on.isoformat(),
-                     due.isoformat(), due.isoformat()],
-                )
-    return {"id": inst, "playbook": book["name"], "start": on.isoformat(), "end": end.isoformat()}
-
-
-def _choose_playbook(plan, g, row, account, wanted):
-    from plays.diagnostics import suggest
-
-    if wanted:
-        book = next((b for b in g["playbooks"] if b["name"] == wanted), None)
-        if book is None:
-            hint = suggest(wanted, [b["name"] for b in g["playbooks"]])
-            raise ActionRefused(f"`{g['name']}` has no playbook `{wanted}`" + (f"; did you mean `{hint}`?" if hint else ""))
-        return book
-    from .snapshots import snapshots_from_rows
-    from .sql import condition_sql
-
-    one = dict(row, account=account, date=date.fromisoformat(str(row["date"])))
-    con = snapshots_from_rows(plan, [one])
-    try:
-        for b in g["playbooks"]:
-            if con.execute(f"SELECT {condition_sql(b['where'])} FROM snapshots").fetchone()[0]:
-                return b
-    finally:
-        con.close()
-    raise ActionRefused(f"no playbook of `{g['name']}` applies to `{account}`; choose one with --playbook")
-
-
-def _render_static(t, row, account, on, g) -> str:
-    """A manually deployed task's title, from the account's latest stored snapshot."""
-    from plays.compiler.templates import compile_title
-
-    if "{" not in t["title"]:
-        return t["title"]
-    ctx = {m: v for m, v in row.items() if m not in ("account", "date")}
-    ctx.update(account={"id": account, **row}, goal={"name": g["name"], "title": g["title"]}, today=on)
-    try:
-        return compile_title(t["title"]).render(ctx)
-    except Exception:
-        return t["title"]  # a title that needs windowed values: kept as written
-
-
-def record_measure(con, goal_id: str, value: float, on: date, path="the store") -> dict:
-    """Record an external goal's customer-tracked measure; settles the outcome when due has passed."""
-    row = con.execute("SELECT goal, kind, status, start FROM goals WHERE id = ?", [goal_id]).fetchone()
-    if row is None:
-        raise ActionRefused(f"no goal instance `{goal_id}` (see `plays goals` or the run's goal_deployed events)")
-    name, kind, status, start = row
-    if kind != "external":
-        raise ActionRefused(f"`{goal_id}` is the internal goal `{name}`: its KPI comes from the snapshots")
-    if on < date.fromisoformat(start):
-        raise ActionRefused(f"{on} is before the goal's start ({start})")
-    plan = stored_plan(con)
-    g = next(x for x in plan["external_goals"] if x["name"] == name)
-    if g["measure"] is None:
-        raise ActionRefused(f"`{name}` has no `measure:` to record")
-    if status != "active" and on <= date.fromisoformat(g["due"]):
-        raise ActionRefused(f"`{goal_id}` is already {status}")
-    with transaction(con, path):
-        con.execute("INSERT INTO measures VALUES (?, ?, ?) ON CONFLICT (instance, date) DO UPDATE SET value = excluded.value",
-                    [goal_id, on.isoformat(), value])
-        if on >= date.fromisoformat(g["due"]) and status == "active":
-            _settle_one(con, g, goal_id)
-    return dict(zip(("goal", "status"), con.execute("SELECT goal, status FROM goals WHERE id = ?", [goal_id]).fetchone()))
-
-
-def complete_task(con, task_id: str, on: date, path="the store") -> list[tuple[str, str]]:
-    """Mark a task done; recompute the due dates of the tasks that follow it. Returns (task, new due)."""
-    row = con.execute("SELECT instance, task, status, created FROM tasks WHERE id = ?", [task_id]).fetchone()
-    if row is None:
-        raise ActionRefused(f"no task `{task_id}` (see `plays tasks`)")
-    instance, name, status, created = row
-    if status == "done":
-        raise ActionRefused(f"task `{task_id}` ({name}) is already done")
-    if on < date.fromisoformat(created):
-        raise ActionRefused(f"{on} is before the task was created ({created})")
-    changed = []
-    with transaction(con, path):
-        con.execute("UPDATE tasks SET done = ?, status = 'done' WHERE id = ?", [on.isoformat(), task_id])
-        changed = _recompute(con, instance)
-    return changed
-
-
-def _recompute(con, instance: str) -> list[tuple[str, str]]:
-    """due = latest actual (or else planned) completion of the tasks it follows + due, in dependency order."""
-    rows = con.execute(
-        "SELECT id, task, after_json, due_days, due, done, recurring FROM tasks WHERE instance = ?", [instance]
-    ).fetchall()
-    tasks = {r[1]: {"id": r[0], "after": json.loads(r[2]), "due_days": r[3], "due": r[4], "done": r[5], "rec": r[6]}
-             for r in rows if not r[6]}
-    finish: dict[str, str] = {}
-
-    def completion(name):
-        if name not in finish:
-            t = tasks[name]
-            if t["after"]:
-                base = max(completion(a) for a in t["after"] if a in tasks)
-                new_due = (date.fromisoformat(base) + timedelta(days=t["due_days"])).isoformat()
-                if new_due != t["due"]:
-                    t["due"] = new_due
-                    changed.append((name, new_due))
-            finish[name] = t["done"] or t["due"]
-        return finish[name]
-
-    changed: list[tuple[str, str]] = []
-    for name in tasks:
-        completion(name)
-    for name, new_due in changed:
-        con.execute("UPDATE tasks SET due = ? WHERE id = ?", [new_due, tasks[name]["id"]])
-    return changed
 
 
 # --- reading ------------------------------------------------------------------------------

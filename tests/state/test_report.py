@@ -5,15 +5,15 @@ from datetime import date
 
 from conftest import apply
 
-from plays.runtime import store
+from plays.runtime import actions
 from plays.runtime.report import figures
 
 
 def prepared(store_path, plan):
     con, _ = apply(store_path, plan)
     tid = lambda acc, task: con.execute("SELECT id FROM tasks WHERE account = ? AND task = ?", [acc, task]).fetchone()[0]  # noqa: E731
-    store.complete_task(con, tid("p1", "k"), date(2026, 1, 3))  # due Jan 3: on time
-    store.complete_task(con, tid("p1", "f"), date(2026, 1, 8))  # due Jan 6 (Jan 3 + 3d): late
+    actions.complete_task(con, tid("p1", "k"), date(2026, 1, 3))  # due Jan 3: on time
+    actions.complete_task(con, tid("p1", "f"), date(2026, 1, 8))  # due Jan 6 (Jan 3 + 3d): late
     return con
 
 
