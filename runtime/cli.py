@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from datetime import date
 
 import click
@@ -96,7 +97,7 @@ def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output, state):
       plays run --plan plan.json -s data.csv --account acme
       plays run specs/ -s 'data/*.parquet' --state plays.db
     """
-    from .engine import RuntimeError_, evaluate
+    from .engine import evaluate
     from .output import render_jsonl, render_text
 
     if from_ and to and from_ > to:
@@ -116,10 +117,8 @@ def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output, state):
         manual = state_store.manual_deploys(store)
     progress = _progress(snaps.rows)
     try:
-        events = evaluate(plan, snaps.con, progress=progress, manual=manual or ())
-    except RuntimeError_ as e:
-        click.echo(f"plays: error: {e}", err=True)
-        sys.exit(1)
+        with _runtime_errors():
+            events = evaluate(plan, snaps.con, progress=progress, manual=manual or ())
     finally:
         progress("close")
     if store is not None:
@@ -196,4 +195,24 @@ def explain(rule, paths, account, day, snapshots, plan_file):
 
     plan = load_plan(paths, plan_file)
     snaps = load_input(snapshots, plan, [account])
-    click.echo(render(run_explain(plan, snaps.con, rule, account, day)), nl=False)
+    with _runtime_errors():
+        ex = run_explain(plan, snaps.con, rule, account, day)
+    click.echo(render(ex), nl=False)
+
+
+@contextmanager
+def _runtime_errors():
+    """A problem met while evaluating: one line on stderr and exit 1, never a traceback."""
+    import duckdb
+
+    from .engine import RuntimeError_
+
+    try:
+        yield
+    except RuntimeError_ as e:
+        click.echo(f"plays: error: {e}", err=True)
+        sys.exit(1)
+    except duckdb.Error as e:  # a plan the checks let through but DuckDB cannot run
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        click.echo(f"plays: error: cannot evaluate the plan on these snapshots: {first}", err=True)
+        sys.exit(1)

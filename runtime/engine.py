@@ -44,7 +44,51 @@ def evaluate(plan: dict, con: duckdb.DuckDBPyConnection, *, manual: tuple[Manual
         return _evaluate(plan, con, manual, progress)
 
 
+def check_plan(plan: dict) -> None:
+    """Refuse a plan whose expressions name what its catalog does not have (a hand-edited plan file).
+
+    The compiler never writes one; without this check DuckDB would fail in the middle of the run.
+    """
+    cat = plan["catalog"]
+    metrics = {m["name"] for m in cat["metrics"]}
+    attrs = {a["name"]: a["type"] for a in cat["attributes"]}
+
+    def walk(node: dict, where: str) -> None:
+        op = node["op"]
+        if op == "metric" and node["name"] not in metrics:
+            raise RuntimeError_(f"{where}: metric `{node['name']}` is not in the plan's catalog")
+        if op == "attr" and node["name"] != "id" and node["name"] not in attrs:
+            raise RuntimeError_(f"{where}: attribute `{node['name']}` is not in the plan's catalog")
+        for key in ("arg", "left", "right"):
+            if key in node:
+                walk(node[key], where)
+        for item in (*node.get("items", ()), *node.get("args", ())):
+            walk(item, where)
+
+    def place(rule: dict, kind: str) -> str:
+        loc = rule.get("loc") or {}
+        return f"{loc.get('path', '?')}:{loc.get('line', '?')}:{loc.get('col', '?')}: {kind} `{rule['name']}`"
+
+    for a in plan["alerts"]:
+        for cond in (a["where"], a["when"], *(b["where"] for b in a["playbooks"])):
+            if cond:
+                walk(cond["expr"], place(a, "alert"))
+    for g in plan["goals"]:
+        d, kpi = g["deploy"], g["kpi"]
+        conds = [g["where"], d.get("condition"), *(b["where"] for b in g["playbooks"])]
+        if kpi and kpi["kind"] == "condition":
+            conds.append(kpi["condition"])
+        for cond in conds:
+            if cond:
+                walk(cond["expr"], place(g, "goal"))
+        if d["kind"] == "on" and attrs.get(d["attr"]) != "date":
+            raise RuntimeError_(f"{place(g, 'goal')}: `deploy: on {d['attr']}` needs a date attribute of the catalog")
+        if kpi and kpi["kind"] == "relative" and kpi["metric"] not in metrics:
+            raise RuntimeError_(f"{place(g, 'goal')}: metric `{kpi['metric']}` is not in the plan's catalog")
+
+
 def _evaluate(plan, con, manual, progress) -> list[Event]:
+    check_plan(plan)
     step = progress or (lambda label: None)
     ev = _Evaluator(plan, con)
     step("alerts")

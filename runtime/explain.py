@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from plays.diagnostics import UsageError, suggest
 
-from .engine import evaluate
+from .engine import check_plan, evaluate
 from .sql import PARTITION, condition_sql, expr_sql, ident, window
 
 _UNARY_LIKE = ("neg", "not", "is_empty", "in")
@@ -145,6 +145,7 @@ def explain(plan: dict, con, rule: str, account: str, day: date) -> Explanation:
         raise UsageError(f"no snapshots for account `{account}`" + (f"; did you mean `{hint}`?" if hint else ""))
     kind = "alert" if rule in alerts else "goal"
     r = alerts.get(rule) or goals[rule]
+    check_plan(plan)
     # Only this account's history up to the date matters (windows look back, never ahead).
     con.execute("CREATE OR REPLACE TABLE _one AS SELECT * FROM snapshots WHERE account = ? AND date <= ?", [account, day])
     con.execute("DROP TABLE snapshots")

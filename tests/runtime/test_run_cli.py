@@ -124,3 +124,15 @@ def test_explain_a_date_trigger_shows_the_trigger_date_and_previous_snapshot(run
 def test_explain_refuses_an_external_goal_with_a_reason(run_cli):
     code, _, err = run_cli("explain", "acme_handle_time", SPECS, "-s", EXAMPLE, "-a", "acme", "-d", "2026-02-01")
     assert code == 2 and "is an external goal: it has no trigger to explain" in err
+
+
+def test_a_hand_edited_plan_naming_an_unknown_metric_is_one_error_line(run_cli):
+    assert run_cli("compile", SPECS, "-o", "plan.json")[0] == 0
+    plan = json.loads(Path("plan.json").read_text("utf-8"))
+    alert = next(a for a in plan["alerts"] if a["name"] == "usage_drop")
+    alert["when"]["expr"]["left"]["args"][0]["name"] = "zzz"  # pct_change(mau, 7d) -> pct_change(zzz, 7d)
+    Path("plan.json").write_text(json.dumps(plan), "utf-8")
+    for args in (["run"], ["explain", "usage_drop", "-a", "acme", "-d", "2026-01-05"]):
+        code, out, err = run_cli(*args, "--plan", "plan.json", "-s", EXAMPLE)
+        assert (code, out) == (1, ""), err
+        assert err.endswith("alert `usage_drop`: metric `zzz` is not in the plan's catalog\n") and err.count("\n") == 1
