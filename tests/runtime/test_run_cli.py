@@ -136,3 +136,21 @@ def test_a_hand_edited_plan_naming_an_unknown_metric_is_one_error_line(run_cli):
         code, out, err = run_cli(*args, "--plan", "plan.json", "-s", EXAMPLE)
         assert (code, out) == (1, ""), err
         assert err.endswith("alert `usage_drop`: metric `zzz` is not in the plan's catalog\n") and err.count("\n") == 1
+
+
+def test_progress_bar_only_on_a_terminal_and_for_long_runs(monkeypatch):
+    import io
+    import sys
+
+    from plays.runtime.cli import _progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    for stream, rows, shown in ((io.StringIO(), 10**7, False), (Terminal(), 100, False), (Terminal(), 10**7, True)):
+        monkeypatch.setattr(sys, "stderr", stream)
+        step = _progress(rows)
+        for label in ("alerts", "goals", "details", "done", "close"):
+            step(label)
+        assert ("evaluating" in stream.getvalue()) is shown, (rows, shown)
