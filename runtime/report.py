@@ -50,36 +50,31 @@ def as_of_default(con) -> date:
     return date.fromisoformat(row[0]) if row and row[0] else date.today()
 
 
+ALL = "(all)"  # the playbook column of a template's total row
+
+
 def figures(con, as_of: date) -> tuple[list[GoalRow], list[AlertRow]]:
-    today = as_of.isoformat()
+    """Goal rows (per template and playbook, plus a template total when it used several) and alert rows."""
     goals = []
-    groups = con.execute(
-        "SELECT goal, COALESCE(playbook, '-') FROM goals GROUP BY 1, 2 ORDER BY 1, 2"
-    ).fetchall()
-    for name, book in groups:
-        inst = con.execute(
-            "SELECT id, status, start, kpi_met FROM goals WHERE goal = ? AND COALESCE(playbook, '-') = ?", [name, book]
-        ).fetchall()
-        ids = [i[0] for i in inst]
-        status = [i[1] for i in inst]
-        achieved, missed = status.count("achieved"), status.count("missed")
-        to_kpi = [(date.fromisoformat(k) - date.fromisoformat(s)).days for _, _, s, k in inst if k]
-        marks = ",".join("?" * len(ids))
-        done_on_time, done_late, open_late = con.execute(
-            f"SELECT count(*) FILTER (WHERE status = 'done' AND done <= due), "
-            f"count(*) FILTER (WHERE status = 'done' AND done > due), "
-            f"count(*) FILTER (WHERE status = 'open' AND due < ?) FROM tasks WHERE instance IN ({marks})",
-            [today, *ids],
-        ).fetchone()
-        judged = done_on_time + done_late + open_late
-        goals.append(GoalRow(
-            goal=name, playbook=book, deployed=len(inst), active=status.count("active"), achieved=achieved,
-            missed=missed, achievement_rate=_ratio(achieved, achieved + missed),
-            median_days_to_kpi=float(median(to_kpi)) if to_kpi else None,
-            task_on_time_rate=_ratio(done_on_time, judged), overdue_tasks=open_late,
-        ))
+    instances: dict[str, dict[str, list[tuple]]] = {}
+    plan = _plan(con)
+    # every template and playbook of the last run's plan, deployed or not: "never used" is a finding too
+    for g in sorted([*plan.get("goals", ()), *plan.get("external_goals", ())], key=lambda g: g["name"]):
+        for b in g["playbooks"]:
+            instances.setdefault(g["name"], {}).setdefault(b["name"], [])
+    for row in con.execute(
+        "SELECT goal, COALESCE(playbook, '-'), id, status, start, kpi_met FROM goals ORDER BY goal, 2, start, id"
+    ).fetchall():
+        instances.setdefault(row[0], {}).setdefault(row[1], []).append(row[2:])
+    for name, books in sorted(instances.items()):
+        for book, inst in books.items():
+            goals.append(_goal_row(con, name, book, inst, as_of))
+        if len(books) > 1:
+            goals.append(_goal_row(con, name, ALL, [i for inst in books.values() for i in inst], as_of))
     alerts = []
-    for (name,) in con.execute("SELECT DISTINCT alert FROM alerts ORDER BY 1").fetchall():
+    names = {a["name"] for a in plan.get("alerts", ())}
+    names |= {n for (n,) in con.execute("SELECT DISTINCT alert FROM alerts").fetchall()}
+    for name in sorted(names):
         rows = con.execute("SELECT fired, resolved, status FROM alerts WHERE alert = ?", [name]).fetchall()
         days = [(date.fromisoformat(r) - date.fromisoformat(f)).days for f, r, _ in rows if r]
         alerts.append(AlertRow(
@@ -88,6 +83,34 @@ def figures(con, as_of: date) -> tuple[list[GoalRow], list[AlertRow]]:
             median_days_open=float(median(days)) if days else None,
         ))
     return goals, alerts
+
+
+def _plan(con) -> dict:
+    row = con.execute("SELECT json FROM plan WHERE id = 1").fetchone()
+    return json.loads(row[0]) if row else {}
+
+
+def _goal_row(con, name: str, book: str, inst: list[tuple], as_of: date) -> GoalRow:
+    ids = [i[0] for i in inst]
+    status = [i[1] for i in inst]
+    achieved, missed = status.count("achieved"), status.count("missed")
+    to_kpi = [(date.fromisoformat(k) - date.fromisoformat(s)).days for _, _, s, k in inst if k]
+    on_time = late = overdue = 0
+    for chunk in range(0, len(ids), 500):  # SQLite's limit on bound parameters
+        part = ids[chunk:chunk + 500]
+        a, b, c = con.execute(
+            f"SELECT count(*) FILTER (WHERE status = 'done' AND done <= due), "
+            f"count(*) FILTER (WHERE status = 'done' AND done > due), "
+            f"count(*) FILTER (WHERE status = 'open' AND due < ?) FROM tasks WHERE instance IN ({','.join('?' * len(part))})",
+            [as_of.isoformat(), *part],
+        ).fetchone()
+        on_time, late, overdue = on_time + a, late + b, overdue + c
+    return GoalRow(
+        goal=name, playbook=book, deployed=len(inst), active=status.count("active"), achieved=achieved,
+        missed=missed, achievement_rate=_ratio(achieved, achieved + missed),
+        median_days_to_kpi=float(median(to_kpi)) if to_kpi else None,
+        task_on_time_rate=_ratio(on_time, on_time + late + overdue), overdue_tasks=overdue,
+    )
 
 
 def _ratio(a: int, b: int) -> float | None:
@@ -137,29 +160,67 @@ def render_html(con, goals, alerts, as_of) -> str:
     env = Environment(autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True)
     env.filters.update(pct=_pct, num=_num)
     template = env.from_string(resources.files(__package__).joinpath("report.html.j2").read_text("utf-8"))
-    timelines = []
-    for gid, name, account, book, start, end, status in con.execute(
-        "SELECT id, goal, account, COALESCE(playbook, '-'), start, end, status FROM goals ORDER BY start, account, goal"
-    ).fetchall():
-        s, e = date.fromisoformat(start), date.fromisoformat(end)
-        span = max((e - s).days, 1)
-        tasks = []
-        for task, due, done, st in con.execute(
-            "SELECT task, due, done, status FROM tasks WHERE instance = ? ORDER BY due, task", [gid]
-        ).fetchall():
-            d = date.fromisoformat(due)
-            late = (st == "open" and due < as_of.isoformat()) or (done is not None and done > due)
-            tasks.append({"task": task, "due": due, "done": done, "x": min(max((d - s).days / span, 0), 1), "late": late})
-        timelines.append({"goal": name, "account": account, "playbook": book, "start": start, "end": end,
-                          "status": status, "tasks": tasks})
-    weekly: dict[str, int] = {}
-    for (fired,) in con.execute("SELECT fired FROM alerts").fetchall():
-        d = date.fromisoformat(fired)
-        monday = (d - timedelta(days=d.weekday())).isoformat()
-        weekly[monday] = weekly.get(monday, 0) + 1
-    weeks = sorted(weekly.items())
-    peak = max((n for _, n in weeks), default=1)
-    return template.render(goals=goals, alerts=alerts, as_of=as_of, timelines=timelines, weeks=weeks, peak=peak)
+    timelines = [_timeline(con, row, as_of) for row in con.execute(
+        "SELECT id, goal, account, COALESCE(playbook, '-'), start, end, status FROM goals ORDER BY start, account, goal, id"
+    ).fetchall()]
+    weeks = _alert_weeks(con, as_of)
+    peak = max((max(w["fired"], w["open"]) for w in weeks), default=1) or 1
+    return template.render(goals=goals, alerts=alerts, as_of=as_of, timelines=timelines, weeks=weeks, peak=peak,
+                           all_label=ALL)
+
+
+def _timeline(con, goal_row: tuple, as_of: date) -> dict:
+    """One goal instance's tasks as bars: from when a task can start (the goal's start, or the due dates of
+    the tasks it follows) to its due date, with its completion; x positions are fractions of the period shown."""
+    gid, name, account, book, start, end, status = goal_row
+    s, e = date.fromisoformat(start), date.fromisoformat(end)
+    rows = con.execute(
+        "SELECT task, title, due, done, status, after_json, planned_due FROM tasks WHERE instance = ? ORDER BY due, task, id",
+        [gid],
+    ).fetchall()
+    due_of = {r[0]: date.fromisoformat(r[2]) for r in rows}
+    last = max([e, *due_of.values(), *(date.fromisoformat(r[3]) for r in rows if r[3])])
+    span = max((last - s).days, 1)
+
+    def x(d: date) -> float:
+        return round(min(max((d - s).days / span, 0.0), 1.0), 4)
+
+    tasks = []
+    previous: dict[str, date] = {}  # a recurring task's occurrence starts where the one before ended
+    for task, title, due, done, st, after, planned in rows:
+        d = date.fromisoformat(due)
+        begin = max([previous.get(task, s), *(due_of[a] for a in json.loads(after) if a in due_of)])
+        previous[task] = d
+        if done is not None:
+            state = "late" if done > due else "done"
+        else:
+            state = "overdue" if d < as_of else "open"
+        tasks.append({"task": task, "title": title, "due": due, "planned": planned, "done": done, "state": state,
+                      "x0": x(min(begin, d)), "x1": x(d), "xd": x(date.fromisoformat(done)) if done else None})
+    return {"id": gid, "goal": name, "account": account, "playbook": book, "start": start, "end": end,
+            "status": status, "tasks": tasks, "x_end": x(e), "x_now": x(as_of) if s <= as_of <= last else None,
+            "last": last.isoformat()}
+
+
+def _alert_weeks(con, as_of: date) -> list[dict]:
+    """Every week (Monday) from the first alert fired to the as-of date: alerts fired that week, alerts open at its end."""
+    rows = con.execute("SELECT fired, resolved FROM alerts").fetchall()
+    if not rows:
+        return []
+    spans = [(date.fromisoformat(f), date.fromisoformat(r) if r else None) for f, r in rows]
+    monday = min(f for f, _ in spans)
+    monday -= timedelta(days=monday.weekday())
+    stop = max(as_of, *(f for f, _ in spans))
+    weeks = []
+    while monday <= stop:
+        sunday = monday + timedelta(days=6)
+        weeks.append({
+            "week": monday.isoformat(),
+            "fired": sum(1 for f, _ in spans if monday <= f <= sunday),
+            "open": sum(1 for f, r in spans if f <= sunday and (r is None or r > sunday)),
+        })
+        monday += timedelta(days=7)
+    return weeks
 
 
 @click.command("report")
