@@ -117,14 +117,24 @@ def connect(path: str) -> sqlite3.Connection:
             "upgrade plays to use it"
         )
     if version < SCHEMA_VERSION:
+        migrate(con, path)
+    return con
+
+
+def migrate(con: sqlite3.Connection, path: str = "the store") -> None:
+    """Bring the store to SCHEMA_VERSION, every step in one transaction (a failed step changes nothing)."""
+    try:
         with transaction(con, path):
             version = con.execute("PRAGMA user_version").fetchone()[0]  # another process may have migrated
+            if version == 0 and con.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                raise StoreError(f"{path}: an SQLite database of something else (it has tables but no plays version)")
             for n in range(version, SCHEMA_VERSION):
                 for statement in MIGRATIONS[n].split(";"):
                     if statement.strip():
                         con.execute(statement)
                 con.execute(f"PRAGMA user_version = {n + 1}")
-    return con
+    except sqlite3.DatabaseError as e:
+        raise StoreError(f"{path}: cannot bring the store to version {SCHEMA_VERSION} ({e})") from None
 
 
 @contextmanager
@@ -135,7 +145,7 @@ def transaction(con: sqlite3.Connection, path: str = "the store"):
     except sqlite3.OperationalError as e:
         if "locked" in str(e) or "busy" in str(e):
             raise StoreError(
-                f"{path}: another plays command is writing to this store; tried for {BUSY_TIMEOUT_S:.0f} s"
+                f"{path}: another plays command is writing to this store; tried for {BUSY_TIMEOUT_S:g} s"
             ) from None
         raise
     try:
@@ -151,11 +161,20 @@ def transaction(con: sqlite3.Connection, path: str = "the store"):
 
 
 def apply_run(con: sqlite3.Connection, plan: dict, events: list[dict], accounts: dict[str, tuple[str, dict]],
-              last_date: date | None, path: str = "the store") -> dict:
-    """Apply a run's events (JSON form) in one transaction; returns counts of what changed.
+              last_date: date | None, path: str = "the store", *, progress=None) -> dict:
+    """Apply a run's events (JSON form, in the runtime's order) in one transaction; returns what changed.
 
-    ``accounts`` maps each account to (its latest snapshot date, that row) so
-    that manual actions can later choose playbooks and KPI start values.
+    ``accounts`` maps each account to (its latest snapshot date, that row:
+    attribute and metric values) so that manual actions can later choose
+    playbooks and KPI start values; ``last_date`` is the run's latest
+    snapshot date (external goals due by then are settled). ``progress``, if
+    given, is called with the number of events applied so far, every 1,000
+    events, inside the transaction. The result counts rows added or ended:
+    ``{"alerts": 2, "alerts_resolved": 1, "goals": 3, "goals_ended": 2, "tasks": 9}``;
+    all zero when the same events were applied before.
+
+    >>> con = connect("plays.db")                                              # doctest: +SKIP
+    >>> apply_run(con, plan, [e.to_json() for e in events], accounts, date(2026, 4, 30), "plays.db")  # doctest: +SKIP
     """
     from datetime import datetime, timezone
 
@@ -173,7 +192,9 @@ def apply_run(con: sqlite3.Connection, plan: dict, events: list[dict], accounts:
                 [acc, day, json.dumps(row, default=str)],
             )
         firing: dict[tuple[str, str], str] = {}
-        for e in events:
+        for n, e in enumerate(events, 1):
+            if progress is not None and n % 1000 == 0:
+                progress(n)
             kind = e["event"]
             if kind == "alert_fired":
                 con.execute(
