@@ -94,7 +94,7 @@ def goal_deploy(template, account, on, playbook, state):
         click.echo(f"  {t.id}  due {t.due}  {t.title}")
 
 
-@goal.command("measure")
+@goal.command("measure", context_settings={"ignore_unknown_options": True})  # so that VALUE may be -5
 @click.argument("goal_id")
 @click.argument("value", type=float)
 @ON
@@ -103,8 +103,10 @@ def goal_measure(goal_id, value, on, state):
     """Record VALUE of an external goal's customer-tracked measure.
 
     GOAL_ID is the goal instance's id (the `instance` of its goal_deployed
-    event; `plays goals` lists them). At the goal's due date its outcome
-    follows from the last value recorded on or before it and the target.
+    event; `plays goals` lists them). --on is between the goal's start and
+    due date. At the due date its outcome follows from the last value
+    recorded on or before it and the target; a value entered late (dated
+    on or before due, after the outcome was settled) settles it again.
 
     \b
     Examples:

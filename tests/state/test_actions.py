@@ -233,6 +233,8 @@ def test_cli_actions_happy_paths(run_cli, tmp_path, plan):
     code, out, _ = run_cli("task", "done", task_id(con, "a1", "d", "saver"), "--on", "2026-01-10")
     assert code == 0 and out.splitlines()[1] == "  rescheduled e: due 2026-01-14"
     gid = con.execute("SELECT id FROM goals WHERE goal = 'ext'").fetchone()[0]
+    code, out, _ = run_cli("goal", "measure", gid, "-5", "--on", "2026-01-08")  # a late entry, and negative
+    assert code == 0 and out == "recorded -5 for ext on 2026-01-08: achieved\n"
     code, out, _ = run_cli("goal", "measure", gid, "30", "--on", "2026-01-09")
     assert code == 0 and out == "recorded 30 for ext on 2026-01-09: achieved\n"
     code, out, _ = run_cli("goals", "--format", "json")
