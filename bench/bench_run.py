@@ -61,7 +61,7 @@ def main() -> None:
     import duckdb
 
     from plays.compiler.driver import compile_sources
-    from plays.runtime.generate import write_large
+    from generate import write_large
     from plays.runtime.sql import condition_sql
     from plays.sources import discover
 

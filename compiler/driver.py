@@ -1,6 +1,7 @@
 """Runs the compiler's passes in order over a whole spec set.
 
->>> from plays.compiler.driver import Source, compile_sources
+>>> from plays.compiler.driver import compile_sources
+>>> from plays.sources import Source
 >>> result = compile_sources([Source("a.play", 'metric mau: count')])
 >>> result.ok, result.plan["catalog"]["metrics"][0]["name"]
 (True, 'mau')
@@ -12,16 +13,9 @@ from dataclasses import dataclass, field
 
 from plays.diagnostics import CompileError, Diagnostic
 from plays.dsl import parse_module
+from plays.sources import Source
 
 from .context import Context
-
-
-@dataclass(frozen=True, slots=True)
-class Source:
-    """One spec file: its display path (relative, ``/``-separated) and its text."""
-
-    path: str
-    text: str
 
 
 @dataclass

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-from plays.compiler.driver import Source
 from plays.diagnostics import UsageError
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One spec file: its display path (relative, ``/``-separated) and its text."""
+
+    path: str
+    text: str
 
 
 def display_path(p: Path) -> str:

@@ -1,10 +1,16 @@
 """Shared fixtures: the LANGUAGE.md examples and a CLI runner."""
 
+import sys
 from pathlib import Path
 
 import pytest
 
 DATA = Path(__file__).parent / "data"
+
+# The synthetic data generator is a dev tool in bench/, not part of the installed product.
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+if str(BENCH) not in sys.path:
+    sys.path.insert(0, str(BENCH))
 
 
 @pytest.fixture

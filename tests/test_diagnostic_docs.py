@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE_DIRS = ("plays", "dsl", "compiler", "runtime")
+SOURCE_DIRS = ("plays", "dsl", "compiler", "runtime", "state", "spectest")
 CODE = re.compile(r"""["']([EWRT]\d{3})["']""")
 HEADING = re.compile(r"^### ([EWRT]\d{3}) ", re.M)
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from plays.compiler.driver import Source, compile_sources
+from plays.compiler.driver import compile_sources
+from plays.sources import Source
 from plays.compiler.plan import dumps
 from plays.render import render_text
 

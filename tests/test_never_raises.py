@@ -11,7 +11,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from plays.compiler.driver import Source, compile_sources
+from plays.compiler.driver import compile_sources
+from plays.sources import Source
 
 SEED = (Path(__file__).parent / "data" / "language_examples.play").read_text("utf-8")
 LINES = SEED.splitlines(keepends=True)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from plays.compiler.driver import Source
+from plays.sources import Source
 from plays.diagnostics import UsageError
 from plays.sources import discover, display_path, write_atomic
 

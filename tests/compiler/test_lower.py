@@ -10,7 +10,8 @@ import re
 import pytest
 
 from plays.compiler.context import AttributeInfo, Context, MetricInfo
-from plays.compiler.driver import Source, compile_sources
+from plays.compiler.driver import compile_sources
+from plays.sources import Source
 from plays.compiler.lower import lower
 from plays.compiler.plan import PlanError, dumps, load, validate, write
 from plays.diagnostics import Span, UsageError

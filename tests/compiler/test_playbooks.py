@@ -1,6 +1,7 @@
 """The playbook pass: single tasks in alerts, DAGs, playbook order and coverage, goal rules."""
 
-from plays.compiler.driver import Source, compile_sources
+from plays.compiler.driver import compile_sources
+from plays.sources import Source
 
 CATALOG = """
 account {

@@ -2,7 +2,8 @@
 
 import pytest
 
-from plays.compiler.driver import Source, compile_sources
+from plays.compiler.driver import compile_sources
+from plays.sources import Source
 
 CATALOG = """
 account {

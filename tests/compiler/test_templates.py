@@ -2,7 +2,8 @@
 
 import pytest
 
-from plays.compiler.driver import Source, compile_sources
+from plays.compiler.driver import compile_sources
+from plays.sources import Source
 from plays.compiler.templates import compile_title, fmt_days, fmt_money, fmt_pct, to_jinja
 
 CATALOG = "account { name: text  go_live_date: date }\nmetric mau: count\nmetric mrr: money\n"

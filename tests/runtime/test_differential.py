@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import reference
 from plays.compiler.driver import compile_text
-from plays.runtime.spectest import evaluate_rows
+from plays.spectest.runner import evaluate_rows
 
 CATALOG = "account { handoff: date  tier: enum(standard, premium) }\nmetric m: number\nmetric k: number\n"
 START = date(2026, 1, 1)

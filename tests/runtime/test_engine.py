@@ -14,7 +14,7 @@ from plays.compiler.driver import compile_text
 from plays.runtime.engine import RuntimeError_, evaluate
 from plays.runtime.events import KINDS, Event, make_id
 from plays.runtime.explain import explain, explain_condition
-from plays.runtime.output import render_jsonl, render_text
+from plays.cli.output import render_jsonl, render_text
 from plays.runtime.sql import condition_sql, describe, expr_sql
 
 CATALOG = """

@@ -142,7 +142,7 @@ def test_progress_bar_only_on_a_terminal_and_for_long_runs(monkeypatch):
     import io
     import sys
 
-    from plays.runtime.cli import _progress
+    from plays.cli.run import _progress
 
     class Terminal(io.StringIO):
         def isatty(self):

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from plays.compiler.driver import compile_text
 from plays.runtime.engine import ManualDeploy
-from plays.runtime.spectest import evaluate_rows, parse_series
+from plays.spectest.runner import evaluate_rows, parse_series
 
 CATALOG = """
 account { name: text  tier: enum(standard, premium)  segment: enum(smb, enterprise)  handoff: date  renewal: date }

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from plays.runtime.spectest import (
+from plays.spectest.runner import (
     SpecFileError,
     check_events,
     load_test_file,

@@ -59,8 +59,8 @@ def rows():
 
 def apply(store_path, plan, data=None):
     """One `plays run --state` worth of work, without the CLI."""
-    from plays.runtime import store
-    from plays.runtime.spectest import evaluate_rows
+    from plays.state import store
+    from plays.spectest.runner import evaluate_rows
 
     con = store.connect(str(store_path))
     data = data if data is not None else rows()

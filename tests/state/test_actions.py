@@ -6,8 +6,8 @@ from datetime import date
 import pytest
 from conftest import apply, day, rows
 
-from plays.runtime import actions, store
-from plays.runtime.actions import ActionRefused
+from plays.state import actions, store
+from plays.state.actions import ActionRefused
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ def test_a_rerun_keeps_completions_and_recomputed_due_dates(con, store_path, pla
 
 def test_plan_deployment_is_what_the_runtime_does_for_the_same_manual_deploy(plan):
     from plays.runtime.engine import ManualDeploy
-    from plays.runtime.spectest import evaluate_rows
+    from plays.spectest.runner import evaluate_rows
 
     d = actions.plan_deployment(plan, "saver", "a1", {"name": "A1", "tier": "standard", "m": 6.0}, date(2026, 1, 3))
     assert (d.playbook, d.start, d.end, d.kpi_start) == ("default", date(2026, 1, 3), date(2026, 1, 23), 6.0)
@@ -167,11 +167,11 @@ def test_manual_deploy_needs_a_store_with_a_run(store_path):
 def test_external_outcome_uses_the_last_value_on_or_before_due():
     g = {"due": "2026-01-09", "measure": {"op": "<=", "target": 30}}
     d = date.fromisoformat
-    assert actions.external_outcome(g, []) == ("missed", None)
-    assert actions.external_outcome(g, [(d("2026-01-03"), 40), (d("2026-01-05"), 29), (d("2026-01-08"), 30)]) == (
+    assert store.external_outcome(g, []) == ("missed", None)
+    assert store.external_outcome(g, [(d("2026-01-03"), 40), (d("2026-01-05"), 29), (d("2026-01-08"), 30)]) == (
         "achieved", d("2026-01-05"))
-    assert actions.external_outcome(g, [(d("2026-01-03"), 20), (d("2026-01-08"), 31)]) == ("missed", None)
-    assert actions.external_outcome(g, [(d("2026-01-08"), 31), (d("2026-01-10"), 10)]) == ("missed", None)
+    assert store.external_outcome(g, [(d("2026-01-03"), 20), (d("2026-01-08"), 31)]) == ("missed", None)
+    assert store.external_outcome(g, [(d("2026-01-08"), 31), (d("2026-01-10"), 10)]) == ("missed", None)
 
 
 def test_an_external_goal_without_measures_is_missed_at_its_due_date(con):

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from plays.runtime import store
-from plays.runtime.generate import generate_rows, write_csv
+from plays.state import store
+from generate import generate_rows, write_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAYS = Path(sys.executable).parent / "plays"
@@ -115,7 +115,7 @@ def test_a_writer_held_past_the_timeout_gives_a_clear_message(tmp_path, monkeypa
 CHILD = """
 import json, sys
 from datetime import date
-from plays.runtime import store
+from plays.state import store
 
 db, batch, pause = sys.argv[1], sys.argv[2], sys.argv[3] == "pause"
 doc = json.load(open(batch))
@@ -136,8 +136,8 @@ print("committed", flush=True)
 def batch(tmp_path_factory):
     """A large batch of events (the runtime's, for 300 accounts, copied onto 10 times as many), in two parts."""
     from plays.compiler.driver import compile_sources
-    from plays.runtime.generate import generate_rows
-    from plays.runtime.spectest import evaluate_rows
+    from generate import generate_rows
+    from plays.spectest.runner import evaluate_rows
     from plays.sources import discover
 
     plan = compile_sources(discover([str(ROOT / "specs")])).plan

@@ -5,8 +5,8 @@ from datetime import date
 
 from conftest import apply
 
-from plays.runtime import actions
-from plays.runtime.report import figures
+from plays.state import actions
+from plays.state.report import figures
 
 
 def prepared(store_path, plan):
@@ -60,7 +60,7 @@ def test_overdue_is_judged_on_the_as_of_date(store_path, plan):
 
 
 def test_medians_of_even_and_empty_sets(store_path, plan):
-    from plays.runtime import store
+    from plays.state import store
 
     con, _ = apply(store_path, plan)
     fired = [("x1", "2026-01-01", "2026-01-06"), ("x2", "2026-01-02", "2026-01-04"), ("x3", "2026-01-05", None)]

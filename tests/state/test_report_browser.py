@@ -41,7 +41,7 @@ def test_the_harness_sees_console_errors(tmp_path):
 
 
 def test_report_page_loads_cleanly_and_shows_the_figures(run_cli, tmp_path, plan):
-    from plays.runtime import actions
+    from plays.state import actions
 
     con, _ = apply(tmp_path / "plays.db", plan)
     tid = lambda acc, task: con.execute("SELECT id FROM tasks WHERE account = ? AND task = ?", [acc, task]).fetchone()[0]  # noqa: E731

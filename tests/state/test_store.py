@@ -5,7 +5,7 @@ import sqlite3
 import pytest
 from conftest import D0, apply, day, rows
 
-from plays.runtime import store
+from plays.state import store
 
 
 def test_a_run_records_alerts_goals_and_tasks(store_path, plan):
@@ -101,7 +101,7 @@ def test_another_programs_database_is_refused(tmp_path):
 
 
 def test_events_applied_in_two_batches_end_like_one(store_path, plan):
-    from plays.runtime.spectest import evaluate_rows
+    from plays.spectest.runner import evaluate_rows
 
     events = evaluate_rows(plan, rows())
     cut = next(i for i, e in enumerate(events) if e["date"] > day(4))

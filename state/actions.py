@@ -23,8 +23,8 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from .events import make_id
-from .store import ActionRefused, stored_plan, transaction
+from plays.runtime.events import make_id
+from .store import ActionRefused, settle, stored_plan, transaction
 
 __all__ = [
     "ActionRefused", "Deployment", "PlannedTask", "plan_deployment", "deploy_goal", "reschedule", "complete_task",
@@ -159,8 +159,8 @@ def _choose_playbook(plan: dict, g: dict, row: dict, account: str, on: date, wan
         return book
     if not g["playbooks"]:
         raise ActionRefused(f"`{g['name']}` has no playbook to deploy")
-    from .snapshots import snapshots_from_rows
-    from .sql import condition_sql
+    from plays.runtime.snapshots import snapshots_from_rows
+    from plays.runtime.sql import condition_sql
 
     cat = plan["catalog"]
     one = {"account": account, "date": on}
@@ -180,7 +180,7 @@ def _choose_playbook(plan: dict, g: dict, row: dict, account: str, on: date, wan
 
 
 def _schedule(t: dict, start: date):
-    from .engine import _schedule as schedule  # the planned schedule, exactly as dry runs compute it
+    from plays.runtime.engine import _schedule as schedule  # the planned schedule, exactly as dry runs compute it
 
     return schedule(t, start)
 
@@ -270,34 +270,6 @@ def complete_task(con: sqlite3.Connection, task_id: str, on: date, path: str = "
 # --- external goal measures ----------------------------------------------------------------------
 
 
-_OPS = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
-        "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
-
-
-def measure_met(measure: dict, value: float) -> bool:
-    """Whether a recorded value meets an external goal's target (``target <= 30``: value <= 30)."""
-    return _OPS[measure["op"]](value, measure["target"])
-
-
-def external_outcome(goal: dict, measures: list[tuple[date, float]]) -> tuple[str, date | None]:
-    """An external goal's outcome at its due date: (``achieved`` or ``missed``, the date the target was met).
-
-    The value that counts is the last one recorded on or before the due
-    date; nothing recorded by then is missed. The date met is the first
-    date of the final run of recordings that meet the target.
-    """
-    due = date.fromisoformat(goal["due"])
-    counted = sorted((d, v) for d, v in measures if d <= due)
-    if not counted or not measure_met(goal["measure"], counted[-1][1]):
-        return "missed", None
-    met = counted[-1][0]
-    for d, v in reversed(counted):
-        if not measure_met(goal["measure"], v):
-            break
-        met = d
-    return "achieved", met
-
-
 def record_measure(con: sqlite3.Connection, goal_id: str, value: float, on: date, path: str = "the store") -> dict:
     """Record an external goal's customer-tracked measure on ``on``; at or after due, settle the outcome.
 
@@ -334,15 +306,6 @@ def record_measure(con: sqlite3.Connection, goal_id: str, value: float, on: date
             settle(con, g, goal_id)
         status = con.execute("SELECT status FROM goals WHERE id = ?", [goal_id]).fetchone()[0]
     return {"id": goal_id, "goal": name, "date": on.isoformat(), "value": value, "status": status}
-
-
-def settle(con: sqlite3.Connection, goal: dict, instance: str) -> None:
-    """Write an external goal instance's outcome at its due date (inside the caller's transaction)."""
-    measures = [(date.fromisoformat(d), v) for d, v in
-                con.execute("SELECT date, value FROM measures WHERE instance = ?", [instance]).fetchall()]
-    status, met = external_outcome(goal, measures)
-    con.execute("UPDATE goals SET status = ?, outcome_date = ?, kpi_met = ? WHERE id = ?",
-                [status, goal["due"], met.isoformat() if met else None, instance])
 
 
 def _hint(name: str, known) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from .events import Event
+from plays.runtime.events import Event
 
 
 def render_jsonl(events: list[Event]) -> str:

@@ -12,13 +12,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import sys
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from statistics import median
-
-import click
 
 
 @dataclass
@@ -221,48 +217,3 @@ def _alert_weeks(con, as_of: date) -> list[dict]:
         })
         monday += timedelta(days=7)
     return weeks
-
-
-@click.command("report")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
-@click.option("--html", "html", metavar="FILE", help="Also write a self-contained HTML page for managers.")
-@click.option("--as-of", "as_of", metavar="DATE", help="The date overdue is judged on (default: the last run's latest snapshot).")
-@click.option("--state", "state", default=lambda: os.environ.get("PLAYS_STATE", "plays.db"),
-              show_default="plays.db or $PLAYS_STATE", metavar="STORE", help="The state store.")
-def report(fmt, html, as_of, state):
-    """Goals reporting: how goal templates, playbooks and alerts work overall.
-
-    Per goal template and playbook: deployed, active, achieved, missed,
-    achievement rate, median days to KPI met, task on-time rate, overdue
-    tasks. Per alert rule: fired, open, resolved, median days open.
-
-    \b
-    Examples:
-      plays report
-      plays report --format csv > goals.csv
-      plays report --html report.html --state plays.db
-    """
-    from plays.diagnostics import UsageError
-    from plays.sources import write_atomic
-
-    from .store import connect
-
-    if not os.path.exists(state):
-        raise UsageError(f"{state}: no state store here (create one with `plays run SPECS -s DATA --state {state}`)")
-    con = connect(state)
-    try:
-        day = date.fromisoformat(as_of) if as_of else as_of_default(con)
-    except ValueError:
-        raise UsageError(f"--as-of: `{as_of}` is not a date like 2026-03-01") from None
-    goals, alerts = figures(con, day)
-    if fmt == "json":
-        click.echo(json.dumps({"as_of": day.isoformat(), "goals": [asdict(g) for g in goals],
-                               "alerts": [asdict(a) for a in alerts]}, indent=2))
-    elif fmt == "csv":
-        click.echo(render_csv(goals, alerts), nl=False)
-    else:
-        click.echo(render_text(goals, alerts, day), nl=False)
-    if html:
-        write_atomic(html, render_html(con, goals, alerts, day))
-        click.echo(f"wrote {html}", err=True)
-    sys.stdout.flush()

@@ -10,7 +10,7 @@ import click
 
 from plays.diagnostics import UsageError
 
-from .spectest import Outcome, SpecFileError, discover_test_files, run_files
+from plays.spectest.runner import Outcome, SpecFileError, discover_test_files, run_files
 
 # --- coverage ------------------------------------------------------------------
 

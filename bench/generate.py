@@ -11,8 +11,8 @@ Two generators with the same catalog (LANGUAGE.md's):
 - ``write_large``: the benchmark's data (e.g. 100,000 accounts x 90 days) built
   by DuckDB in SQL from hashes, deterministic, written as Parquet or CSV.
 
-    python -m plays.runtime.generate --accounts 40 --days 120 --start 2026-01-01 -o examples/snapshots.csv
-    python -m plays.runtime.generate --large --accounts 100000 --days 90 -o bench/out/snapshots.parquet
+    python bench/generate.py --accounts 40 --days 120 --start 2026-01-01 -o examples/snapshots.csv
+    python bench/generate.py --large --accounts 100000 --days 90 -o bench/out/snapshots.parquet
 """
 
 from __future__ import annotations
@@ -192,7 +192,7 @@ def write_large(path: str, accounts: int = 100_000, days: int = 90, start: date 
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m plays.runtime.generate", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python bench/generate.py", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--accounts", type=int, default=40)
     ap.add_argument("--days", type=int, default=120)

@@ -285,8 +285,6 @@ def _plan_tasks(plan: dict) -> dict:
 
 def _settle_external(con, plan: dict, as_of: date) -> None:
     """External goals whose due date the run's snapshots reached: outcome from the measures recorded by hand."""
-    from .actions import settle
-
     for g in plan["external_goals"]:
         if g["measure"] is None or date.fromisoformat(g["due"]) > as_of:
             continue
@@ -304,7 +302,7 @@ def stored_plan(con) -> dict:
 
 def manual_deploys(con):
     """The goals deployed by hand, for the engine to follow on later runs (KPI outcomes)."""
-    from .engine import ManualDeploy
+    from plays.runtime.engine import ManualDeploy
 
     rows = con.execute("SELECT goal, account, start, playbook FROM goals WHERE manual = 1 ORDER BY id").fetchall()
     return tuple(ManualDeploy(goal=g, account=a, on=date.fromisoformat(s), playbook=p) for g, a, s, p in rows)
@@ -361,3 +359,43 @@ def dump(con) -> dict:
     for table in ("plan", "accounts", "alerts", "goals", "tasks", "measures"):
         out[table] = sorted(con.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
     return out
+
+
+# --- external goal outcomes ----------------------------------------------------------------
+
+
+_OPS = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+        "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+
+
+def measure_met(measure: dict, value: float) -> bool:
+    """Whether a recorded value meets an external goal's target (``target <= 30``: value <= 30)."""
+    return _OPS[measure["op"]](value, measure["target"])
+
+
+def external_outcome(goal: dict, measures: list[tuple[date, float]]) -> tuple[str, date | None]:
+    """An external goal's outcome at its due date: (``achieved`` or ``missed``, the date the target was met).
+
+    The value that counts is the last one recorded on or before the due
+    date; nothing recorded by then is missed. The date met is the first
+    date of the final run of recordings that meet the target.
+    """
+    due = date.fromisoformat(goal["due"])
+    counted = sorted((d, v) for d, v in measures if d <= due)
+    if not counted or not measure_met(goal["measure"], counted[-1][1]):
+        return "missed", None
+    met = counted[-1][0]
+    for d, v in reversed(counted):
+        if not measure_met(goal["measure"], v):
+            break
+        met = d
+    return "achieved", met
+
+
+def settle(con: sqlite3.Connection, goal: dict, instance: str) -> None:
+    """Write an external goal instance's outcome at its due date (inside the caller's transaction)."""
+    measures = [(date.fromisoformat(d), v) for d, v in
+                con.execute("SELECT date, value FROM measures WHERE instance = ?", [instance]).fetchall()]
+    status, met = external_outcome(goal, measures)
+    con.execute("UPDATE goals SET status = ?, outcome_date = ?, kpi_met = ? WHERE id = ?",
+                [status, goal["due"], met.isoformat() if met else None, instance])

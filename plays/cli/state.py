@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import asdict
 from datetime import date
 
 import click
 
-from .store import ActionRefused, connect, list_alerts, list_tasks
+from plays.state.store import ActionRefused, connect, list_alerts, list_tasks
 
 STATE = click.option(
     "--state", "state", default=lambda: os.environ.get("PLAYS_STATE", "plays.db"), show_default="plays.db or $PLAYS_STATE",
@@ -82,7 +83,7 @@ def goal_deploy(template, account, on, playbook, state):
       plays goal deploy save_plan --account acme
       plays goal deploy onboarding -a globex --on 2026-03-01 --playbook enterprise --state plays.db
     """
-    from .actions import deploy_goal
+    from plays.state.actions import deploy_goal
 
     con = _open(state)
     try:
@@ -112,7 +113,7 @@ def goal_measure(goal_id, value, on, state):
     Examples:
       plays goal measure g-1a2b3c4d5e6f 34.5 --on 2026-04-15
     """
-    from .actions import record_measure
+    from plays.state.actions import record_measure
 
     con = _open(state)
     try:
@@ -147,7 +148,7 @@ def task_done(task_id, on, state):
       plays task done t-0123456789ab
       plays task done t-0123456789ab --on 2026-03-04
     """
-    from .actions import complete_task
+    from plays.state.actions import complete_task
 
     con = _open(state)
     try:
@@ -208,8 +209,54 @@ def goals(fmt, state):
     Examples:
       plays goals --format json
     """
-    from .store import list_goals
+    from plays.state.store import list_goals
 
     rows = list_goals(_open(state))
     _emit(rows, fmt, lambda r: f"{r['start']}  {r['goal']:<18} {r['account']:<14} {r['playbook'] or '-':<12} "
                                f"{r['status']:<9} {r['id']}", "goal")
+
+
+@click.command("report")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
+@click.option("--html", "html", metavar="FILE", help="Also write a self-contained HTML page for managers.")
+@click.option("--as-of", "as_of", metavar="DATE", help="The date overdue is judged on (default: the last run's latest snapshot).")
+@click.option("--state", "state", default=lambda: os.environ.get("PLAYS_STATE", "plays.db"),
+              show_default="plays.db or $PLAYS_STATE", metavar="STORE", help="The state store.")
+def report(fmt, html, as_of, state):
+    """Goals reporting: how goal templates, playbooks and alerts work overall.
+
+    Per goal template and playbook: deployed, active, achieved, missed,
+    achievement rate, median days to KPI met, task on-time rate, overdue
+    tasks. Per alert rule: fired, open, resolved, median days open.
+
+    \b
+    Examples:
+      plays report
+      plays report --format csv > goals.csv
+      plays report --html report.html --state plays.db
+    """
+    from plays.diagnostics import UsageError
+    from plays.sources import write_atomic
+
+    from plays.state.report import as_of_default, figures, render_csv, render_html, render_text
+    from plays.state.store import connect
+
+    if not os.path.exists(state):
+        raise UsageError(f"{state}: no state store here (create one with `plays run SPECS -s DATA --state {state}`)")
+    con = connect(state)
+    try:
+        day = date.fromisoformat(as_of) if as_of else as_of_default(con)
+    except ValueError:
+        raise UsageError(f"--as-of: `{as_of}` is not a date like 2026-03-01") from None
+    goals, alerts = figures(con, day)
+    if fmt == "json":
+        click.echo(json.dumps({"as_of": day.isoformat(), "goals": [asdict(g) for g in goals],
+                               "alerts": [asdict(a) for a in alerts]}, indent=2))
+    elif fmt == "csv":
+        click.echo(render_csv(goals, alerts), nl=False)
+    else:
+        click.echo(render_text(goals, alerts, day), nl=False)
+    if html:
+        write_atomic(html, render_html(con, goals, alerts, day))
+        click.echo(f"wrote {html}", err=True)
+    sys.stdout.flush()

@@ -45,7 +45,7 @@ def load_input(snapshots, plan, accounts=None):
     """Validated snapshots, or exit 1 with the positioned report (nothing is evaluated)."""
     from plays.render import render_text
 
-    from .snapshots import SnapshotError, load_snapshots
+    from plays.runtime.snapshots import SnapshotError, load_snapshots
 
     try:
         snaps = load_snapshots(list(snapshots), plan, accounts=accounts)
@@ -97,7 +97,7 @@ def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output, state):
       plays run --plan plan.json -s data.csv --account acme
       plays run specs/ -s 'data/*.parquet' --state plays.db
     """
-    from .engine import evaluate
+    from plays.runtime.engine import evaluate
     from .output import render_jsonl, render_text
 
     if from_ and to and from_ > to:
@@ -111,7 +111,7 @@ def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output, state):
                 click.echo(f"plays: warning: no snapshots for account `{a}`", err=True)
     store = manual = None
     if state:
-        from . import store as state_store
+        from plays.state import store as state_store
 
         store = state_store.connect(state)
         manual = state_store.manual_deploys(store)
@@ -141,7 +141,7 @@ def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output, state):
 
 def _apply(store, path, plan, events, con):
     """Apply a run to the state store in one transaction (see runtime/store.py)."""
-    from .store import apply_run
+    from plays.state.store import apply_run
 
     columns = [c[0] for c in con.execute("DESCRIBE snapshots").fetchall()]
     latest = con.execute(
@@ -190,8 +190,8 @@ def explain(rule, paths, account, day, snapshots, plan_file):
       plays explain usage_drop specs/ -s examples/snapshots.csv --account acme --date 2026-02-14
       plays explain onboarding --plan plan.json -s data.csv -a globex -d 2026-03-01
     """
-    from .explain import explain as run_explain
-    from .explain import render
+    from plays.runtime.explain import explain as run_explain
+    from plays.runtime.explain import render
 
     plan = load_plan(paths, plan_file)
     snaps = load_input(snapshots, plan, [account])
@@ -205,7 +205,7 @@ def _runtime_errors():
     """A problem met while evaluating: one line on stderr and exit 1, never a traceback."""
     import duckdb
 
-    from .engine import RuntimeError_
+    from plays.runtime.engine import RuntimeError_
 
     try:
         yield

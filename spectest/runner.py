@@ -253,7 +253,7 @@ def _parse_test(t: dict, node, path: str, lines: list[str], pos, diags) -> SpecT
         )
     expect = tuple(_expectations(t, node, "expect", path, lines))
     expect_none = tuple(_expectations(t, node, "expect_none", path, lines))
-    from .engine import ManualDeploy
+    from plays.runtime.engine import ManualDeploy
 
     deploy = tuple(
         ManualDeploy(goal=d["goal"], account=d["account"], on=date.fromisoformat(d["date"]), playbook=d.get("playbook"))
@@ -464,8 +464,8 @@ def run_files(files: list[Path], pattern: str | None = None) -> tuple[list[Outco
 
 def evaluate_rows(plan: dict, rows: list[dict], manual=()) -> list[dict]:
     """Run the runtime on in-memory snapshot rows; events as JSON-ready dicts."""
-    from .engine import evaluate
-    from .snapshots import snapshots_from_rows
+    from plays.runtime.engine import evaluate
+    from plays.runtime.snapshots import snapshots_from_rows
 
     con = snapshots_from_rows(plan, rows)
     try:

@@ -1,0 +1,112 @@
+"""The command line: thin wrappers that parse options, call the stages, render results.
+
+One module per command group (``check``, ``run``, ``state``, ``spectest``);
+every click import of the product is in this package. Commands are
+registered in ``_LAZY`` as ``"module:attribute"`` and imported only when
+used, so ``plays check`` starts without loading DuckDB.
+
+Exit codes: 0 clean, 1 problems found in the input (errors, or warnings with
+``--strict``; failing spec tests), 2 usage or I/O errors, 70 internal error.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+from plays import __version__
+from plays.diagnostics import UsageError
+
+_LAZY = {
+    "check": "plays.cli.check:check",
+    "compile": "plays.cli.check:compile_",
+    "run": "plays.cli.run:run",
+    "explain": "plays.cli.run:explain",
+    "test": "plays.cli.spectest:test_command",
+    "goal": "plays.cli.state:goal",
+    "task": "plays.cli.state:task",
+    "tasks": "plays.cli.state:tasks",
+    "alerts": "plays.cli.state:alerts",
+    "goals": "plays.cli.state:goals",
+    "report": "plays.cli.state:report",
+}
+
+class _Group(click.Group):
+    """A group whose stage commands are imported on first use."""
+
+    def _lazy(self, name):
+        target = _LAZY.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            # Only the command's own module missing means "not built yet"; a
+            # module it imports being absent is a real error, and surfaces.
+            if e.name and (module == e.name or module.startswith(e.name + ".")):
+                return None
+            raise
+        return getattr(mod, attr, None)
+
+    def list_commands(self, ctx):
+        names = set(super().list_commands(ctx))
+        for name in _LAZY:
+            try:
+                if self._lazy(name) is not None:
+                    names.add(name)
+            except Exception:  # a broken module must not take `plays --help` down with it
+                continue
+        return sorted(names)
+
+    def get_command(self, ctx, name):
+        return super().get_command(ctx, name) or self._lazy(name)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="plays")
+def cli():
+    """plays: customer-success playbooks as code.
+
+    Keep alert rules, goal templates and their playbooks in .play files,
+    check them in CI, compile them to a plan, and dry-run them on metric
+    snapshots.
+
+    \b
+    Examples:
+      plays check specs/
+      plays compile specs/ -o plan.json
+      plays run specs/ --snapshots examples/snapshots.csv
+    """
+
+
+def main(argv=None) -> None:
+    """Console entry point: usage errors exit 2 with one line, never a traceback."""
+    try:
+        rv = cli.main(args=argv, prog_name="plays", standalone_mode=False)
+    except UsageError as e:
+        click.echo(f"plays: error: {e}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("plays: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(2 if isinstance(e, click.UsageError) else e.exit_code)
+    except KeyboardInterrupt:
+        click.echo("plays: interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        # The reader went away (`plays check ... | head`); say nothing more, and
+        # keep Python from complaining while it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
+    except SystemExit:
+        raise
+    except Exception as e:  # pragma: no cover - the last line of defence
+        click.echo(f"plays: internal error: {type(e).__name__}: {e}", err=True)
+        sys.exit(70)
+    sys.exit(rv if isinstance(rv, int) else 0)

@@ -1,0 +1,107 @@
+"""``plays check`` and ``plays compile``: the front end (text -> AST -> plan) on a spec set."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+FORMATS = click.Choice(["text", "json", "github", "sarif"])
+
+
+def _colour(text: str, kind: str) -> str:
+    colours = {"error": "red", "warning": "yellow", "note": "cyan", "caret": "red", "path": None}
+    fg = colours.get(kind)
+    return click.style(text, fg=fg, bold=kind in ("error", "warning")) if fg else click.style(text, bold=True)
+
+
+def _echo_diagnostics(result, fmt: str) -> None:
+    from plays.render import render
+
+    styled = fmt == "text" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    kw = {"style": _colour} if styled else {}
+    click.echo(render(result.diagnostics, result.sources, fmt, **kw), nl=False)
+
+
+def _need_paths(paths) -> None:
+    if not paths:
+        ctx = click.get_current_context()
+        raise click.UsageError(
+            f"give at least one .play file or folder of them, for example: {ctx.command_path} specs/", ctx
+        )
+
+
+def _compile(paths, lower: bool):
+    from plays.compiler.driver import compile_sources
+    from plays.sources import discover
+
+    return compile_sources(discover(paths), lower=lower)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(), metavar="PATHS...")
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True,
+              help="text for people; json; github for workflow annotations; sarif for code scanning.")
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
+def check(paths, fmt, strict):
+    """Check spec files: syntax, names, types, playbooks, templates.
+
+    PATHS are .play files or folders searched for them; together they are one
+    spec set (declarations may be split across files in any order). Every
+    problem is reported, not just the first. Exit 0 when clean, 1 on errors
+    (or warnings with --strict), 2 when a path cannot be read.
+
+    \b
+    Examples:
+      plays check specs/
+      plays check --strict --format github specs/
+      plays check --format sarif specs/ > plays.sarif
+    """
+    _need_paths(paths)
+    result = _compile(paths, lower=False)
+    if fmt == "text" and not result.diagnostics:
+        click.echo(f"{len(result.sources)} file{'s' if len(result.sources) != 1 else ''} checked: no problems")
+    else:
+        _echo_diagnostics(result, fmt)
+    sys.exit(1 if result.errors or (strict and result.warnings) else 0)
+
+
+@click.command("compile")
+@click.argument("paths", nargs=-1, type=click.Path(), metavar="PATHS...")
+@click.option("-o", "--output", required=True, metavar="FILE",
+              help="Where to write the plan (JSON); - for standard output.")
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True,
+              help="Format of the diagnostics, if any.")
+@click.option("--strict", is_flag=True, help="Refuse to write the plan when there are warnings.")
+def compile_(paths, output, fmt, strict):
+    """Compile spec files to the JSON plan the runtime executes.
+
+    The plan is validated against schemas/plan.schema.json before it is
+    written, and written atomically: on any error the output file is left as
+    it was. The same spec set gives the same bytes, in any file order.
+
+    \b
+    Examples:
+      plays compile specs/ -o plan.json
+      plays compile specs/ -o - | jq '.alerts[].name'
+    """
+    from plays.compiler.plan import dumps, validate, write
+
+    _need_paths(paths)
+    result = _compile(paths, lower=True)
+    if result.diagnostics:
+        if output == "-":
+            # keep stdout for the plan
+            from plays.render import render
+
+            click.echo(render(result.diagnostics, result.sources, fmt), err=True, nl=False)
+        else:
+            _echo_diagnostics(result, fmt)
+    if not result.ok or (strict and result.warnings):
+        sys.exit(1)
+    if output == "-":
+        validate(result.plan)
+        click.echo(dumps(result.plan), nl=False)
+    else:
+        write(result.plan, output)

@@ -1,0 +1,1 @@
+"""Spec tests (``*.test.yaml``): test files -> results, driving the runtime through its public API."""
