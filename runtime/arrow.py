@@ -1,0 +1,116 @@
+"""Events and snapshots as Arrow columns: the form DuckDB, Parquet and Spark exchange.
+
+- ``EVENT_SCHEMA``: one column for every field of ``Event`` (what ``--format
+  parquet`` writes and what ``plays.spark.run`` returns). Dates are ``date32``,
+  ``after`` a list of task names, ``values`` the JSON text of the event's values
+  exactly as the JSON Lines output writes them (key order and number forms kept).
+- ``events_to_arrow`` / ``events_from_arrow``: the round trip is exact
+  (``Event.to_json()`` is equal before and after).
+- ``evaluate_arrow``: the engine on one Arrow table of snapshots (one partition
+  of accounts, or the whole book), events back as Arrow in the contract's
+  order. Spark's Python workers call it on each bucket of accounts, so the
+  semantics have one implementation.
+- ``bucket_of``: the stable bucket of an account id (md5-based, the same in
+  Python, DuckDB and Spark SQL).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+
+import duckdb
+import pyarrow as pa
+
+from .engine import ManualDeploy, evaluate
+from .events import Event
+from .sql import ident
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(Event))
+_DATES = ("date", "due", "start", "end")
+_LISTS = ("after",)
+_REQUIRED = ("event", "date", "account")
+
+EVENT_SCHEMA = pa.schema([
+    pa.field(
+        name,
+        pa.date32() if name in _DATES else pa.list_(pa.string()) if name in _LISTS else pa.string(),
+        nullable=name not in _REQUIRED,
+    )
+    for name in _FIELDS
+])
+
+
+def events_to_arrow(events: Iterable[Event]) -> pa.Table:
+    """The events as a table of ``EVENT_SCHEMA``, in the order given."""
+    columns: dict[str, list] = {name: [] for name in _FIELDS}
+    plain = tuple(n for n in _FIELDS if n != "values")
+    values = columns["values"]
+    for e in events:
+        for name in plain:
+            columns[name].append(getattr(e, name))
+        # exactly what the JSON Lines output writes: whole numbers as integers, dates as text
+        values.append(None if e.values is None else json.dumps(e.to_json()["values"], ensure_ascii=False))
+    return pa.Table.from_pydict(columns, schema=EVENT_SCHEMA)
+
+
+def events_from_arrow(table: pa.Table | pa.RecordBatch) -> Iterator[Event]:
+    """The events of a table (or batch) of ``EVENT_SCHEMA``, one batch in memory at a time."""
+    batches = table.to_batches() if isinstance(table, pa.Table) else [table]
+    for batch in batches:
+        columns = [batch.column(name).to_pylist() for name in _FIELDS]
+        for row in zip(*columns):
+            e = Event(*row)
+            if e.values is not None:
+                e.values = json.loads(e.values)
+            yield e
+
+
+def bucket_of(account: str, partitions: int) -> int:
+    """The stable bucket (0 .. partitions - 1) of an account id: the first 32 bits of its md5, modulo.
+
+    The same in Spark SQL (``BUCKET_SPARK_SQL``) and DuckDB (``BUCKET_DUCKDB_SQL``), on every machine and run.
+    """
+    return int(hashlib.md5(account.encode("utf-8")).hexdigest()[:8], 16) % partitions
+
+
+# bucket_of in SQL ({p}: the number of partitions; the column is `account`).
+BUCKET_SPARK_SQL = "pmod(CAST(conv(substr(md5(account), 1, 8), 16, 10) AS BIGINT), {p})"
+BUCKET_DUCKDB_SQL = "CAST(CAST('0x' || substr(md5(account), 1, 8) AS UBIGINT) % {p} AS INTEGER)"
+
+
+def snapshot_columns(plan) -> list[tuple[str, str]]:
+    """(column, DuckDB type) of the ``snapshots`` table the engine reads, in catalog order."""
+    cat = plan["catalog"]
+    cols = [("account", "VARCHAR"), ("date", "DATE")]
+    cols += [(a["name"], {"date": "DATE", "number": "DOUBLE"}.get(a["type"], "VARCHAR")) for a in cat["attributes"]]
+    cols += [(m["name"], "DOUBLE") for m in cat["metrics"]]
+    return cols
+
+
+def evaluate_arrow(plan, snapshots: pa.Table, manual: tuple[ManualDeploy, ...] = (), *,
+                   threads: int | None = None) -> pa.Table:
+    """Every event of ``plan`` over the snapshot rows of ``snapshots``, as ``EVENT_SCHEMA`` in contract order.
+
+    The table needs ``account`` and ``date``; catalog columns it lacks are
+    empty, other columns are ignored. Values are cast to the catalog's types
+    (the caller has validated them). ``threads`` caps DuckDB's threads (a
+    worker among others on the same cores).
+    """
+    con = duckdb.connect()
+    try:
+        if threads:
+            con.execute(f"SET threads = {int(threads)}")
+        con.register("_input", snapshots)
+        present = set(snapshots.column_names)
+        cols = ", ".join(
+            f"CAST({ident(c)} AS {t}) AS {ident(c)}" if c in present else f"NULL::{t} AS {ident(c)}"
+            for c, t in snapshot_columns(plan)
+        )
+        con.execute(f"CREATE TABLE snapshots AS SELECT {cols} FROM _input ORDER BY account, date")
+        con.unregister("_input")
+        return events_to_arrow(evaluate(plan, con, manual=tuple(manual)))
+    finally:
+        con.close()
