@@ -14,6 +14,6 @@ write one Parquet file (or directory) of events in the contract's order.
 PySpark is an optional extra: ``pip install 'plays[spark]'``.
 """
 
-from .engine import SparkInputError, SparkMissing, run, run_files, sort_events
+from .engine import SparkInputError, SparkJobError, SparkMissing, run, run_files, sort_events
 
-__all__ = ["SparkInputError", "SparkMissing", "run", "run_files", "sort_events"]
+__all__ = ["SparkInputError", "SparkJobError", "SparkMissing", "run", "run_files", "sort_events"]

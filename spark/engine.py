@@ -14,6 +14,7 @@ import glob
 import json
 import math
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -23,6 +24,7 @@ import pyarrow as pa
 
 from plays.diagnostics import Diagnostic, UsageError, error
 from plays.runtime.arrow import BUCKET_SPARK_SQL, EVENT_SCHEMA, evaluate_arrow
+from plays.runtime.engine import check_plan
 from plays.runtime.events import KINDS
 from plays.runtime.snapshots import SnapshotError
 
@@ -47,7 +49,7 @@ class SparkInputError(SnapshotError):
 
 
 class SparkJobError(Exception):
-    """The Spark job failed (a worker's error, or Spark's own); the message is its first useful line."""
+    """The Spark job failed: a plays error in a worker (its message), or Spark's own (its first useful line)."""
 
 
 def _functions():
@@ -236,6 +238,7 @@ def run(spark, plan, snapshots_df, *, partitions: int | None = None, manual=(), 
     account buckets (default: from the row count, about 200,000 rows each).
     The DataFrame is unordered; ``sort_events`` gives the contract's order.
     """
+    check_plan(plan)
     cast, rows = _checked(snapshots_df, plan, check=check)
     if check:
         _check_duplicates(cast)
@@ -334,6 +337,7 @@ def run_files(plan, snapshot_paths, output: str, *, master: str | None = None, p
     if os.path.isdir(final) and not directory_out:
         raise UsageError(f"{output}: is a directory (end the path with / to write a directory of part files)")
     inputs = _inputs(list(snapshot_paths))
+    check_plan(plan)
     started = None
     if spark is None:
         spark, ours = _session(master)
@@ -409,11 +413,10 @@ def _replace_dir(new: str, final: str) -> None:
 
 
 def _first_line(e: Exception) -> str:
-    """The useful line of a Spark error: a worker's Python exception, or Spark's own message."""
-    text = str(e)
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    for ln in reversed(lines):  # a Python worker's traceback ends with "SomeError: message"
-        head = ln.split(":", 1)[0]
-        if head.endswith(("Error", "Error_", "Exception")) and ":" in ln and not ln.startswith("at "):
-            return ln
+    """The useful line of a Spark error: a worker's Python exception (plays' own: its message alone), or Spark's."""
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    for ln in reversed(lines):  # a Python worker's traceback ends with "module.SomeError: message"
+        m = re.match(r"^([\w.]+(?:Error|Error_|Exception)): (.+)$", ln)
+        if m:
+            return m.group(2) if m.group(1).startswith("plays.") else ln
     return lines[0] if lines else type(e).__name__

@@ -310,3 +310,27 @@ def test_without_pyspark_the_error_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "pyspark.sql", None)
     with pytest.raises(SparkMissing, match=r"pip install 'plays\[spark\]'"):
         engine._functions()
+
+
+def test_a_plan_naming_what_its_catalog_lacks_is_refused_before_any_spark_job(spark, plan, generated, tmp_path):
+    import copy
+
+    from plays.runtime.engine import RuntimeError_
+
+    bad = copy.deepcopy(plan)
+    bad["catalog"]["metrics"] = [m for m in bad["catalog"]["metrics"] if m["name"] != "k"]
+    with pytest.raises(RuntimeError_, match="metric `k` is not in the plan's catalog"):
+        run(spark, bad, spark.read.parquet(str(generated[0])))
+    with pytest.raises(RuntimeError_, match="metric `k` is not in the plan's catalog"):
+        run_files(bad, [str(generated[0])], str(tmp_path / "out.parquet"), spark=spark)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_error_in_a_worker_is_one_line_and_leaves_no_output(spark, example_plan, tmp_path):
+    from plays.spark import SparkJobError
+
+    manual = [ManualDeploy("no_such_goal", "acme", date(2026, 1, 1))]
+    with pytest.raises(SparkJobError) as e:
+        run_files(example_plan, [EXAMPLE], str(tmp_path / "out.parquet"), partitions=1, manual=manual, spark=spark)
+    assert str(e.value) == "unknown goal template `no_such_goal`"
+    assert list(tmp_path.iterdir()) == []
