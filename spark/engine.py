@@ -210,7 +210,8 @@ def _events(spark, df, plan, *, partitions: int | None, rows: int | None, manual
     def bucket(table: pa.Table) -> pa.Table:
         return _bucket_events(text, manual, threads, table)
 
-    bucketed = df.withColumn("_bucket", F.expr(BUCKET_SPARK_SQL.format(p=p)))
+    # one shuffle: the rows of a bucket meet in one task (the grouping reuses this partitioning)
+    bucketed = df.withColumn("_bucket", F.expr(BUCKET_SPARK_SQL.format(p=p))).repartition(p, "_bucket")
     return bucketed.groupBy("_bucket").applyInArrow(bucket, schema)
 
 
@@ -342,6 +343,7 @@ def run_files(plan, snapshot_paths, output: str, *, master: str | None = None, p
     if spark is None:
         spark, ours = _session(master)
         started = spark if ours else None
+    from pyspark import StorageLevel
     from pyspark.errors import PySparkException
 
     work = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(final)}.", suffix=".spark")
@@ -355,8 +357,13 @@ def run_files(plan, snapshot_paths, output: str, *, master: str | None = None, p
             snapshots = reduce(lambda a, b: a.unionByName(b), frames)
             _check_duplicates(snapshots)
             events = _events(spark, snapshots, plan, partitions=partitions, rows=rows, manual=manual)
+            # kept: the global sort samples its input first, which would evaluate every bucket twice
+            events = events.persist(StorageLevel.MEMORY_AND_DISK)
             parts = os.path.join(work, "parts")
-            sort_events(events).drop("_seq").write.parquet(parts)
+            try:
+                sort_events(events).drop("_seq").write.parquet(parts)
+            finally:
+                events.unpersist()
         except PySparkException as e:
             raise SparkJobError(_first_line(e)) from None
         if directory_out:
