@@ -820,13 +820,13 @@ def _validator():
 
 def dumps(plan: Plan | dict) -> str:
     """The bytes of a plan (or of its JSON form): keys in contract order, two-space indent, final newline."""
-    data = plan.to_json() if isinstance(plan, Plan) else plan
+    data = plan if isinstance(plan, dict) else plan.to_json()
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def validate(plan: dict | Plan) -> None:
     """Raise ``PlanError`` listing (up to five) schema violations of a plan's JSON form."""
-    data = plan.to_json() if isinstance(plan, Plan) else plan
+    data = plan if isinstance(plan, dict) else plan.to_json()
     errors = sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         shown = "; ".join(f"/{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors[:5])
