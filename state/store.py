@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from contextlib import contextmanager
 from datetime import date
 
@@ -161,7 +162,7 @@ def transaction(con: sqlite3.Connection, path: str = "the store"):
 # --- applying a run --------------------------------------------------------------------
 
 
-def apply_run(con: sqlite3.Connection, plan: Plan, events: list[dict], accounts: dict[str, tuple[str, dict]],
+def apply_run(con: sqlite3.Connection, plan: Plan, events: Iterable[dict], accounts: dict[str, tuple[str, dict]],
               last_date: date | None, path: str = "the store", *, progress=None) -> dict:
     """Apply a run's events (JSON form, in the runtime's order) in one transaction; returns what changed.
 
@@ -193,7 +194,8 @@ def apply_run(con: sqlite3.Connection, plan: Plan, events: list[dict], accounts:
                 [acc, day, json.dumps(row, default=str)],
             )
         firing: dict[tuple[str, str], str] = {}
-        for n, e in enumerate(events, 1):
+        n = 0
+        for n, e in enumerate(events, 1):  # any iterable: a large run streams its events in
             if progress is not None and n % 1000 == 0:
                 progress(n)
             kind = e["event"]
@@ -244,7 +246,7 @@ def apply_run(con: sqlite3.Connection, plan: Plan, events: list[dict], accounts:
         if any(changed.values()) or not _has_run(con, plan):
             con.execute("INSERT INTO runs (applied_at, plan_hash, last_date, events) VALUES (?, ?, ?, ?)",
                         [datetime.now(timezone.utc).isoformat(timespec="seconds"), plan.source_hash,
-                         last_date.isoformat() if last_date else None, len(events)])
+                         last_date.isoformat() if last_date else None, n])
     return changed
 
 
