@@ -287,17 +287,15 @@ def conditions(a, data: Path) -> None:
     from plays.sources import discover
 
     plan = compile_sources(discover([str(ROOT / "specs")])).plan
-    alerts = plan["alerts"] if isinstance(plan, dict) else [a.to_json() for a in plan.alerts]
-    conds = ", ".join(
-        f"{condition_sql(al['where'])} AND {condition_sql(al['when'])} AS h{i}" for i, al in enumerate(alerts)
-    )
+    alerts = plan.alerts
+    conds = ", ".join(f"{condition_sql(al.where)} AND {condition_sql(al.when)} AS h{i}" for i, al in enumerate(alerts))
     counts = ", ".join(f"count(*) FILTER (WHERE h{i})" for i in range(len(alerts)))
     con = duckdb.connect()
     ours = f"SELECT {counts} FROM (SELECT {conds} FROM read_parquet('{data}'))"
     hand = HAND_WRITTEN.format(file=data)
     # plan alerts are sorted by name; the hand-written ones follow specs/alerts.play's order
     order = ["usage_drop", "adoption_decline", "overdue_invoice", "mrr_contraction", "ticket_burst", "detractor_nps"]
-    ours_counts = dict(zip((al["name"] for al in alerts), con.execute(ours).fetchone()))
+    ours_counts = dict(zip((al.name for al in alerts), con.execute(ours).fetchone()))
     hand_counts = dict(zip(order, con.execute(hand).fetchone()))
 
     def best(sql):

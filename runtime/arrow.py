@@ -9,20 +9,20 @@
 - ``evaluate_arrow``: the engine on one Arrow table of snapshots (one partition
   of accounts, or the whole book), events back as Arrow in the contract's
   order. Spark's Python workers call it on each bucket of accounts, so the
-  semantics have one implementation.
-- ``bucket_of``: the stable bucket of an account id (md5-based, the same in
-  Python, DuckDB and Spark SQL).
+  semantics have one implementation (as ``runtime/partitions.py`` does for
+  the local engine's buckets).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from collections.abc import Iterable, Iterator
 
 import duckdb
 import pyarrow as pa
+
+from plays.compiler.plan import Plan
 
 from .engine import ManualDeploy, evaluate
 from .events import Event
@@ -68,29 +68,15 @@ def events_from_arrow(table: pa.Table | pa.RecordBatch) -> Iterator[Event]:
             yield e
 
 
-def bucket_of(account: str, partitions: int) -> int:
-    """The stable bucket (0 .. partitions - 1) of an account id: the first 32 bits of its md5, modulo.
-
-    The same in Spark SQL (``BUCKET_SPARK_SQL``) and DuckDB (``BUCKET_DUCKDB_SQL``), on every machine and run.
-    """
-    return int(hashlib.md5(account.encode("utf-8")).hexdigest()[:8], 16) % partitions
-
-
-# bucket_of in SQL ({p}: the number of partitions; the column is `account`).
-BUCKET_SPARK_SQL = "pmod(CAST(conv(substr(md5(account), 1, 8), 16, 10) AS BIGINT), {p})"
-BUCKET_DUCKDB_SQL = "CAST(CAST('0x' || substr(md5(account), 1, 8) AS UBIGINT) % {p} AS INTEGER)"
-
-
-def snapshot_columns(plan) -> list[tuple[str, str]]:
+def snapshot_columns(plan: Plan) -> list[tuple[str, str]]:
     """(column, DuckDB type) of the ``snapshots`` table the engine reads, in catalog order."""
-    cat = plan["catalog"]
     cols = [("account", "VARCHAR"), ("date", "DATE")]
-    cols += [(a["name"], {"date": "DATE", "number": "DOUBLE"}.get(a["type"], "VARCHAR")) for a in cat["attributes"]]
-    cols += [(m["name"], "DOUBLE") for m in cat["metrics"]]
+    cols += [(a.name, {"date": "DATE", "number": "DOUBLE"}.get(a.type, "VARCHAR")) for a in plan.catalog.attributes]
+    cols += [(m.name, "DOUBLE") for m in plan.catalog.metrics]
     return cols
 
 
-def evaluate_arrow(plan, snapshots: pa.Table, manual: tuple[ManualDeploy, ...] = (), *,
+def evaluate_arrow(plan: Plan, snapshots: pa.Table, manual: tuple[ManualDeploy, ...] = (), *,
                    threads: int | None = None) -> pa.Table:
     """Every event of ``plan`` over the snapshot rows of ``snapshots``, as ``EVENT_SCHEMA`` in contract order.
 

@@ -22,9 +22,10 @@ from functools import lru_cache, reduce
 
 import pyarrow as pa
 
-from plays.diagnostics import Diagnostic, UsageError, error
-from plays.runtime.arrow import BUCKET_SPARK_SQL, EVENT_SCHEMA, evaluate_arrow
-from plays.runtime.engine import check_plan
+from plays.compiler.plan import Plan
+from plays.compiler.plan import check as check_plan
+from plays.diagnostics import UsageError, error
+from plays.runtime.arrow import EVENT_SCHEMA, evaluate_arrow
 from plays.runtime.events import KINDS
 from plays.runtime.snapshots import SnapshotError
 
@@ -32,6 +33,8 @@ EXAMPLES = 5  # bad rows shown in an error
 ROWS_PER_BUCKET = 200_000  # the default partitioning aims at buckets of about this many snapshot rows
 _NUMERIC = ("number", "count", "money", "percent")
 _SPARK_NUMERIC = ("double", "float", "bigint", "int", "smallint", "tinyint")
+# plays.runtime.partitions.bucket_of in Spark SQL: the first 32 bits of the account's md5, modulo {p}
+BUCKET_SPARK_SQL = "pmod(CAST(conv(substr(md5(account), 1, 8), 16, 10) AS BIGINT), {p})"
 
 
 class SparkMissing(UsageError):
@@ -63,21 +66,21 @@ def _functions():
 # --- the plan ------------------------------------------------------------------------------
 
 
-def _plan_text(plan) -> str:
-    return json.dumps(plan, ensure_ascii=False)
+def _plan_text(plan: Plan) -> str:
+    return json.dumps(plan.to_json(), ensure_ascii=False)
 
 
 @lru_cache(maxsize=4)
-def _plan_from_text(text: str):
-    return json.loads(text)
+def _plan_from_text(text: str) -> Plan:
+    """In a worker: the plan back from its JSON text (checked by the driver: no schema validation again)."""
+    return Plan.from_json(json.loads(text), validated=True)
 
 
-def _catalog(plan) -> list[tuple[str, str, tuple[str, ...]]]:
+def _catalog(plan: Plan) -> list[tuple[str, str, tuple[str, ...]]]:
     """(column, catalog type, enum values) for account, date and every catalog column, in order."""
-    cat = plan["catalog"]
     out = [("account", "text", ()), ("date", "date", ())]
-    out += [(a["name"], a["type"], tuple(a.get("values") or ())) for a in cat["attributes"]]
-    out += [(m["name"], m["type"], ()) for m in cat["metrics"]]
+    out += [(a.name, a.type, tuple(a.values)) for a in plan.catalog.attributes]
+    out += [(m.name, m.type, ()) for m in plan.catalog.metrics]
     return out
 
 

@@ -19,11 +19,13 @@ import pytest
 
 from plays.compiler.driver import compile_sources, compile_text
 from plays.diagnostics import UsageError
-from plays.runtime.arrow import BUCKET_SPARK_SQL, EVENT_SCHEMA, bucket_of, events_from_arrow
+from plays.runtime.arrow import EVENT_SCHEMA, events_from_arrow
 from plays.runtime.engine import ManualDeploy, evaluate
+from plays.runtime.partitions import bucket_of
 from plays.runtime.snapshots import load_snapshots
 from plays.sources import discover
 from plays.spark import SparkInputError, run, run_files, sort_events
+from plays.spark.engine import BUCKET_SPARK_SQL
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = str(ROOT / "specs")
@@ -313,15 +315,15 @@ def test_without_pyspark_the_error_says_how_to_install_it(monkeypatch):
 
 
 def test_a_plan_naming_what_its_catalog_lacks_is_refused_before_any_spark_job(spark, plan, generated, tmp_path):
-    import copy
+    from dataclasses import replace
 
-    from plays.runtime.engine import RuntimeError_
+    from plays.compiler.plan import PlanError
 
-    bad = copy.deepcopy(plan)
-    bad["catalog"]["metrics"] = [m for m in bad["catalog"]["metrics"] if m["name"] != "k"]
-    with pytest.raises(RuntimeError_, match="metric `k` is not in the plan's catalog"):
+    catalog = replace(plan.catalog, metrics=tuple(m for m in plan.catalog.metrics if m.name != "k"))
+    bad = replace(plan, catalog=catalog)
+    with pytest.raises(PlanError, match="metric `k` is not in the plan's catalog"):
         run(spark, bad, spark.read.parquet(str(generated[0])))
-    with pytest.raises(RuntimeError_, match="metric `k` is not in the plan's catalog"):
+    with pytest.raises(PlanError, match="metric `k` is not in the plan's catalog"):
         run_files(bad, [str(generated[0])], str(tmp_path / "out.parquet"), spark=spark)
     assert list(tmp_path.iterdir()) == []
 
