@@ -45,15 +45,32 @@ EVENT_SCHEMA = pa.schema([
 
 def events_to_arrow(events: Iterable[Event]) -> pa.Table:
     """The events as a table of ``EVENT_SCHEMA``, in the order given."""
-    columns: dict[str, list] = {name: [] for name in _FIELDS}
+    return pa.Table.from_batches(list(event_batches(events)), schema=EVENT_SCHEMA)
+
+
+def event_batches(events: Iterable[Event], size: int = 65_536) -> Iterator[pa.RecordBatch]:
+    """The events as record batches of ``EVENT_SCHEMA`` of at most ``size`` rows, in the order given.
+
+    For streaming writers: ``pyarrow.parquet.ParquetWriter(path, EVENT_SCHEMA)``
+    and one ``write_batch`` per batch keep one batch of events in memory.
+    """
     plain = tuple(n for n in _FIELDS if n != "values")
+    columns: dict[str, list] = {name: [] for name in _FIELDS}
     values = columns["values"]
+    n = 0
     for e in events:
         for name in plain:
             columns[name].append(getattr(e, name))
         # exactly what the JSON Lines output writes: whole numbers as integers, dates as text
         values.append(None if e.values is None else json.dumps(e.to_json()["values"], ensure_ascii=False))
-    return pa.Table.from_pydict(columns, schema=EVENT_SCHEMA)
+        n += 1
+        if n == size:
+            yield pa.RecordBatch.from_pydict(columns, schema=EVENT_SCHEMA)
+            columns = {name: [] for name in _FIELDS}
+            values = columns["values"]
+            n = 0
+    if n:
+        yield pa.RecordBatch.from_pydict(columns, schema=EVENT_SCHEMA)
 
 
 def events_from_arrow(table: pa.Table | pa.RecordBatch) -> Iterator[Event]:

@@ -105,6 +105,17 @@ def test_round_trip_keeps_key_order_number_forms_and_text():
     assert back[2].after == [] and back[1].after == ["a", "b"]
 
 
+def test_event_batches_split_the_stream_and_keep_its_order(plan, example_snapshots, cli_events):
+    from plays.runtime.arrow import event_batches
+
+    events = list(events_from_arrow(evaluate_arrow(plan, example_snapshots)))
+    batches = list(event_batches(iter(events), size=50))
+    assert [b.num_rows for b in batches] == [50, 50, 50, len(events) - 150]
+    assert all(b.schema == EVENT_SCHEMA for b in batches)
+    assert [e.to_json() for b in batches for e in events_from_arrow(b)] == cli_events
+    assert list(event_batches([], size=50)) == []
+
+
 def test_no_events_is_an_empty_table_of_the_schema():
     table = events_to_arrow([])
     assert table.num_rows == 0 and table.schema == EVENT_SCHEMA
