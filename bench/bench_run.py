@@ -327,6 +327,7 @@ def main() -> None:
     ap.add_argument("--no-conditions", action="store_true", help="skip the generated vs hand-written SQL measure")
     a = ap.parse_args()
     sys.path.insert(0, str(HERE))
+    sys.stdout.reconfigure(line_buffering=True)  # progress shows as it happens, also into a file
 
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
     if a.memory_scaling:
