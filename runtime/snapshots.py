@@ -306,7 +306,7 @@ def _parquet_expr(col: _Column, c: str, typ: str) -> _Expr | str:
         return _Expr([("R103", f"{c} IS NOT NULL AND NOT isfinite({c})",
                        f"'`{col.name}` is `' || CAST({c} AS VARCHAR) || '`, not a number'")], f"CAST({c} AS DOUBLE)")
     wanted = {"account": "text", "day": "dates", "date": "dates", "text": "text", "enum": "text"}.get(col.type, "numbers")
-    return f"`{col.name}` is a {typ} column, not {wanted}"
+    return f"`{col.name}` is a column of type {typ}, not {wanted}"
 
 
 def _expr(src: _Source, col: _Column) -> _Expr | str:
@@ -856,7 +856,7 @@ def _write_buckets(con, union: str, partitions: int, workdir: str) -> list[list[
             out.append([])
             continue
         target = os.path.join(workdir, f"bucket-{b:05d}.parquet")
-        con.execute(f"COPY (SELECT * FROM read_parquet([{', '.join(text(p) for p in parts)}]) "
+        con.execute(f"COPY (SELECT * FROM read_parquet([{', '.join(text(p) for p in parts)}], hive_partitioning = false) "
                     f"ORDER BY account, date) TO {text(target)} (FORMAT parquet)")
         shutil.rmtree(os.path.join(spill, f"bucket={b}"), ignore_errors=True)
         out.append([target])
