@@ -35,6 +35,7 @@ from datetime import date
 
 import duckdb
 
+from plays.compiler.plan import Catalog, Plan
 from plays.diagnostics import Diagnostic, Span, error, suggest, warning
 
 from .sql import ident, text
@@ -166,22 +167,12 @@ class _Column:
         return self.sql_type == "DOUBLE"
 
 
-def _field(item, key: str):
-    return item[key] if isinstance(item, dict) else getattr(item, key)
-
-
-def _catalog(plan) -> list[_Column]:
-    """``account``, ``date``, the attributes then the metrics of a plan's catalog (dict or typed plan)."""
-    catalog = plan
-    if isinstance(plan, dict) and "catalog" in plan:
-        catalog = plan["catalog"]
-    elif not isinstance(plan, dict) and hasattr(plan, "catalog"):
-        catalog = plan.catalog
-    attrs, metrics = _field(catalog, "attributes"), _field(catalog, "metrics")
+def _catalog(plan: Plan | Catalog) -> list[_Column]:
+    """``account``, ``date``, the attributes then the metrics of a catalog (or of a plan's)."""
+    catalog = plan.catalog if isinstance(plan, Plan) else plan
     cols = [_Column("account", "account"), _Column("date", "day")]
-    for a in attrs:
-        cols.append(_Column(_field(a, "name"), _field(a, "type"), tuple(_field(a, "values") or ())))
-    cols += [_Column(_field(m, "name"), _field(m, "type")) for m in metrics]
+    cols += [_Column(a.name, a.type, tuple(a.values or ())) for a in catalog.attributes]
+    cols += [_Column(m.name, m.type) for m in catalog.metrics]
     return cols
 
 
@@ -499,7 +490,7 @@ class _Checked:
     warnings: list[Diagnostic]
 
 
-def _validate(con, patterns: list[str], plan, accounts: list[str] | None, progress) -> _Checked:
+def _validate(con, patterns: list[str], plan: Plan | Catalog, accounts: list[str] | None, progress) -> _Checked:
     files, in_dir = _expand(patterns)
     columns = _catalog(plan)
     names = [c.name for c in columns]
@@ -769,7 +760,7 @@ def _lines(src: _Source, rows: set[int], skip: set[int]) -> dict[int, int]:
 
 def load_snapshots(
     patterns: list[str],
-    plan,
+    plan: Plan,
     con: duckdb.DuckDBPyConnection | None = None,
     accounts: list[str] | None = None,
 ) -> Snapshots:
@@ -802,7 +793,7 @@ def _union(checked: _Checked) -> str:
 
 def prepare_snapshots(
     patterns: list[str],
-    catalog,
+    catalog: Catalog | Plan,
     *,
     workdir: str,
     partitions: int | None = None,
@@ -875,7 +866,7 @@ def _stats(con, files: list[str]) -> tuple[int, int, date | None]:
 
 # --------------------------------------------------------------------------- in-memory rows
 
-def snapshots_from_rows(plan, rows: list[dict], con: duckdb.DuckDBPyConnection | None = None):
+def snapshots_from_rows(plan: Plan, rows: list[dict], con: duckdb.DuckDBPyConnection | None = None):
     """A connection with a ``snapshots`` table built from in-memory rows (spec tests, checks).
 
     Rows are dicts with ``account``, ``date`` (a ``datetime.date``) and any
