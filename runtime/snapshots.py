@@ -380,7 +380,7 @@ def _open_csv(path: str, index: int, problems: list[Diagnostic]) -> _Source | No
     return src
 
 
-def _open_json(con, path: str, problems: list[Diagnostic]) -> _Source | None:
+def _open_json(con, path: str, names: list[str], problems: list[Diagnostic]) -> _Source | None:
     """The keys used by the objects of one JSON Lines file (one pass) and its scan."""
     at = Span.point(path, 1, 1)
     try:
@@ -402,12 +402,13 @@ def _open_json(con, path: str, problems: list[Diagnostic]) -> _Source | None:
         return None
     src = _Source("json", [path])
     src.types = {k: "JSON" for k in keys}
-    paths = ", ".join(text('$."' + k.replace('"', '\\"') + '"') for k in keys)
+    used = [k for k in keys if k in names]  # catalog names are identifiers: no quoting needed in a JSON path
+    paths = ", ".join(text(f'$."{k}"') for k in used)
     src.scan = (f"(SELECT {text(path)} AS _file, row_number() OVER () AS _row, json_type(json) AS _t, "
-                f"json_extract(json, [{paths}]) AS _v FROM {reader})" if keys else
+                f"json_extract(json, [{paths}]) AS _v FROM {reader})" if used else
                 f"(SELECT {text(path)} AS _file, row_number() OVER () AS _row, json_type(json) AS _t, "
                 f"[]::JSON[] AS _v FROM {reader})")
-    src.raw = {k: f"_v[{i + 1}]" for i, k in enumerate(keys)}
+    src.raw = {k: f"_v[{i + 1}]" for i, k in enumerate(used)}
     return src
 
 
@@ -508,7 +509,7 @@ def _validate(con, patterns: list[str], plan: Plan | Catalog, accounts: list[str
             sources += _open_parquet(con, files[i:j], problems, explicit)
             i = j
             continue
-        src = _open_csv(files[i], i, problems) if kind == "csv" else _open_json(con, files[i], problems)
+        src = _open_csv(files[i], i, problems) if kind == "csv" else _open_json(con, files[i], names, problems)
         if src is not None:
             sources.append(src)
         i += 1
