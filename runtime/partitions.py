@@ -147,35 +147,3 @@ def merged(results: Sequence[BucketResult]) -> Iterator[Record]:
 
 def _key(record: Record) -> tuple:
     return record[0]
-
-
-def bucket_sql(column: str, partitions: int) -> str:
-    """SQL of an account's bucket: the first 32 bits of its id's md5, modulo ``partitions`` (stable everywhere)."""
-    return f"CAST(('0x' || left(md5({column}), 8)) AS UBIGINT) % {int(partitions)}"
-
-
-def bucket_of(account: str, partitions: int) -> int:
-    """The bucket of an account, as ``bucket_sql`` computes it."""
-    import hashlib
-
-    return int(hashlib.md5(account.encode("utf-8")).hexdigest()[:8], 16) % partitions
-
-
-def spill_buckets(con, workdir: str, partitions: int) -> list[list[str]]:
-    """Write the connection's validated ``snapshots`` table as one Parquet file per bucket; the files per bucket."""
-    out = os.path.join(workdir, "snapshots")
-    con.execute(
-        f"COPY (SELECT *, {bucket_sql('account', partitions)} AS _bucket FROM snapshots) TO '{out}' "
-        f"(FORMAT PARQUET, PARTITION_BY (_bucket), WRITE_PARTITION_COLUMNS false)"
-    )
-    buckets: list[list[str]] = []
-    for k in range(partitions):
-        folder = os.path.join(out, f"_bucket={k}")
-        files = sorted(os.path.join(folder, f) for f in os.listdir(folder)) if os.path.isdir(folder) else []
-        buckets.append(files)
-    return buckets
-
-
-def partitions_for(rows: int) -> int:
-    """How many buckets a book of ``rows`` snapshots gets: about a million rows each (a few hundred MB in a worker)."""
-    return max(1, -(-rows // 1_000_000))
