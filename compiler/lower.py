@@ -1,7 +1,10 @@
 """Compiler pass 5: lower the checked AST to the plan (docs/plan.md).
 
 Runs only when no error was reported, so it may assume names resolve and
-types agree. Dicts are built in the contract's key order; alerts, goals and
+types agree. It reads the AST only: expression types come from the typecheck
+pass (``ctx.types``) and conditions' and calls' text from the parser
+(``Property.source``, ``Playbook.where_source``, ``DeployWhen.source``,
+``Call.source``); the source files are only hashed. Dicts are built in the contract's key order; alerts, goals and
 metrics are sorted by name so that the plan does not depend on file order.
 
 >>> from plays.compiler.driver import compile_text
@@ -13,7 +16,6 @@ metrics are sorted by name so that the plan does not depend on file order.
 from __future__ import annotations
 
 import hashlib
-from bisect import bisect_right
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -21,7 +23,7 @@ from plays import LANGUAGE_VERSION
 from plays.dsl import ast
 
 from .context import Context, props_of
-from .types import NUMERIC, infer
+from .types import NUMERIC
 
 PLAN_VERSION = 1
 
@@ -31,12 +33,11 @@ _BOOL_OPS = frozenset({"==", "!=", "<", "<=", ">", ">=", "and", "or"})
 
 def lower(ctx: Context, sources) -> dict:
     """The plan of a checked spec set (``sources``: the ``Source``s the modules were parsed from)."""
-    texts = {s.path: s.text for s in sources}
     digests = sorted((s.path, hashlib.sha256(s.text.encode("utf-8")).hexdigest()) for s in sources)
     whole = hashlib.sha256()
     for path, hexdigest in digests:
         whole.update(f"{path}\0{hexdigest}\n".encode("utf-8"))
-    lowerer = _Lowerer(ctx, texts)
+    lowerer = _Lowerer(ctx)
     internal = sorted((g for g in ctx.goals.values() if not g.external), key=_by_name)
     external = sorted((g for g in ctx.goals.values() if g.external), key=_by_name)
     return {
@@ -61,10 +62,9 @@ def loc(span) -> dict:
 
 
 class _Lowerer:
-    def __init__(self, ctx: Context, texts: dict[str, str]):
+    def __init__(self, ctx: Context):
         self.cat = ctx.catalog
-        self.texts = texts
-        self._line_starts: dict[str, list[int]] = {}
+        self.types = ctx.types
 
     # catalog -----------------------------------------------------------------
     def catalog(self) -> dict:
@@ -86,8 +86,8 @@ class _Lowerer:
             "name": a.name,
             "title": a.title if a.title is not None else a.name,
             "severity": p["severity"].value.name if "severity" in p else "medium",
-            "where": self.condition(p["where"].value) if "where" in p else None,
-            "when": self.condition(p["when"].value),
+            "where": self.condition(p["where"].value, p["where"].source) if "where" in p else None,
+            "when": self.condition(p["when"].value, p["when"].source),
             "for": p["for"].value.value if "for" in p else None,
             "cooldown": p["cooldown"].value.value if "cooldown" in p else None,
             "playbooks": self.playbooks(a.playbooks, horizon=None),
@@ -103,8 +103,8 @@ class _Lowerer:
             "category": p["category"].value.name if "category" in p else "other",
             "duration": duration,
             "deploy": self.deploy(p["deploy"].value if "deploy" in p else None),
-            "where": self.condition(p["where"].value) if "where" in p else None,
-            "kpi": self.kpi(p["kpi"].value) if "kpi" in p else None,
+            "where": self.condition(p["where"].value, p["where"].source) if "where" in p else None,
+            "kpi": self.kpi(p["kpi"]) if "kpi" in p else None,
             "playbooks": self.playbooks(g.playbooks, horizon=duration),
             "loc": loc(g.span),
         }
@@ -132,20 +132,21 @@ class _Lowerer:
         if isinstance(v, ast.DeployOn):
             return {"kind": "on", "attr": v.attr.name, "offset": v.offset.value if v.offset else 0}
         if isinstance(v, ast.DeployWhen):
-            return {"kind": "when", "condition": self.condition(v.condition)}
+            return {"kind": "when", "condition": self.condition(v.condition, v.source)}
         return {"kind": "manual"}  # also the default: a template without `deploy:` is deployed by hand
 
-    def kpi(self, v) -> dict:
+    def kpi(self, p: ast.Property) -> dict:
+        v = p.value
         if isinstance(v, ast.KpiRelative):
             return {"kind": "relative", "metric": v.metric.name, "direction": v.direction, "amount": _number(v.amount)}
-        return {"kind": "condition", "condition": self.condition(v)}
+        return {"kind": "condition", "condition": self.condition(v, p.source)}
 
     # playbooks and tasks -------------------------------------------------------
     def playbooks(self, books, horizon: int | None) -> list[dict]:
         return [
             {
                 "name": b.name or "default",
-                "where": self.condition(b.where) if b.where is not None else None,
+                "where": self.condition(b.where, b.where_source) if b.where is not None else None,
                 "tasks": self.tasks(b.tasks, horizon),
                 "loc": loc(b.span),
             }
@@ -174,63 +175,19 @@ class _Lowerer:
         return list(lowered.values())
 
     # expressions ---------------------------------------------------------------
-    def condition(self, e: ast.Expr) -> dict:
-        start, text = self.source(e.span)
-        return {"expr": self.expr(e), "loc": start, "source": text}
+    def condition(self, e: ast.Expr, source: str) -> dict:
+        """A condition: its tree, where it starts and its text as written (docs/plan.md, "Expressions").
 
-    def source(self, span) -> tuple[dict, str]:
-        """The condition's ``loc`` and its text exactly as written (docs/plan.md, "Expressions").
-
-        An expression's span stops at its first and last operands, so a condition
-        that begins or ends with a parenthesis, as in ``(a or b) and c``,
-        ``not (a and b)`` or ``(a)``, is widened over the parentheses that
-        balance or enclose it.
+        The parser keeps parentheses (``ast.Paren``), so the expression's span
+        starts at a parenthesis that opens it, and ``source`` is the property
+        value exactly as the parser read it.
         """
-        text = self.texts.get(span.path)
-        if text is None:  # a Context built without its sources (tests): nothing to slice
-            return loc(span), ""
-        begin, end = self._offset(span.path, span.line, span.col), self._offset(span.path, span.end_line, span.end_col)
-        lowest, depth = _paren_depths(text, begin, end)
-        for _ in range(-lowest):  # unmatched `)`: take the `(` before the start
-            i = _blank_before(text, begin)
-            if i < 0 or text[i] != "(":
-                break
-            begin = i
-        for _ in range(depth - lowest):  # unmatched `(`: take the `)` after the end
-            i = _skip_blanks(text, end)
-            if i >= len(text) or text[i] != ")":
-                break
-            end = i + 1
-        while True:  # a condition is a whole property value: parentheses around it are its own
-            i, j = _blank_before(text, begin), _skip_blanks(text, end)
-            if i < 0 or j >= len(text) or text[i] != "(" or text[j] != ")":
-                break
-            begin, end = i, j + 1
-        if begin == self._offset(span.path, span.line, span.col):
-            where = loc(span)
-        else:
-            starts = self._starts(span.path)
-            line = bisect_right(starts, begin)
-            where = {"path": span.path, "line": line, "col": begin - starts[line - 1] + 1}
-        return where, text[begin:end].replace("\r\n", "\n")
-
-    def _starts(self, path: str) -> list[int]:
-        starts = self._line_starts.get(path)
-        if starts is None:
-            text, starts = self.texts[path], [0]
-            i = text.find("\n")
-            while i != -1:
-                starts.append(i + 1)
-                i = text.find("\n", i + 1)
-            self._line_starts[path] = starts
-        return starts
-
-    def _offset(self, path: str, line: int, col: int) -> int:
-        # Lark counts lines by "\n" and columns in characters from 1, as Python indexes str.
-        return self._starts(path)[line - 1] + col - 1
+        return {"expr": self.expr(e), "loc": loc(e.span), "source": source}
 
     def expr(self, e: ast.Expr, enum_context: bool = False) -> dict:
         cat = self.cat
+        while isinstance(e, ast.Paren):
+            e = e.expr
         if isinstance(e, ast.Literal):
             if e.kind == "string":
                 return {"op": "const", "type": "enum" if enum_context else "text", "value": e.value}
@@ -244,7 +201,13 @@ class _Lowerer:
         if isinstance(e, ast.AttrRef):
             return {"op": "attr", "type": "text" if e.attr == "id" else cat.attributes[e.attr].type, "name": e.attr}
         if isinstance(e, ast.Call):
-            return {"op": "call", "type": self.type_of(e), "func": e.func, "args": [self.expr(a) for a in e.args]}
+            return {
+                "op": "call",
+                "type": self.type_of(e),
+                "func": e.func,
+                "args": [self.expr(a) for a in e.args],
+                "source": e.source,
+            }
         if isinstance(e, ast.Unary):
             if e.op == "not":
                 return {"op": "not", "type": "bool", "arg": self.expr(e.operand)}
@@ -272,6 +235,7 @@ class _Lowerer:
 
     def _is_enum(self, node) -> bool:
         """Whether ``node`` is an enum attribute (so a string compared with it is an enum value)."""
+        node = ast.unparen(node)
         if isinstance(node, ast.AttrRef):
             name = node.attr
         elif isinstance(node, ast.Name) and node.name not in self.cat.metrics:
@@ -282,7 +246,8 @@ class _Lowerer:
         return a is not None and a.type == "enum"
 
     def type_of(self, e: ast.Expr) -> str:
-        t = infer(e, self.cat).kind
+        """The type the typecheck pass recorded for ``e``, as the plan names value types."""
+        t = self.types[id(e)].kind
         return t if t in _VALUE_TYPES else "number"
 
 
@@ -322,47 +287,3 @@ def _number(lit: ast.Literal):
         except (InvalidOperation, ValueError):
             return lit.value
     return lit.value
-
-
-def _paren_depths(text: str, begin: int, end: int) -> tuple[int, int]:
-    """The lowest and the final parenthesis depth over ``text[begin:end]``, outside strings and comments."""
-    depth = lowest = 0
-    i = begin
-    while i < end:
-        c = text[i]
-        if c == '"':
-            i += 1
-            while i < end and text[i] != '"':
-                i += 2 if text[i] == "\\" else 1
-        elif c == "#":
-            while i < end and text[i] != "\n":
-                i += 1
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            lowest = min(lowest, depth)
-        i += 1
-    return lowest, depth
-
-
-def _blank_before(text: str, i: int) -> int:
-    """The index of the last character before ``i`` that is not whitespace (-1 if none)."""
-    i -= 1
-    while i >= 0 and text[i] in " \t\r\n":
-        i -= 1
-    return i
-
-
-def _skip_blanks(text: str, i: int) -> int:
-    """The index of the next character after whitespace and comments."""
-    n = len(text)
-    while i < n:
-        if text[i] in " \t\r\n":
-            i += 1
-        elif text[i] == "#":
-            while i < n and text[i] != "\n":
-                i += 1
-        else:
-            break
-    return i

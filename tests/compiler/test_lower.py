@@ -13,6 +13,7 @@ from plays.compiler.context import AttributeInfo, Context, MetricInfo
 from plays.compiler.driver import compile_sources
 from plays.sources import Source
 from plays.compiler.lower import lower
+from plays.compiler.typecheck import typecheck
 from plays.compiler.plan import PlanError, dumps, load, validate, write
 from plays.diagnostics import Span, UsageError
 from plays.dsl import ast, parse_module
@@ -218,6 +219,7 @@ def test_every_node_kind_with_its_type():
     assert find(op="call", func="pct_change") == [{
         "op": "call", "type": "percent", "func": "pct_change",
         "args": [{"op": "metric", "type": "count", "name": "mau"}, {"op": "const", "type": "duration", "value": 7}],
+        "source": "pct_change(mau, 7d)",
     }]
     assert find(op="const", type="percent") == [{"op": "const", "type": "percent", "value": -0.2}]  # folded
     assert find(op="neg")[0] == {"op": "neg", "type": "money", "arg": {"op": "metric", "type": "money", "name": "mrr"}}
@@ -232,6 +234,7 @@ def test_every_node_kind_with_its_type():
     assert find(op="call", func="previous")[0]["type"] == "money"
     assert find(op="call", func="count")[0]["type"] == "count"
     assert find(op="call", func="count")[0]["args"][1] == {"op": "const", "type": "duration", "value": 14}
+    assert find(op="call", func="count")[0]["source"] == "count(nps, 2w)"  # as written, not rewritten to 14d
     assert all(n["type"] == "bool" for n in nodes if n["op"] in ("or", "<=", ">", "<", "=="))
 
 
@@ -289,6 +292,7 @@ def test_a_hand_built_context_lowers_without_the_passes():
     ctx.catalog.attributes["segment"] = AttributeInfo("segment", "enum", ("smb", "enterprise"), span)
     ctx.catalog.metrics["mau"] = MetricInfo("mau", "count", None, span)
     ctx.alerts["a"] = next(d for d in module.declarations if isinstance(d, ast.Alert))
+    typecheck(ctx)  # types are inferred once, by this pass; lowering reads them
     plan = lower(ctx, [Source("h.play", text)])
     validate(plan)
     assert plan["alerts"][0]["where"]["expr"]["right"] == {"op": "const", "type": "enum", "value": "smb"}
