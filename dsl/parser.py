@@ -98,7 +98,8 @@ class _Builder:
     def _expr(self, cls, first, last, children, **fields):
         """An expression node; refuses it (``_TooDeep``) past ``MAX_DEPTH`` levels."""
         node = self._mk(cls, first, last, **fields)
-        depth = 1 + max((self._depth.get(id(c), 1) for c in children), default=0)
+        # An operand (a name, a literal) is level 0; each operator, call or pair of parentheses adds one.
+        depth = 1 + max((self._depth[id(c)] for c in children), default=-1)
         if depth > MAX_DEPTH:
             raise _TooDeep(node.span)
         self._depth[id(node)] = depth

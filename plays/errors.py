@@ -25,11 +25,6 @@ a span) and render like compile diagnostics.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # pragma: no cover
-    from plays.diagnostics import Diagnostic, Span
-
 
 class PlaysError(Exception):
     """The root of every error ``plays`` raises on purpose; ``exit_code`` is the CLI's default."""
@@ -47,7 +42,7 @@ class _WithDiagnostics(PlaysError):
     """An error that carries positioned diagnostics; its message is the first error's."""
 
     def __init__(self, diagnostics, message: str | None = None):
-        self.diagnostics: tuple[Diagnostic, ...] = tuple(diagnostics)
+        self.diagnostics = tuple(diagnostics)  # plays.diagnostics.Diagnostic (imported by it, not here)
         if message is None:
             first = next((d for d in self.diagnostics if d.is_error), None)
             if first is None:
@@ -83,15 +78,9 @@ class DataError(_WithDiagnostics):
 class EvaluationError(_WithDiagnostics):
     """A plan element that cannot be evaluated: a code and the element's span, shown like a compile error.
 
-    >>> from plays.diagnostics import Span
-    >>> str(EvaluationError.at("E301", "`sum` needs a window", Span("a.play", 3, 9, 3, 20)))
+    >>> from plays.diagnostics import Span, error
+    >>> str(EvaluationError([error("E301", "`sum` needs a window", Span("a.play", 3, 9, 3, 20))]))
     'a.play:3:9: `sum` needs a window'
     """
 
     default_message = "evaluation failed"
-
-    @classmethod
-    def at(cls, code: str, message: str, span: Span | None) -> EvaluationError:
-        from plays.diagnostics import error
-
-        return cls([error(code, message, span)])
