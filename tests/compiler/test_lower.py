@@ -511,3 +511,29 @@ def test_each_source_reads_back_as_its_own_expression(examples_text):
         for c in conditions:  # `loc` is where the source starts
             first = c["source"].split("\n")[0]
             assert lines[c["loc"]["line"] - 1][c["loc"]["col"] - 1:].startswith(first)
+
+
+def test_lowering_infers_no_type_and_reads_no_source_text(monkeypatch):
+    """Types come from the typecheck pass (ctx.types); conditions' text from the parser."""
+    import plays.compiler.lower as lowering
+    import plays.compiler.types as types
+    from plays.compiler.context import Context
+    from plays.compiler.driver import _passes
+
+    text = "alert a {\n  when: (mrr - previous(mrr)) * 2 > $5 and -mau < -3  # c\n}\n"
+    sources = [Source("catalog.play", CATALOG), Source("t.play", text)]
+    ctx = Context(modules=tuple(parse_module(s.text, s.path)[0] for s in sources))
+    for run_pass in _passes():
+        run_pass(ctx)
+
+    def refuse(*a, **k):
+        raise AssertionError("lowering inferred a type again")
+
+    monkeypatch.setattr(types, "infer", refuse)
+    # the files' texts are only hashed: lowering must not need them
+    plan = lowering.lower(ctx, [Source("catalog.play", "changed"), Source("t.play", "changed")])
+    when = plan["alerts"][0]["when"]
+    assert when["source"] == "(mrr - previous(mrr)) * 2 > $5 and -mau < -3"
+    assert when["loc"] == {"path": "t.play", "line": 2, "col": 9}
+    assert when["expr"]["left"]["left"]["type"] == "money"
+    assert "infer" not in vars(lowering)
