@@ -313,8 +313,8 @@ def _field_names(cls: type) -> tuple[str, ...]:
 def iter_child_nodes(node: Node) -> Iterator[Node]:
     """The direct children of ``node``, in field order (like Jinja's ``Node.iter_child_nodes``).
 
-    >>> from plays.dsl import parse_expression
-    >>> [type(c).__name__ for c in iter_child_nodes(parse_expression("mau > 1"))]
+    >>> from plays.dsl import ast, parse_expression
+    >>> [type(c).__name__ for c in ast.iter_child_nodes(parse_expression("mau > 1"))]
     ['Name', 'Literal']
     """
     for name in _field_names(type(node)):
@@ -330,8 +330,8 @@ def iter_child_nodes(node: Node) -> Iterator[Node]:
 def walk(node: Node) -> Iterator[Node]:
     """``node`` and every node under it, depth first in written order, without recursion.
 
-    >>> from plays.dsl import parse_expression
-    >>> [getattr(n, "name", n.__class__.__name__) for n in walk(parse_expression("a and (b or c)"))]
+    >>> from plays.dsl import ast, parse_expression
+    >>> [getattr(n, "name", n.__class__.__name__) for n in ast.walk(parse_expression("a and (b or c)"))]
     ['Binary', 'a', 'Paren', 'Binary', 'b', 'c']
     """
     stack = [node]
