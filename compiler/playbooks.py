@@ -181,7 +181,8 @@ def _check_cycles(ctx: Context, tasks: dict[str, ast.Task]) -> bool:
                     first = tasks[cycle[0]]
                     ctx.error(
                         "E401",
-                        f"these tasks depend on each other in a circle: {members}",
+                        f"task `{nxt}` cannot come after itself" if len(cycle) == 1
+                        else f"these tasks depend on each other in a circle: {members}",
                         first.span,
                         notes=[Note(f"`{m}` is here", tasks[m].span) for m in cycle[1:]],
                     )

@@ -636,7 +636,7 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, path: str, begin: int, end
                 "E100",
                 f"unexpected `{ch}`: names are lowercase letters, digits and `_`",
                 span,
-                suggestion=_word_at(text, e.pos_in_stream).lower(),
+                suggestion=_snake_case(_word_at(text, e.pos_in_stream)),
             )
         if ch == '"':
             return error("E100", "this text is not closed by a `\"` on the same line", span)
@@ -648,7 +648,8 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, path: str, begin: int, end
                 f"`{unit.group()}` is not a duration: durations are whole days or weeks, like 7d or 2w",
                 Span(path, line, col, line, col + len(unit.group())),
             )
-        hint = _CHAR_HINTS.get(text[e.pos_in_stream : min(e.pos_in_stream + 2, end)]) or _CHAR_HINTS.get(ch)
+        hint = _context_hint(text, begin, e.pos_in_stream, ch)
+        hint = hint or _CHAR_HINTS.get(text[e.pos_in_stream : min(e.pos_in_stream + 2, end)]) or _CHAR_HINTS.get(ch)
         msg = f"unexpected character `{shown}`"
         if hint:
             msg += f": {hint}"
@@ -698,6 +699,21 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, path: str, begin: int, end
             return error("E100", msg, span, suggestion=suggest(str(tok), keys))
         suggestion = suggest(str(tok), keys)
     return error("E100", f"unexpected {where}; expected {expected_text}", span, suggestion=suggestion)
+
+
+def _context_hint(text: str, begin: int, pos: int, ch: str) -> str | None:
+    """A hint that depends on what comes before the unexpected character at ``pos``."""
+    before = text[begin:pos].rstrip(" \t")
+    if ch == "=" and before[-1:] in ("<", ">", "!", "=") and before != text[begin:pos]:
+        return f"write `{before[-1]}=` without a space"
+    if ch == "[" and re.search(r"\bafter\s*:\s*$", before):
+        return "write the task names without brackets: `after: a, b`"
+    return None
+
+
+def _snake_case(word: str) -> str:
+    """``LowSeats`` -> ``low_seats``, ``MAU`` -> ``mau``: the name as the language writes names."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", word).lower()
 
 
 def _word_at(text: str, pos: int) -> str:

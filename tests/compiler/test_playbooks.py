@@ -48,7 +48,7 @@ def test_E401_cycle_is_reported_once_with_its_members_in_order():
     found = [(c, m) for c, _, m in diags(text)]
     assert found == [
         ("E401", "these tasks depend on each other in a circle: a -> c -> b -> a"),
-        ("E401", "these tasks depend on each other in a circle: d -> d"),
+        ("E401", "task `d` cannot come after itself"),
     ]
 
 

@@ -279,3 +279,18 @@ def test_parses_share_no_state():
 def test_recovery_keeps_positions_of_the_whole_file():
     text = "metric a: count\n\nalert b { when: a > }\n\nalert c { when: a >> 1 }\n"
     assert codes(text) == [("E100", 3, 21), ("E100", 5, 20)]
+
+
+@pytest.mark.parametrize("text, message, suggestion", [
+    ("alert a { when: m > = 3 }", "unexpected character `=`: write `>=` without a space", None),
+    ("alert a { when: m ! = 3 }", "unexpected character `!`: write `not`, or `!=` to compare", None),
+    ("alert a { when: m = 3 }", "unexpected character `=`: use `==` to compare", None),
+    ('goal g { playbook { task a "A" {} task b "B" { after: [a] } } }',
+     "unexpected character `[`: write the task names without brackets: `after: a, b`", None),
+    ("alert a { when: m in [1, 2] }", "unexpected character `[`: lists are written in parentheses: `in (a, b)`", None),
+    ("metric LowSeats: count", "unexpected `L`: names are lowercase letters, digits and `_`", "low_seats"),
+    ("metric MAU: count", "unexpected `M`: names are lowercase letters, digits and `_`", "mau"),
+])
+def test_hints_say_what_was_meant(text, message, suggestion):
+    _, [d] = parse_module(text, "h.play")
+    assert (d.message, d.suggestion) == (message, suggestion)
