@@ -15,7 +15,18 @@ class                 exit   meaning
 ====================  =====  ===============================================================
 
 Anything else escaping a command is a bug: the CLI reports it in one line as an
-internal error and exits 70. ``InputError``, ``DataError`` and
+internal error and exits 70 (``compiler.plan.PlanError`` from the compiler is
+such a bug, and stays outside this hierarchy).
+
+Classes that predate this module derive from ``PlaysError`` and keep their own
+constructors until their owners move them to the classes above:
+``runtime.snapshots.SnapshotError`` (exit 1, as ``DataError``),
+``runtime.engine.RuntimeError_`` (exit 1, as ``EvaluationError``),
+``state.store.StoreError`` (a ``UsageError``), ``state.store.ActionRefused``
+(exit 1) and ``spectest.runner.SpecFileError`` (exit 2, as ``InputError``).
+Library code should raise ``InputError`` (or ``DataError``), not the CLI's
+``UsageError``, for bad input files: ``spectest.discover_test_files`` and
+``runtime.snapshots.expand`` still raise ``UsageError``. ``InputError``, ``DataError`` and
 ``EvaluationError`` carry ``Diagnostic``\\ s (with a code of plays/codes.py and
 a span) and render like compile diagnostics.
 

@@ -17,6 +17,8 @@ from datetime import date, timedelta
 
 import duckdb
 
+from plays.errors import PlaysError
+
 from .events import Event, make_id
 from .snapshots import insert_rows
 from .sql import DECIMALS, PARTITION, condition_sql, expr_sql, ident
@@ -32,7 +34,7 @@ class ManualDeploy:
     playbook: str | None = None
 
 
-class RuntimeError_(Exception):
+class RuntimeError_(PlaysError):
     """A problem while running a plan (e.g. a task title that cannot be rendered)."""
 
 

@@ -21,13 +21,14 @@ from datetime import date
 import duckdb
 
 from plays.diagnostics import Diagnostic, Span, error, suggest, warning
+from plays.errors import PlaysError
 
 from .sql import ident, text
 
 MAX_REPORTED = 20
 
 
-class SnapshotError(Exception):
+class SnapshotError(PlaysError):
     """The input is not usable; ``diagnostics`` are positioned (file, line or row, column)."""
 
     def __init__(self, diagnostics: list[Diagnostic], more: int = 0):
