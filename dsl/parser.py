@@ -85,14 +85,27 @@ class _Builder:
         return self._range[id(x)]
 
     def _span(self, first, last) -> Span:
-        a = self._tok_span(first) if isinstance(first, Token) else first.span
-        b = self._tok_span(last) if isinstance(last, Token) else last.span
-        return Span(a.path, a.line, a.col, b.end_line, b.end_col)
+        if isinstance(first, Token):
+            line, col = first.line, first.column
+        else:
+            line, col = first.span.line, first.span.col
+        if isinstance(last, Token):
+            end_line, end_col = last.end_line, last.end_column
+        else:
+            end_line, end_col = last.span.end_line, last.span.end_col
+        return Span(self._path, line, col, end_line, end_col)
+
+    def _node(self, cls, first, last, **fields):
+        """A node of ``cls`` spanning ``first``..``last`` (tokens or nodes), whose text is never needed."""
+        return cls(span=self._span(first, last), **fields)
 
     def _mk(self, cls, first, last, **fields):
-        """A node of ``cls`` spanning ``first``..``last`` (tokens or nodes)."""
+        """A value or expression node: also records its character range (for ``source``)."""
         node = cls(span=self._span(first, last), **fields)
-        self._range[id(node)] = (self._bounds(first)[0], self._bounds(last)[1])
+        self._range[id(node)] = (
+            first.start_pos if isinstance(first, Token) else self._range[id(first)][0],
+            last.end_pos if isinstance(last, Token) else self._range[id(last)][1],
+        )
         return node
 
     def _expr(self, cls, first, last, children, **fields):
@@ -115,24 +128,24 @@ class _Builder:
     # catalog -------------------------------------------------------------
     def account_block(self, c):
         attrs = tuple(x for x in c if isinstance(x, ast.Attribute))
-        return self._mk(ast.AccountCatalog, c[0], c[-1], attributes=attrs)
+        return self._node(ast.AccountCatalog, c[0], c[-1], attributes=attrs)
 
     def attribute(self, c):
         name, typ = c
-        return self._mk(ast.Attribute, name, typ, name=str(name), type=typ)
+        return self._node(ast.Attribute, name, typ, name=str(name), type=typ)
 
     def simple_type(self, c):
         (t,) = c
-        return self._mk(ast.TypeRef, t, t, name=str(t))
+        return self._node(ast.TypeRef, t, t, name=str(t))
 
     def enum_type(self, c):
         words = tuple(x for x in c if isinstance(x, ast.Word))
-        return self._mk(ast.TypeRef, words[0], words[-1], name="enum", values=words)
+        return self._node(ast.TypeRef, words[0], words[-1], name="enum", values=words)
 
     def metric(self, c):
         kw, name, _colon, typ, *rest = c
         desc = _esc(rest[0]) if rest else None
-        return self._mk(ast.Metric, kw, rest[0] if rest else typ, name=str(name), type=typ, description=desc)
+        return self._node(ast.Metric, kw, rest[0] if rest else typ, name=str(name), type=typ, description=desc)
 
     # declarations ----------------------------------------------------------
     def _block(self, c):
@@ -145,11 +158,11 @@ class _Builder:
 
     def alert(self, c):
         name, title, props, books = self._block(c)
-        return self._mk(ast.Alert, c[0], name, name=str(name), title=title, props=props, playbooks=books)
+        return self._node(ast.Alert, c[0], name, name=str(name), title=title, props=props, playbooks=books)
 
     def goal(self, c, external=False):
         name, title, props, books = self._block(c)
-        return self._mk(
+        return self._node(
             ast.Goal, c[0], name, name=str(name), title=title, external=external, props=props, playbooks=books
         )
 
@@ -162,7 +175,7 @@ class _Builder:
         where = next((x for x in c if not isinstance(x, (Token, ast.Task))), None)
         tasks = tuple(x for x in c if isinstance(x, ast.Task))
         head_end = name or kw
-        return self._mk(
+        return self._node(
             ast.Playbook,
             kw,
             where if where is not None else head_end,
@@ -175,14 +188,14 @@ class _Builder:
     def task(self, c):
         kw, name, title = c[0], c[1], c[2]
         props = tuple(x for x in c if isinstance(x, ast.Property))
-        return self._mk(
+        return self._node(
             ast.Task, kw, name, name=str(name), title=_esc(title), title_span=self._tok_span(title), props=props
         )
 
     # properties -------------------------------------------------------------
     def _prop(self, c):
         key, value = c[0], c[-1]
-        return self._mk(
+        return self._node(
             ast.Property,
             key,
             key,
@@ -201,7 +214,7 @@ class _Builder:
         key = c[0]
         words = tuple(x for x in c if isinstance(x, ast.Word))
         names = self._mk(ast.NameList, words[0], words[-1], names=words)
-        return self._mk(
+        return self._node(
             ast.Property, key, key, key=str(key), value=names, value_span=names.span,
             source=self._source(words[0], words[-1]),
         )
@@ -391,7 +404,10 @@ def _shorten(text: str, limit: int = 24) -> str:
 
 def _cache_file() -> str | bool:
     """Where Lark keeps the analysed grammar between runs: the user's cache folder (False: none)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    home = os.path.expanduser("~")
+    base = os.environ.get("XDG_CACHE_HOME") or (os.path.join(home, ".cache") if os.path.isabs(home) else "")
+    if not os.path.isabs(base):  # no usable home: no cache rather than a folder in the current one
+        return False
     folder = os.path.join(base, "plays")
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
@@ -421,21 +437,21 @@ def _lark() -> Lark:
     )
 
 
-def _parse_text(builder: _Builder, begin: int = 0, end: int | None = None) -> list:
-    """The declarations of ``text[begin:end]``, built by ``builder``."""
+def _parse_text(builder: _Builder, begin: int = 0, end: int | None = None, callbacks: dict | None = None) -> list:
+    """The declarations of the builder's text from ``begin`` to ``end``, built by ``builder``."""
     lark = _lark()
-    interactive = lark.parse_interactive(TextSlice(builder._text, begin, len(builder._text) if end is None else end))
+    text = builder._text
+    interactive = lark.parse_interactive(TextSlice(text, begin, len(text) if end is None else end))
     # This parse's own state: the callbacks of this file's builder replace the
-    # tree-building ones, in this parse's configuration only.
-    interactive.parser_state.parse_conf.callbacks = _callbacks(lark, builder)
+    # tree-building ones, in this parse's configuration only (Lark makes a new
+    # one per parse); the Lark object itself is never changed.
+    interactive.parser_state.parse_conf.callbacks = callbacks or _callbacks(builder)
     return interactive.resume_parse()
 
 
-def _callbacks(lark: Lark, builder: _Builder) -> dict:
-    cached = getattr(builder, "_callbacks", None)
-    if cached is None:
-        cached = builder._callbacks = lark._parse_tree_builder.create_callback(builder)
-    return cached
+def _callbacks(builder: _Builder) -> dict:
+    """Lark's reduce callbacks (``?rule`` inlining, placeholders, token filtering) calling ``builder``."""
+    return _lark()._parse_tree_builder.create_callback(builder)
 
 
 # A top-level declaration begins a line in column 1. Used only to recover from
@@ -463,16 +479,17 @@ def parse_module(text: str, path: str) -> tuple[ast.Module, list[Diagnostic]]:
     ('mau', [])
     """
     builder = _Builder(path, text)
+    callbacks = _callbacks(builder)  # once per file, not per declaration
     diags: list[Diagnostic] = []
     try:
-        decls = tuple(_parse_text(builder))
+        decls = tuple(_parse_text(builder, callbacks=callbacks))
         diags.extend(builder.diagnostics)
     except (UnexpectedInput, _TooDeep):
         decls_list = []
         for begin, end in _chunks(text):
             builder.diagnostics = []
             try:
-                decls_list.extend(_parse_text(builder, begin, end))
+                decls_list.extend(_parse_text(builder, begin, end, callbacks))
                 diags.extend(builder.diagnostics)
             except UnexpectedInput as e:
                 diags.append(_syntax_diagnostic(e, text, path, begin, end))
