@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
+from typing import TextIO
 
-from plays.runtime.events import Event
+from plays.runtime.events import KINDS, Event
+from plays.runtime.partitions import records
 
 
 def render_jsonl(events: list[Event]) -> str:
@@ -37,42 +40,100 @@ def _fmt(v) -> str:
 
 
 def render_text(events: list[Event], *, accounts: int | None = None, rows: int | None = None) -> str:
-    out: list[str] = []
+    import io
+
+    out = io.StringIO()
+    write_text(records(events, text_payload), out, accounts=accounts, rows=rows)
+    return out.getvalue()
+
+
+def json_payload(e: Event) -> tuple[str]:
+    """An event's record payload for JSON Lines: its line (rendered where it is evaluated, maybe a worker)."""
+    return (json.dumps(e.to_json(), ensure_ascii=False),)
+
+
+def text_payload(e: Event) -> tuple[str, str]:
+    """An event's record payload for text output: its JSON line (for the state store) and its text line."""
+    return (json.dumps(e.to_json(), ensure_ascii=False), _line(e))
+
+
+def write_text(recs: Iterable[tuple], out: TextIO, *, accounts: int | None = None, rows: int | None = None) -> Summary:
+    """Write records (``text_payload``) as text grouped by date and account, then the summary; streams."""
+    summary = Summary()
     last = None
-    for e in events:
-        key = (e.date, e.account)
-        if key != last:
-            if last is None or last[0] != e.date:
-                out.append(f"\n{e.date}")
-            out.append(f"  {e.account}")
-            last = key
-        out.append(f"    {_line(e)}")
-    out.append("")
-    out.extend(summary_lines(events, accounts=accounts, rows=rows))
-    return "\n".join(out).lstrip("\n") + "\n"
+    first = True
+    for key, playbook, _json, line in recs:
+        summary.add(key, playbook)
+        day, account = key[0], key[1]
+        if (day, account) != last:
+            if last is None or last[0] != day:
+                out.write(f"{day}\n" if first else f"\n{day}\n")
+            out.write(f"  {account}\n")
+            last = (day, account)
+        first = False
+        out.write(f"    {line}\n")
+    if not first:
+        out.write("\n")
+    out.write("\n".join(summary.lines(accounts=accounts, rows=rows)) + "\n")
+    return summary
+
+
+def write_jsonl(recs: Iterable[tuple], out: TextIO) -> Summary:
+    """Write records (``json_payload`` or ``text_payload``) as JSON Lines, one event per line; streams."""
+    summary = Summary()
+    for key, playbook, line, *_ in recs:
+        summary.add(key, playbook)
+        out.write(line)
+        out.write("\n")
+    return summary
+
+
+class Summary:
+    """Counts of a run's events, tallied as they stream by."""
+
+    def __init__(self):
+        self.kinds: Counter = Counter()
+        self.fired: Counter = Counter()
+        self.deployed: Counter = Counter()
+        self.outcomes: Counter = Counter()
+        self.tasks: Counter = Counter()
+
+    def add(self, key: tuple, playbook: str | None) -> None:
+        """Count one event, from its sort key (date, account, kind rank, rule, ...) and its playbook."""
+        kind, rule = KINDS[key[2]], key[3]
+        self.kinds[kind] += 1
+        if kind == "alert_fired":
+            self.fired[rule] += 1
+        elif kind == "goal_deployed":
+            self.deployed[(rule, playbook or "-")] += 1
+        elif kind in ("goal_kpi_met", "goal_achieved", "goal_missed"):
+            self.outcomes[(rule, kind)] += 1
+        elif kind == "task_created":
+            self.tasks[rule] += 1
+
+    def lines(self, *, accounts=None, rows=None) -> list[str]:
+        lines = ["Summary"]
+        if rows is not None:
+            lines.append(f"  {rows:,} snapshots of {accounts:,} accounts evaluated")
+        lines.append(f"  alerts fired: {self.kinds['alert_fired']}, resolved: {self.kinds['alert_resolved']}")
+        for name, n in sorted(self.fired.items()):
+            lines.append(f"    {name:<24} {n:>6} fired")
+        lines.append(f"  goals deployed: {self.kinds['goal_deployed']}")
+        for (goal, book), n in sorted(self.deployed.items()):
+            lines.append(f"    {goal:<24} {'playbook ' + book:<22} {n:>6} deployed")
+        for goal in sorted({g for g, _ in self.outcomes}):
+            lines.append(
+                f"    {goal:<24} KPI met {self.outcomes[(goal, 'goal_kpi_met')]}, "
+                f"achieved {self.outcomes[(goal, 'goal_achieved')]}, missed {self.outcomes[(goal, 'goal_missed')]}"
+            )
+        lines.append(f"  tasks created: {self.kinds['task_created']}")
+        for rule, n in sorted(self.tasks.items()):
+            lines.append(f"    {rule:<24} {n:>6}")
+        return lines
 
 
 def summary_lines(events: list[Event], *, accounts=None, rows=None) -> list[str]:
-    kinds = Counter(e.event for e in events)
-    fired = Counter(e.alert for e in events if e.event == "alert_fired")
-    deployed = Counter((e.goal, e.playbook or "-") for e in events if e.event == "goal_deployed")
-    outcomes = Counter((e.goal, e.event) for e in events if e.event in ("goal_kpi_met", "goal_achieved", "goal_missed"))
-    tasks = Counter(e.alert or e.goal for e in events if e.event == "task_created")
-    lines = ["Summary"]
-    if rows is not None:
-        lines.append(f"  {rows:,} snapshots of {accounts:,} accounts evaluated")
-    lines.append(f"  alerts fired: {kinds['alert_fired']}, resolved: {kinds['alert_resolved']}")
-    for name, n in sorted(fired.items()):
-        lines.append(f"    {name:<24} {n:>6} fired")
-    lines.append(f"  goals deployed: {kinds['goal_deployed']}")
-    for (goal, book), n in sorted(deployed.items()):
-        lines.append(f"    {goal:<24} {'playbook ' + book:<22} {n:>6} deployed")
-    for goal in sorted({g for g, _ in outcomes}):
-        lines.append(
-            f"    {goal:<24} KPI met {outcomes[(goal, 'goal_kpi_met')]}, achieved {outcomes[(goal, 'goal_achieved')]},"
-            f" missed {outcomes[(goal, 'goal_missed')]}"
-        )
-    lines.append(f"  tasks created: {kinds['task_created']}")
-    for rule, n in sorted(tasks.items()):
-        lines.append(f"    {rule:<24} {n:>6}")
-    return lines
+    summary = Summary()
+    for e in events:
+        summary.add(e.sort_key(), e.playbook)
+    return summary.lines(accounts=accounts, rows=rows)

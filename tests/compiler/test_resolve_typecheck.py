@@ -160,7 +160,7 @@ def test_every_checked_days_since_form_evaluates():
     from plays.compiler.driver import compile_sources as compile_all
 
     plan = compile_all([Source("c.play", CATALOG), Source("t.play", "alert a { when: days_since((go_live_date)) > 3 }")]).plan
-    call = plan["alerts"][0]["when"]["expr"]["left"]
+    call = plan.to_json()["alerts"][0]["when"]["expr"]["left"]
     assert call["args"] == [{"op": "attr", "type": "date", "name": "go_live_date"}]
     assert call["source"] == "days_since((go_live_date))"
 
