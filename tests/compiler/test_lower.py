@@ -6,6 +6,7 @@ import itertools
 import json
 import random
 import re
+from pathlib import Path
 
 import pytest
 
@@ -537,3 +538,17 @@ def test_lowering_infers_no_type_and_reads_no_source_text(monkeypatch):
     assert when["loc"] == {"path": "t.play", "line": 2, "col": 9}
     assert when["expr"]["left"]["left"]["type"] == "money"
     assert "infer" not in vars(lowering)
+
+
+def test_event_values_are_keyed_by_the_call_as_written(run_cli, tmp_path):
+    """Issue 8: `values` keys are the spec's own text (`2w`), carried by the plan's call `source`."""
+    import json as jsonlib
+
+    root = Path(__file__).resolve().parent.parent.parent
+    (tmp_path / "catalog.play").write_text((root / "specs" / "catalog.play").read_text())
+    (tmp_path / "t.play").write_text("alert t { when: sum(tickets_opened, 2w) >= 0 }\n")
+    code, out, err = run_cli("run", "catalog.play", "t.play", "--snapshots", str(root / "examples" / "snapshots.csv"),
+                             "--format", "json")
+    assert (code, err) == (0, "")
+    first = jsonlib.loads(out.splitlines()[0])
+    assert "sum(tickets_opened, 2w)" in first["values"] and "sum(tickets_opened, 14d)" not in first["values"]
