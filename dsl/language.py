@@ -97,7 +97,7 @@ ATTRIBUTE_TYPES = ("text", "date", "number", "enum")
 
 UNITS = {"d": 1, "w": 7}  # duration suffix -> days
 
-MAX_DEPTH = 64  # nesting levels of one expression (E102)
+MAX_DEPTH = 100  # nesting levels of one expression (E102)
 MAX_DIGITS = 15  # digits before the point, and after it, of a number literal (E103)
 MAX_DAYS = 36_500  # the longest duration, and the furthest planned task (E104, E408)
 MIN_DATE = date(1900, 1, 1)  # dates written in specs (E105)

@@ -38,7 +38,7 @@ _TABLE = (
     _c("E100", "syntax error", "The text does not follow the language's grammar."),
     _c("E101", "unclosed block", "A `{` is not matched by a `}` before the next declaration or the end of the file."),
     _c("E102", "expression nested too deeply",
-       "An expression nests more than 64 levels (operators, calls, parentheses, chained `and`/`or`)."),
+       "An expression nests more than 100 levels (operators, calls, parentheses, chained `and`/`or`)."),
     _c("E103", "number too large", "A number, percent or amount has more than 15 digits before its point or after it."),
     _c("E104", "duration out of range", "A duration is longer than 36,500 days (100 years)."),
     _c("E105", "date out of range", "A date is before 1900-01-01 or after 2999-12-31."),

@@ -93,8 +93,8 @@ OPERANDS = ["mau", "mrr", "nps", "seat_utilization", "renewal_date", "go_live_da
 
 @st.composite
 def deep_expression(draw):
-    """A condition nested or chained up to well past the bound (64), in every way it can nest."""
-    n = draw(st.integers(1, 150))
+    """A condition nested or chained up to well past the bound (100), in every way it can nest."""
+    n = draw(st.integers(1, 220))
     kind = draw(st.sampled_from(["not", "neg", "paren", "and", "or", "arith", "call", "in", "mixed"]))
     leaf = draw(st.sampled_from(OPERANDS))
     if kind == "not":
@@ -173,11 +173,11 @@ def test_check_and_compile_agree_on_deep_long_and_out_of_range_input(text):
 
 
 EDGE_CONDITIONS = [
-    "not " * 63 + "mau > 1",  # exactly the bound, in each way of nesting
-    "-" * 62 + "mrr > 1",
-    "(" * 63 + "mau > 1" + ")" * 63,
-    " or ".join(f"mau == {i}" for i in range(64)),
-    " and ".join(f"mau > {i}" for i in range(64)),
+    "not " * 99 + "mau > 1",  # exactly the bound, in each way of nesting
+    "-" * 99 + "mrr > 1",
+    "(" * 99 + "mau > 1" + ")" * 99,
+    " or ".join(f"mau == {i}" for i in range(100)),
+    " and ".join(f"mau > {i}" for i in range(100)),
     "sum(" * 20 + "mau" + ", 7d)" * 20 + " > 1",  # not a valid nesting of windows: refused, not crashed
     "days_since(go_live_date) > 30 and days_until(account.renewal_date) < 36500",
     "days_until((renewal_date)) < 30",
