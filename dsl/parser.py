@@ -413,6 +413,13 @@ def _cache_file() -> str | bool:
         os.makedirs(folder, mode=0o700, exist_ok=True)
     except OSError:
         return False
+    # Lark's cache is a pickle: use it only from a folder that is ours alone.
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return False
+    if (hasattr(os, "getuid") and st.st_uid != os.getuid()) or st.st_mode & 0o022:
+        return False
     if not os.access(folder, os.W_OK | os.R_OK):
         return False
     return os.path.join(folder, "grammar-py%d%d.lark-cache" % sys.version_info[:2])

@@ -294,3 +294,34 @@ def test_recovery_keeps_positions_of_the_whole_file():
 def test_hints_say_what_was_meant(text, message, suggestion):
     _, [d] = parse_module(text, "h.play")
     assert (d.message, d.suggestion) == (message, suggestion)
+
+
+def _check_in_subprocess(cache_home, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "a.play").write_text("metric a: count\n")
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
+    return subprocess.run([sys.executable, "-m", "plays.cli", "check", "a.play"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True)
+
+
+def test_the_grammar_tables_are_cached_in_the_users_cache_folder(tmp_path):
+    cache_home = tmp_path / "cache"
+    first = _check_in_subprocess(cache_home, tmp_path)
+    assert first.returncode == 0 and first.stderr == ""
+    [cached] = (cache_home / "plays").iterdir()
+    assert cached.name.startswith("grammar-py") and cached.stat().st_size > 10_000
+    assert (cache_home / "plays").stat().st_mode & 0o077 == 0  # private
+    cached.write_bytes(b"not a pickle")  # a corrupted cache is rebuilt, silently
+    again = _check_in_subprocess(cache_home, tmp_path)
+    assert (again.returncode, again.stderr) == (0, "") and cached.stat().st_size > 10_000
+
+
+def test_a_cache_folder_others_can_write_is_not_used(tmp_path):
+    folder = tmp_path / "cache" / "plays"
+    folder.mkdir(parents=True)
+    folder.chmod(0o777)
+    result = _check_in_subprocess(tmp_path / "cache", tmp_path)
+    assert (result.returncode, result.stderr) == (0, "") and list(folder.iterdir()) == []
