@@ -97,6 +97,12 @@ _TABLE = (
     _c("R105", "enum value not in the catalog", "An enum attribute's value that the catalog does not list."),
     _c("R106", "duplicated (account, date) row", "Two rows for one account and date."),
     _c("R107", "empty account", "A row whose account is empty."),
+    _c("R108", "account id with surrounding spaces", "An account id that starts or ends with spaces or tabs."),
+    _c("R109", "not text (JSON Lines)", "A text column holding a JSON number, boolean, array or object."),
+    _c("R110", "malformed row", "A ragged CSV row, an unclosed quote, or a JSON Lines line that is not an object."),
+    _c("R111", "not UTF-8", "A snapshot text file with a byte that is not UTF-8."),
+    _c("R112", "duplicated column", "A CSV header that names a column twice; neither copy is used."),
+    _c("R113", "column of the wrong type (Parquet)", "A Parquet column whose type cannot hold the catalog column."),
     # --- spec test files (spectest/) -----------------------------------------------------
     _c("T100", "unreadable test file", "A test file that cannot be read, is not UTF-8 or not YAML."),
     _c("T101", "test file does not follow the format", "A test file that does not match schemas/spectest.schema.json."),
