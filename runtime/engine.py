@@ -41,6 +41,7 @@ from plays.compiler.plan import (
     check,
     find_all,
 )
+from plays.errors import PlaysError
 
 from .events import Event, make_id
 from .snapshots import insert_rows
@@ -58,7 +59,7 @@ class ManualDeploy:
     playbook: str | None = None
 
 
-class EvaluationError(Exception):
+class EvaluationError(PlaysError):
     """A problem while running a plan (e.g. a task title that cannot be rendered): one line, with the spec position."""
 
 

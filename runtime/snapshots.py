@@ -37,6 +37,7 @@ import duckdb
 
 from plays.compiler.plan import Catalog, Plan
 from plays.diagnostics import Diagnostic, Span, error, suggest, warning
+from plays.errors import PlaysError
 
 from .sql import ident, text
 
@@ -46,7 +47,7 @@ ROWS_PER_PARTITION = 1_500_000
 PARQUET = (".parquet", ".pq")
 
 
-class SnapshotError(Exception):
+class SnapshotError(PlaysError):
     """The input is not usable; ``diagnostics`` are positioned (file, line or row, column)."""
 
     def __init__(self, diagnostics: list[Diagnostic], more: int = 0):
