@@ -85,6 +85,24 @@ def check_plan(plan: dict) -> None:
             raise RuntimeError_(f"{place(g, 'goal')}: `deploy: on {d['attr']}` needs a date attribute of the catalog")
         if kpi and kpi["kind"] == "relative" and kpi["metric"] not in metrics:
             raise RuntimeError_(f"{place(g, 'goal')}: metric `{kpi['metric']}` is not in the plan's catalog")
+    _check_titles(plan, metrics, attrs, place)
+
+
+def _check_titles(plan: dict, metrics: set[str], attrs: dict[str, str], place) -> None:
+    """Every task title compiles and uses only what the catalog and its rule have (a hand-edited plan)."""
+    from plays.compiler.title import TitleError, check_title, compile_title
+
+    types = {m["name"]: m["type"] for m in plan["catalog"]["metrics"]}
+    for kind, rules in (("alert", plan["alerts"]), ("goal", [*plan["goals"], *plan["external_goals"]])):
+        for r in rules:
+            for b in r["playbooks"]:
+                for t in b["tasks"]:
+                    try:
+                        problems = check_title(compile_title(t["title"]), types, attrs, kind)
+                    except TitleError as e:
+                        problems = e.problems
+                    if problems:
+                        raise RuntimeError_(f"{place(t, 'task')}: {problems[0].message}")
 
 
 def _evaluate(plan, con, manual, progress) -> list[Event]:
@@ -113,7 +131,6 @@ class _Evaluator:
         # (account, date) -> requests for details; filled in by fill_details()
         self.pending: list[tuple[str, date, callable]] = []
         self.detail_sql: dict[tuple, str] = {}
-        self._contexts: dict[tuple, dict] = {}  # title contexts by (detail row, rule), while filling
         self._title_names: dict[str, set[str]] = {}  # names each rule's titles use
 
     # --- shared ------------------------------------------------------------------
@@ -393,77 +410,58 @@ class _Evaluator:
         )
 
     def render_title(self, t: dict, row: dict, acc: str, day: date, scope: dict) -> str:
-        from plays.compiler.templates import compile_title
+        from plays.compiler.title import TitleError, compile_title
 
-        if "{" not in t["title"]:
-            return t["title"]
-        key = (id(row), next(iter(scope.values()))["name"])
-        ctx = self._contexts.get(key)
-        if ctx is None:
-            ctx = self._contexts[key] = self.title_context(row, acc, day, scope)
+        title = compile_title(t["title"])  # the plan's titles are checked by check_plan
+        if not title.is_template:
+            return title.text
         try:
-            return compile_title(t["title"]).render(ctx)
-        except Exception as e:  # jinja errors: report with the spec's position
+            return title.render(self.title_values(title, row, acc, day, scope))
+        except TitleError as e:  # only with values missing: report with the spec's position
             loc = t["loc"]
             raise RuntimeError_(
                 f"{loc['path']}:{loc['line']}:{loc['col']}: cannot render the title of task `{t['name']}` "
                 f"for account `{acc}` on {day}: {e}"
             ) from None
 
-    def title_context(self, row: dict, acc: str, day: date, scope: dict) -> dict:
-        """What a rule's titles may use, built only for the names they do use."""
-        rule = next(iter(scope.values()))["name"]
-        names = self._names_used(rule)
-        cat = self.plan["catalog"]
-        ctx = dict(scope)
-        ctx["today"] = day
-        if "account" in names:
-            account = {"id": acc}
-            account.update({a["name"]: _nice(row.get(("c", a["name"]))) for a in cat["attributes"]})
-            ctx["account"] = account
-        for m in cat["metrics"]:
-            if m["name"] in names:
-                ctx[m["name"]] = _nice(row.get(("c", m["name"])))
-        for name in names & _FUNCTIONS:
-            ctx[name] = _Function(name, row)
-        return ctx
+    def title_values(self, title, row: dict, acc: str, day: date, scope: dict):
+        """What a title uses, from the detail row of (account, day)."""
+        from plays.compiler.title import TitleValues
+
+        (kind, rule), = scope.items()
+        account = {a: row.get(("c", a)) for a in title.attributes if a != "id"}
+        account["id"] = acc
+        return TitleValues(
+            kind=kind, rule=rule["name"], rule_title=rule["title"], today=day, account=account,
+            metrics={m: row.get(("c", m)) for m in title.names}, calls={c: row.get(("f", c)) for c in title.calls},
+        )
 
     def _names_used(self, rule: str) -> set[str]:
         names = self._title_names.get(rule)
         if names is None:
-            from jinja2 import meta
+            from plays.compiler.title import compile_title
 
-            from plays.compiler.templates import make_environment, to_jinja
-
-            env = make_environment()
             names = set()
             r = next(x for k in ("alerts", "goals", "external_goals") for x in self.plan[k] if x["name"] == rule)
             for b in r["playbooks"]:
                 for t in b["tasks"]:
-                    names |= meta.find_undeclared_variables(env.parse(to_jinja(t["title"])))
+                    names |= compile_title(t["title"]).names
             self._title_names[rule] = names
         return names
 
     def _title_calls(self) -> None:
         """SQL for every function call the task titles make (they are rendered from fetched values)."""
-        import re
-
-        from plays.compiler.templates import to_jinja
+        from plays.compiler.title import compile_title
 
         from .sql import call_sql
 
-        pattern = re.compile(r'\b(\w+)\("(\w+)"(?:\s*,\s*(\d+))?\s*\)')
         rules = [*self.plan["alerts"], *self.plan["goals"], *self.plan["external_goals"]]
         for r in rules:
             for b in r["playbooks"]:
                 for t in b["tasks"]:
-                    for func, first, days in pattern.findall(to_jinja(t["title"])):
-                        args = [{"name": first}] + ([{"value": int(days)}] if days else [])
-                        try:
-                            sql = call_sql(func, args)
-                        except (KeyError, IndexError):
-                            continue
-                        self.want(("f", func, first, int(days) if days else None), sql)
+                    for c in compile_title(t["title"]).calls:
+                        args = [{"name": c.metric}] + ([{"value": c.days}] if c.days is not None else [])
+                        self.want(("f", c), call_sql(c.func, args))
 
     def fill_details(self) -> None:
         if not self.pending:
@@ -496,31 +494,6 @@ class _Evaluator:
         for acc, day, fn in self.pending:
             fn(details[(acc, day)])
         self.pending = []
-        self._contexts = {}
-
-
-_FUNCTIONS = frozenset({"value_at", "previous", "change", "pct_change", "sum", "avg", "min", "max", "count",
-                        "days_since", "days_until"})
-
-
-class _Function:
-    """A function of the language in a title, answered from the values fetched for that row."""
-
-    __slots__ = ("name", "row")
-
-    def __init__(self, name: str, row: dict):
-        self.name, self.row = name, row
-
-    def __call__(self, first, days=None):
-        key = ("f", self.name, first, days)
-        if key not in self.row:
-            raise RuntimeError_(f"{self.name}({first}, {days}d) is not available here")
-        return _nice(self.row[key])
-
-
-def _nice(v):
-    """Whole floats read as integers in titles: "NPS 4", not "NPS 4.0"."""
-    return int(v) if isinstance(v, float) and v.is_integer() else v
 
 
 def _choose(books: list[dict], verdicts: list) -> dict | None:
