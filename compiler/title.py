@@ -123,15 +123,23 @@ class TitleValues:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class _Program:
-    """The compiled part of a title: the Jinja template and what the checks need."""
+    """The compiled part of a title: the rewritten tree (compiled to Python on first render) and what the checks need."""
 
-    template: jinja2.Template
+    tree: nodes.Template
     metrics: tuple[str, ...]  # names read as metrics (in ``names``, not account/alert/goal/today)
     rule_attrs: tuple[tuple[str, str, int | None], ...]  # (alert|goal as written, attribute, offset)
     account_attrs: tuple[tuple[str, int | None], ...]  # (attribute, offset), in written order
     called: tuple[tuple[str, int | None], ...]  # names called that are not the language's functions
     call_args: tuple[tuple[TitleCall, int | None], ...]  # every call with the offset of its argument
     operands: tuple[tuple[str, frozenset, frozenset | None, int | None], ...]  # (operator or filter, kinds, offset)
+    compiled: list = field(default_factory=list)  # the Jinja template, once rendered
+
+    @property
+    def template(self) -> jinja2.Template:
+        """Jinja's Python code for the tree, generated at the first render (checking never needs it)."""
+        if not self.compiled:
+            self.compiled.append(_environment().from_string(self.tree))
+        return self.compiled[0]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -326,20 +334,13 @@ def _compile(text: str) -> Title | TitleError:
         return _error(TitleProblem("E600", "the title is not a valid template: a number has too many digits"))
     except RecursionError:
         return _error(_too_deep(None))
-    deep = _too_deep_at(tree)
-    if deep is not None:
-        return _error(_too_deep(deep))
     a = _Analysis()
     a.statements(tree.body)
     if a.problems:
         return TitleError(a.problems[0].message, tuple(a.problems))
     tree.set_environment(env)
-    try:
-        template = env.from_string(tree)  # runs Jinja's code generator: also rejects unknown tests
-    except jinja2.TemplateSyntaxError as e:
-        return _error(TitleProblem("E600", f"the title is not a valid template: {e.message}"))
     program = _Program(
-        template=template, metrics=tuple(a.names), rule_attrs=tuple(a.rule_attrs),
+        tree=tree, metrics=tuple(a.names), rule_attrs=tuple(a.rule_attrs),
         account_attrs=tuple(a.account_attrs), called=tuple(a.called),
         call_args=tuple(a.call_args), operands=tuple(a.operands),
     )
@@ -359,17 +360,6 @@ def _error(problem: TitleProblem) -> TitleError:
 def _too_deep(offset: int | None) -> TitleProblem:
     return TitleProblem("E603", f"the title nests too deeply (at most {MAX_DEPTH} levels of operators, parentheses, "
                                 "filters and blocks)", None, offset)
-
-
-def _too_deep_at(tree: nodes.Node) -> int | None:
-    """The offset of a node nested deeper than MAX_DEPTH, if any (an iterative walk)."""
-    stack = [(tree, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            return _at(node)
-        stack.extend((child, depth + 1) for child in node.iter_child_nodes())
-    return None
 
 
 def _at(node: nodes.Node) -> int | None:
@@ -398,6 +388,7 @@ class _Analysis:
     """
 
     def __init__(self):
+        self.depth = 0  # of expressions and `if` blocks; the walk stops below MAX_DEPTH
         self.problems: list[TitleProblem] = []
         self.names: list[str] = []
         self.account_attrs: list[tuple[str, int | None]] = []
@@ -429,15 +420,35 @@ class _Analysis:
                 self.refuse(node, f"a title cannot use {what}; titles are one line of text")
 
     def if_(self, node: nodes.If) -> None:
+        if self.deeper(node):
+            return
         node.test = self.expr(node.test)[0]
         self.statements(node.body)
         for elif_ in node.elif_:
             self.if_(elif_)
         self.statements(node.else_)
+        self.depth -= 1
+
+    def deeper(self, node: nodes.Node) -> bool:
+        """One level down; past MAX_DEPTH the title is refused once and the walk goes no deeper."""
+        if self.depth >= MAX_DEPTH:
+            if not any(p.message == _too_deep(None).message for p in self.problems):
+                self.problems.append(_too_deep(_at(node)))
+            return True
+        self.depth += 1
+        return False
 
     # expressions --------------------------------------------------------------------------------
     def expr(self, node: nodes.Expr) -> tuple[nodes.Expr, frozenset]:
         """The rewritten node and the kinds of its value."""
+        if self.deeper(node):
+            return node, frozenset({"any"})
+        try:
+            return self._expr(node)
+        finally:
+            self.depth -= 1
+
+    def _expr(self, node: nodes.Expr) -> tuple[nodes.Expr, frozenset]:
         if isinstance(node, nodes.Const):
             return self.const(node)
         if isinstance(node, nodes.Name):
@@ -451,6 +462,9 @@ class _Analysis:
         if isinstance(node, nodes.Test):
             node.node = self.expr(node.node)[0]
             self.arguments(node)
+            if node.name not in JINJA_TESTS:
+                self.problems.append(TitleProblem("E600", f"the title is not a valid template: No test named "
+                                                          f"'{node.name}'."))
             return node, frozenset({"bool"})
         if isinstance(node, nodes.Pow):  # refused as a whole: a power inside is not reported again
             return node, self.refuse(node, "a title cannot raise to a power (`**`): titles are short text, "

@@ -35,7 +35,7 @@ RULES = {
     "E502": "deploy date is not a date attribute", "E503": "relative KPI on something not a metric",
     "E504": "external goal due before its start",
     "E600": "task title is not a valid template", "E601": "unknown name in a template",
-    "E602": "unknown filter in a template",
+    "E602": "unknown filter in a template", "E603": "not allowed in a title",
 }
 
 
