@@ -973,3 +973,23 @@ TITLE_FILTERS = {
     "length": _f_length, "count": _f_length, "default": _f_default, "d": _f_default,
 }
 """The filters titles may use: the language's three and a few of Jinja's, each bounded and empty-safe."""
+
+
+def check_plan_titles(plan, error) -> None:
+    """Refuse a plan (a hand-edited file) with a task title that does not check: ``raise error(task, why)``.
+
+    ``plan`` is a typed plan (``compiler/plan.py``); the compiler never writes
+    such a plan, so the first problem is enough.
+    """
+    metrics = {m.name: m.type for m in plan.catalog.metrics}
+    attrs = {a.name: a.type for a in plan.catalog.attributes}
+    for rule in plan.rules:
+        kind = "alert" if rule.kind == "alert" else "goal"
+        for book in rule.playbooks:
+            for t in book.tasks:
+                try:
+                    problems = check_title(compile_title(t.title), metrics, attrs, kind)
+                except TitleError as e:
+                    problems = list(e.problems)
+                if problems:
+                    raise error(t, problems[0].message)

@@ -399,12 +399,12 @@ def _compile_specs(specs: tuple[str, ...]):
     return compile_sources(discover(list(specs)))
 
 
-def check_rows(test: SpecTest, plan: dict) -> list[Diagnostic]:
+def check_rows(test: SpecTest, plan) -> list[Diagnostic]:
     """Test-file errors that only the catalog can reveal: unknown attributes, metrics, enum values."""
     from plays.diagnostics import suggest
 
-    attrs = {a["name"]: a for a in plan["catalog"]["attributes"]}
-    metrics = {m["name"] for m in plan["catalog"]["metrics"]}
+    attrs = {a.name: a for a in plan.catalog.attributes}
+    metrics = {m.name for m in plan.catalog.metrics}
     diags = []
     for acc in test.accounts:
         for name, value in acc.attributes.items():
@@ -413,10 +413,10 @@ def check_rows(test: SpecTest, plan: dict) -> list[Diagnostic]:
                 hint = suggest(name, attrs)
                 diags.append(error("T103", f"account `{acc.account}`: unknown attribute `{name}`", acc.span,
                                    suggestion=hint))
-            elif a["type"] == "enum" and value is not None and value not in a["values"]:
+            elif a.type == "enum" and value is not None and value not in a.values:
                 diags.append(error("T103", f"account `{acc.account}`: `{value}` is not a value of `{name}` "
-                                   f"({', '.join(a['values'])})", acc.span, suggestion=suggest(str(value), a["values"])))
-            elif a["type"] == "date" and value is not None and not _is_date(value):
+                                   f"({', '.join(a.values)})", acc.span, suggestion=suggest(str(value), a.values)))
+            elif a.type == "date" and value is not None and not _is_date(value):
                 diags.append(error("T103", f"account `{acc.account}`: `{name}` must be a date like 2026-01-31",
                                    acc.span))
         for metric in acc.series:
@@ -426,7 +426,7 @@ def check_rows(test: SpecTest, plan: dict) -> list[Diagnostic]:
     return diags
 
 
-def run_files(files: list[Path], pattern: str | None = None) -> tuple[list[Outcome], list[dict]]:
+def run_files(files: list[Path], pattern: str | None = None) -> tuple[list[Outcome], list]:
     """Run every selected test of ``files``; returns the outcomes and the plans used.
 
     Raises ``SpecFileError`` for a malformed test file (exit code 2).
@@ -434,7 +434,7 @@ def run_files(files: list[Path], pattern: str | None = None) -> tuple[list[Outco
     from plays.compiler.driver import Result
 
     outcomes: list[Outcome] = []
-    plans: list[dict] = []
+    plans: list = []
     compiled: dict[tuple[str, ...], Result] = {}
     for f in files:
         tf = load_test_file(f)
@@ -454,7 +454,7 @@ def run_files(files: list[Path], pattern: str | None = None) -> tuple[list[Outco
             problems = check_rows(test, result.plan)
             if problems:
                 raise SpecFileError(problems)
-            unknown = [d for d in test.deploy if d.goal not in {g["name"] for g in result.plan["goals"]}]
+            unknown = [d for d in test.deploy if d.goal not in {g.name for g in result.plan.goals}]
             if unknown:
                 raise SpecFileError([error("T103", f"`deploy` names no goal template `{unknown[0].goal}`", test.span)])
             events = evaluate_rows(result.plan, snapshot_rows(test), test.deploy)
@@ -462,7 +462,7 @@ def run_files(files: list[Path], pattern: str | None = None) -> tuple[list[Outco
     return outcomes, plans
 
 
-def evaluate_rows(plan: dict, rows: list[dict], manual=()) -> list[dict]:
+def evaluate_rows(plan, rows: list[dict], manual=()) -> list[dict]:
     """Run the runtime on in-memory snapshot rows; events as JSON-ready dicts."""
     from plays.runtime.engine import evaluate
     from plays.runtime.snapshots import snapshots_from_rows

@@ -15,14 +15,14 @@ from plays.spectest.runner import Outcome, SpecFileError, discover_test_files, r
 # --- coverage ------------------------------------------------------------------
 
 
-def coverage_items(plan: dict) -> list[tuple[str, str, str | None]]:
+def coverage_items(plan) -> list[tuple[str, str, str | None]]:
     """What tests should exercise: (kind, rule, playbook) for every alert, goal and playbook."""
     items = []
-    for kind, key in (("alert", "alerts"), ("goal", "goals"), ("goal", "external_goals")):
-        for rule in plan[key]:
-            items.append((kind, rule["name"], None))
-            if len(rule["playbooks"]) > 1:
-                items.extend((kind, rule["name"], book["name"]) for book in rule["playbooks"])
+    for rule in plan.rules:
+        kind = "alert" if rule.kind == "alert" else "goal"
+        items.append((kind, rule.name, None))
+        if len(rule.playbooks) > 1:
+            items.extend((kind, rule.name, book.name) for book in rule.playbooks)
     return items
 
 
@@ -38,7 +38,7 @@ def exercised(outcomes: list[Outcome]) -> set[tuple[str, str, str | None]]:
     return seen
 
 
-def coverage_report(plans: list[dict], outcomes: list[Outcome]) -> tuple[float, list[str]]:
+def coverage_report(plans: list, outcomes: list[Outcome]) -> tuple[float, list[str]]:
     """Percent covered and the items no test exercised, in words."""
     items = sorted({i for p in plans for i in coverage_items(p)}, key=lambda i: (i[0], i[1], i[2] or ""))
     if not items:

@@ -113,7 +113,7 @@ def test_a_hand_edited_plan_with_a_bad_title_is_one_error_line_and_exit_1(run_cl
     Path("plan.json").write_text(plan, "utf-8")
     code, out, err = run_cli("run", "--plan", "plan.json", "-s", "d.csv")
     assert (code, out) == (1, "")
-    assert err.startswith("plays: error: s.play:3:3: task `t`: a title cannot raise to a power")
+    assert err.startswith("plays: error: plan.json: s.play:3:3: task `t`: a title cannot raise to a power")
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
