@@ -21,7 +21,7 @@ from plays.diagnostics import Span
 from plays.dsl import ast
 
 from .context import Context
-from .title import TitleError, TitleProblem, check_title, compile_title, fmt_days, fmt_money, fmt_pct  # noqa: F401
+from .title import TitleError, TitleProblem, check_title, compile_title
 
 
 def check_templates(ctx: Context) -> None:
