@@ -191,6 +191,10 @@ PIECES = [
     "{% if nps > 5 %}", "{% if account.tier == 'gold' %}", "{% else %}", "{% endif %}", "{{ 'due in 7d' }}",
     "{{ alert.title }}", "{{ today }}", "{{ nps | default('n') }}", "{{ (mau + nps) | round(2) }}", "{{ -mrr }}",
     "{{ mau ** 2 }}", "{{ 'x' * 9 }}", "{% for i in range(3) %}", "{% endfor %}", "{{ mau | center(9) }}",
+    "{{ today > mau }}", "{{ account.name < 3 }}", "{{ mau is divisibleby 0 }}", "{{ account.go_live_date }}",
+    "{{ account.name | truncate(-5) }}", "{{ mrr | round(2, 'bogus') }}", "{{ mau | int // 0 }}",
+    "{{ account.name | replace('', account.name) }}", "{{ mau % 0 }}", "{{ account['id'] in 'abc' }}",
+    "{{ 'x' if account.tier else 'y' }}", "{{ sum(mau, 2w) - avg(nps, 7d) }}", "{{ account.seats | pct(99) }}",
     "{{", "}}", "{%", "(", ")", "|", "~", "7d", "2w", "é", "\\",
 ]
 NUMBERS = st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False), st.integers(-10**6, 10**6))
