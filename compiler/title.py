@@ -188,7 +188,15 @@ class Title:
 
 
 def compile_title(text: str) -> Title:
-    """The title program of ``text`` (cached by text); ``TitleError`` with its ``problems`` if it is not one."""
+    """The title program of ``text`` (cached by text); ``TitleError`` with its ``problems`` if it is not one.
+
+    >>> t = compile_title('Call {{ account.name }}: MAU {{ pct_change(mau, 1w) | pct }} ({{ "due in 7d" }})')
+    >>> sorted(t.names), sorted(t.attributes), [c.written for c in t.calls], t.calls[0].days
+    (['account'], ['name'], ['pct_change(mau, 1w)'], 7)
+    >>> t.render(TitleValues("alert", "usage_drop", "Usage dropped", date(2026, 3, 1),
+    ...                      account={"id": "acme", "name": "Acme"}, calls={t.calls[0]: -0.3}))
+    'Call Acme: MAU -30% (due in 7d)'
+    """
     out = _compile(text)
     if isinstance(out, TitleError):
         raise out

@@ -139,3 +139,17 @@ def test_problems_inside_a_title_point_at_the_expression():
 def test_every_problem_of_a_title_is_reported_at_once():
     assert sorted(c for c, _, _ in check("{{ mau ** 2 }} {% for x in y %}{% endfor %} {{ mau | centre }}")) == [
         "E602", "E603", "E603"]
+
+
+def test_plays_check_refuses_the_titles_that_would_hang_or_explode_quickly_with_one_line_each(run_cli, tmp_path):
+    titles = ["{{ 9 ** (9 ** 9) }}", "{{ mau ** (mau ** 9) }}", "{{ 'x' * 100000000 }}",
+              "{% for i in range(99999) %}{% for j in range(99999) %}x{% endfor %}{% endfor %}"]
+    tasks = "\n".join(f'    task t{i} "{t}" {{ }}' for i, t in enumerate(titles))
+    (tmp_path / "s.play").write_text(f"metric mau: count\nalert a {{\n  when: mau < 1\n  playbook {{\n{tasks}\n  }}\n}}\n")
+    start = time.perf_counter()
+    code, out, err = run_cli("check", "s.play", "--format", "github")
+    assert time.perf_counter() - start < 5
+    assert code == 1 and err == ""
+    lines = out.splitlines()
+    assert [line.split("title=")[1][:4] for line in lines] == ["E603"] * 4
+    assert [line.split(",")[1] for line in lines] == ["line=5", "line=6", "line=7", "line=8"]
