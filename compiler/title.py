@@ -416,6 +416,8 @@ class _Analysis:
             elif isinstance(node, nodes.FilterBlock):
                 self.filter_(node.filter)
                 self.statements(node.body)
+            elif isinstance(node, nodes.Scope) and node.body and isinstance(node.body[0], nodes.EvalContextModifier):
+                self.refuse(node.body[0], "a title cannot use `{% autoescape %}`; titles are one line of text")
             else:
                 what = _REFUSED.get(type(node), f"`{type(node).__name__}`")
                 self.refuse(node, f"a title cannot use {what}; titles are one line of text")

@@ -81,6 +81,7 @@ def test_alert_in_a_goal_title_names_the_goal_with_the_right_article():
         ("{% set x = 'xx' %}{{ x }}", "a title cannot use `{% set %}`"),
         ("{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}", "a title cannot use `{% macro %}`"),
         ("{% include 'x' %}", "a title cannot use `{% include %}`"),
+        ("{% autoescape true %}x{% endautoescape %}", "a title cannot use `{% autoescape %}`"),
         ("{{ mau | center(100000000) }}", "the title uses the filter `center`, which titles do not allow"),
         ("{{ '{:>100000000}'.format(1) }}", "a title can call only the language's functions"),
         ("{{ lipsum(100000) }}", None),  # Jinja's globals are not in scope: E601
