@@ -199,7 +199,7 @@ def compile_title(text: str) -> Title:
     """
     out = _compile(text)
     if isinstance(out, TitleError):
-        raise out
+        raise TitleError(str(out), out.problems)  # a fresh exception: the cached one keeps no traceback
     return out
 
 
