@@ -54,6 +54,9 @@ from .types import FUNCTIONS, Type
 MAX_DEPTH = 50
 """How deeply a title's tree may nest (operators, parentheses, filters, ``if`` blocks)."""
 
+MAX_WINDOW = 36_500
+"""The longest window of a function in a title, in days (the language's bound on durations)."""
+
 _DATE_PARTS = ("year", "month", "day")
 _RULES = ("alert", "goal")
 
@@ -609,6 +612,10 @@ class _Analysis:
             if w.value <= 0:
                 self.problems.append(TitleProblem("E301", f"the window of `{func}` must be longer than 0d", None,
                                                   _at(w)))
+                return node, frozenset({"number"})
+            if w.value > MAX_WINDOW:
+                self.problems.append(TitleProblem("E301", f"the window of `{func}` must be at most {MAX_WINDOW:,}d "
+                                                          "(100 years)", None, _at(w)))
                 return node, frozenset({"number"})
             days = int(w.value)
             written += f", {w.value.written}"

@@ -47,6 +47,8 @@ def test_titles_in_scope_are_clean():
         ("{{ pct_change(mau) }}", ("E301", "`pct_change` takes 2 arguments: pct_change(m, 7d)", None)),
         ("{{ pct_change(mau, 7) }}", ("E301", "the window of `pct_change` must be a duration like 7d", None)),
         ("{{ sum(mau, 0d) }}", ("E301", "the window of `sum` must be longer than 0d", None)),
+        ("{{ sum(mau, 99999999999d) }}", ("E301", "the window of `sum` must be at most 36,500d (100 years)", None)),
+        ("{{ sum(mau, 5215w) }}", ("E301", "the window of `sum` must be at most 36,500d (100 years)", None)),
         ("{{ days_since(mau) }}", ("E301", "`days_since` takes a date attribute, not a count", None)),
         ("{{ days_since(go_live) }}", ("E601", "the title uses `go_live`, which is not in scope", "go_live_date")),
         ("{{ mau(7d) }}", ("E603", "the title calls `mau`, which is a metric, not a function", None)),
