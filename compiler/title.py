@@ -587,7 +587,7 @@ class _Analysis:
             return node, self.refuse(callee, "a title can call only the language's functions, such as "
                                            "`pct_change(mau, 7d)`")
         func = callee.name
-        arity, first = FUNCTIONS[func]
+        arity, first = _signature(func)
         if node.kwargs or node.dyn_args or node.dyn_kwargs or len(node.args) != arity:
             self.problems.append(TitleProblem("E301", f"`{func}` takes {arity} argument{'s' if arity > 1 else ''}: "
                                                       f"{_shape(func)}", None, _at(callee)))
@@ -670,8 +670,21 @@ def _helper(name: str, args: list[nodes.Expr], lineno: int) -> nodes.Call:
     return nodes.Call(nodes.Name(name, "load", lineno=lineno), args, [], None, None, lineno=lineno)
 
 
+def _signature(func: str) -> tuple[int, str]:
+    """(arity, kind of the first argument: "metric" or "date") of a function of the language.
+
+    Reads compiler/types.py's table, ``name -> (arity, first)``; the one table
+    of the language planned in dsl/language.py gives ``Function`` entries
+    (``arity``, ``params``), read here too so either can be in place.
+    """
+    sig = FUNCTIONS[func]
+    if isinstance(sig, tuple):
+        return sig
+    return sig.arity, "date" if sig.params[0] == "date_attribute" else "metric"
+
+
 def _shape(func: str) -> str:
-    arity, first = FUNCTIONS[func]
+    arity, first = _signature(func)
     return f"{func}(m, 7d)" if arity == 2 else f"{func}({'d' if first == 'date' else 'm'})"
 
 
@@ -713,7 +726,7 @@ def _operand_problem(op: str, left: frozenset, right: frozenset | None, offset: 
 
 
 def _check_argument(call: TitleCall, offset: int | None, metrics: Mapping[str, str], attrs: Mapping[str, str]):
-    _, first = FUNCTIONS[call.func]
+    _, first = _signature(call.func)
     name = call.metric
     if first == "metric":
         if name in metrics:
