@@ -28,6 +28,8 @@ from typing import Union
 from plays.diagnostics import UsageError
 from plays.schemas import load as load_schema
 
+from .title import check_plan_titles
+
 PLAN_VERSION = 1
 
 
@@ -773,6 +775,7 @@ def check(plan: Plan) -> None:
                 for name in t.after:
                     if name not in {x.name for x in book.tasks}:
                         raise bad(rule, f"task `{t.name}` follows `{name}`, which is not in its playbook")
+    check_plan_titles(plan, lambda t, why: PlanError(f"{t.loc}: task `{t.name}`: {why}"))  # see compiler/title.py
 
 
 _WINDOWED = frozenset({"value_at", "change", "pct_change", "sum", "avg", "min", "max", "count"})

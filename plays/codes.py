@@ -88,6 +88,8 @@ _TABLE = (
     _c("E600", "title is not a valid template", "A task title that Jinja cannot parse."),
     _c("E601", "unknown name in a template", "A task title uses a name that is not in scope."),
     _c("E602", "unknown filter in a template", "A task title uses a filter that does not exist."),
+    _c("E603", "not allowed in a title",
+       "A task title uses a construct that could hang or blow up a run (`**`, loops, unbounded repetition, deep nesting)."),
     # --- snapshots (runtime/snapshots.py) ----------------------------------------------
     _c("R100", "unreadable or empty file", "A snapshot file that cannot be read, or has no rows."),
     _c("R101", "missing `account` or `date` column", "Every snapshot row needs an account and a date."),
