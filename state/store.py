@@ -13,9 +13,11 @@ open; a store written by a newer plays is refused. See docs/state.md.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from contextlib import contextmanager
 from datetime import date
+from urllib.parse import quote
 
 from plays.diagnostics import UsageError
 
@@ -102,23 +104,104 @@ class ActionRefused(Exception):
     """A manual action that does not apply (unknown id, wrong state, bad date): exit 1."""
 
 
-def connect(path: str) -> sqlite3.Connection:
-    """Open (creating or migrating) the store at ``path``."""
+def connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open (creating or migrating) the store at ``path``; ``readonly``: open it for reading only.
+
+    A read-only open never writes, never migrates and works on a store the
+    user may not write (a file or folder without write permission): ``plays
+    tasks``, ``alerts``, ``goals`` and ``report`` use it. A writing open of
+    such a store is refused with a one-line ``StoreError``.
+    """
+    if readonly:
+        return _connect_readonly(path)
+    if _not_writable(path):
+        raise StoreError(_read_only_message(path))
     try:
         con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         con.execute("PRAGMA journal_mode = WAL")
         con.execute("PRAGMA foreign_keys = ON")
         version = con.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.DatabaseError as e:
+        if "readonly" in str(e):
+            raise StoreError(_read_only_message(path)) from None
         raise StoreError(f"{path}: not a plays store ({e})") from None
+    _check_version(path, version)
+    if version < SCHEMA_VERSION:
+        migrate(con, path)
+    return con
+
+
+def _check_version(path: str, version: int) -> None:
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"{path}: written by a newer plays (store version {version}, this plays knows up to {SCHEMA_VERSION}); "
             "upgrade plays to use it"
         )
+
+
+def _not_writable(path: str) -> bool:
+    """Whether the file (if it exists) or its folder (where SQLite keeps its journal) cannot be written."""
+    folder = os.path.dirname(os.path.abspath(path))
+    return (os.path.exists(path) and not os.access(path, os.W_OK)) or not os.access(folder, os.W_OK)
+
+
+def _read_only_message(path: str) -> str:
+    return (f"{path}: the store is read-only (no write permission on the file or its folder); "
+            "`plays tasks`, `alerts`, `goals` and `report` can still read it")
+
+
+def _connect_readonly(path: str) -> sqlite3.Connection:
+    uri = f"file:{quote(os.path.abspath(path))}?mode=ro"
+    try:
+        try:
+            con = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.OperationalError as e:
+            if "unable to open" not in str(e):
+                raise
+            # A store in WAL mode needs its -shm file to be read; in a folder
+            # we may not write, SQLite cannot create it. Nobody can be
+            # writing there either, so read the file as it is.
+            con = sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None)
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0 and con.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            raise StoreError(f"{path}: an SQLite database of something else (it has tables but no plays version)")
+    except sqlite3.DatabaseError as e:
+        raise StoreError(f"{path}: not a plays store ({_first_line(e)})") from None
+    _check_version(path, version)
     if version < SCHEMA_VERSION:
-        migrate(con, path)
+        raise StoreError(f"{path}: no run has been applied to this store yet"
+                         if version == 0 else
+                         f"{path}: written by an older plays (store version {version}); a writing command "
+                         "(`plays run --state`) brings it up to date")
     return con
+
+
+@contextmanager
+def reading(path: str):
+    """Turn a damaged store met while reading or acting on it into a one-line ``StoreError`` (exit 2).
+
+    SQLite finds most damage only when it reads the damaged page, and a row
+    edited by hand can hold a value no plays wrote (a date that is not one,
+    JSON that does not parse). The message names the store and the kind of
+    problem, never the stored content.
+    """
+    try:
+        yield
+    except sqlite3.DatabaseError as e:
+        if "readonly" in str(e):
+            raise StoreError(_read_only_message(path)) from None
+        raise StoreError(f"{path}: the store is damaged ({_first_line(e)}); restore it from a backup, "
+                         "or rebuild it with `plays run ... --state`") from None
+    except (ValueError, KeyError, TypeError, IndexError) as e:  # json.JSONDecodeError is a ValueError
+        raise StoreError(f"{path}: the store is damaged (a stored value plays did not write: "
+                         f"{type(e).__name__}); restore it from a backup, or rebuild it with `plays run ... --state`"
+                         ) from None
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
 
 
 def migrate(con: sqlite3.Connection, path: str = "the store") -> None:

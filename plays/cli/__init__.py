@@ -88,12 +88,17 @@ def main(argv=None) -> None:
     try:
         rv = cli.main(args=argv, prog_name="plays", standalone_mode=False)
     except UsageError as e:
-        click.echo(f"plays: error: {e}", err=True)
+        from plays.render import printable  # a file name or an id in the message must not forge a line
+
+        click.echo(f"plays: error: {printable(e)}", err=True)
         sys.exit(2)
     except click.exceptions.Abort:
         click.echo("plays: aborted", err=True)
         sys.exit(130)
     except click.ClickException as e:
+        from plays.render import printable
+
+        e.message = printable(e.message)
         e.show()
         sys.exit(2 if isinstance(e, click.UsageError) else e.exit_code)
     except KeyboardInterrupt:
@@ -107,6 +112,8 @@ def main(argv=None) -> None:
     except SystemExit:
         raise
     except Exception as e:  # pragma: no cover - the last line of defence
-        click.echo(f"plays: internal error: {type(e).__name__}: {e}", err=True)
+        from plays.render import printable
+
+        click.echo(f"plays: internal error: {type(e).__name__}: {printable(e)}", err=True)
         sys.exit(70)
     sys.exit(rv if isinstance(rv, int) else 0)
