@@ -3,7 +3,7 @@
 >>> from plays.compiler.driver import compile_sources
 >>> from plays.sources import Source
 >>> result = compile_sources([Source("a.play", 'metric mau: count')])
->>> result.ok, result.plan["catalog"]["metrics"][0]["name"]
+>>> result.ok, result.plan.catalog.metrics[0].name
 (True, 'mau')
 """
 
@@ -16,6 +16,7 @@ from plays.dsl import parse_module
 from plays.sources import Source
 
 from .context import Context
+from .plan import Plan
 
 
 @dataclass
@@ -23,7 +24,7 @@ class Result:
     """Diagnostics of a run (sorted by place) and the plan, when there was no error."""
 
     diagnostics: list[Diagnostic]
-    plan: dict | None
+    plan: Plan | None
     sources: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -80,7 +81,7 @@ def _compile(sources, lower: bool) -> Result:
     return Result(diagnostics=diags, plan=plan, sources={s.path: s.text for s in sources})
 
 
-def compile_text(text: str, path: str = "<string>") -> dict:
+def compile_text(text: str, path: str = "<string>") -> Plan:
     """Compile one text to a plan, raising ``CompileError`` on errors (a convenience for tests)."""
     result = compile_sources([Source(path, text)])
     if not result.ok:

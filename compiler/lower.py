@@ -6,7 +6,7 @@ metrics are sorted by name so that the plan does not depend on file order.
 
 >>> from plays.compiler.driver import compile_text
 >>> plan = compile_text('metric mau: count\\nalert low { when: mau < 10 }')
->>> plan["alerts"][0]["when"]["source"], plan["alerts"][0]["severity"]
+>>> plan.alerts[0].when.source, plan.alerts[0].severity
 ('mau < 10', 'medium')
 """
 
@@ -21,16 +21,20 @@ from plays import LANGUAGE_VERSION
 from plays.dsl import ast
 
 from .context import Context, props_of
+from .plan import PLAN_VERSION, Plan
 from .types import NUMERIC, infer
-
-PLAN_VERSION = 1
 
 _VALUE_TYPES = NUMERIC | {"duration", "date", "bool", "text", "enum"}
 _BOOL_OPS = frozenset({"==", "!=", "<", "<=", ">", ">=", "and", "or"})
 
 
-def lower(ctx: Context, sources) -> dict:
-    """The plan of a checked spec set (``sources``: the ``Source``s the modules were parsed from)."""
+def lower(ctx: Context, sources) -> Plan:
+    """The typed plan of a checked spec set (``sources``: the ``Source``s the modules were parsed from)."""
+    return Plan.from_json(lower_json(ctx, sources), validated=True)
+
+
+def lower_json(ctx: Context, sources) -> dict:
+    """The plan of a checked spec set in its JSON form."""
     texts = {s.path: s.text for s in sources}
     digests = sorted((s.path, hashlib.sha256(s.text.encode("utf-8")).hexdigest()) for s in sources)
     whole = hashlib.sha256()

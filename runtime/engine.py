@@ -1,25 +1,49 @@
-"""The evaluation engine: conditions for all rows in SQL, lifecycles in Python.
+"""The evaluation engine: plan + the ``snapshots`` table of one connection -> events.
 
-1. One query evaluates every alert condition and every goal trigger for all
-   (account, date) rows and keeps only the rows where something can happen
-   (a condition true, or true at the previous snapshot so that it resolves).
-2. Per account, in date order, the lifecycles of LANGUAGE.md run over those
-   rows: alert ``for``/cooldown/resolve, goal deploy with one active instance,
-   KPI outcomes (computed in SQL per instance).
-3. A last query fetches what the events show (playbook choice, values, task
-   title data) for the few rows where events happen.
+1. Decisions. One query evaluates every alert condition for all (account,
+   date) rows and keeps only the rows where something can happen; per
+   account, in date order, the lifecycles of LANGUAGE.md run over those rows
+   (alert ``for``/cooldown/resolve; goal deploy with one active instance; KPI
+   outcomes computed in SQL per instance). A decision is plain data: which
+   rule, account and date, and what happens.
+2. Details. One query fetches, for the rows where decisions fall, every
+   value the events show (the ``values`` of conditions, the playbook
+   ``where`` verdicts, what task titles use), as named columns.
+3. Events. Each event is built complete from its decision and its detail
+   row, and never changed afterwards; the list is sorted in the contract's
+   order.
+
+Every rule is per account, so any set of whole accounts can be evaluated on
+its own (runtime/partitions.py runs this on hash buckets of accounts).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import duckdb
 
+from plays.compiler.plan import (
+    Alert,
+    Condition,
+    DeployOn,
+    DeployWhen,
+    ExternalGoal,
+    Goal,
+    KpiCondition,
+    KpiRelative,
+    Plan,
+    Playbook,
+    Task,
+    check,
+)
+
 from .events import Event, make_id
 from .snapshots import insert_rows
-from .sql import DECIMALS, PARTITION, condition_sql, expr_sql, ident
+from .sql import DECIMALS, PARTITION, condition_sql, expr_sql, ident, value_nodes
+from .titles import TitleRenderer
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,134 +56,127 @@ class ManualDeploy:
     playbook: str | None = None
 
 
-class RuntimeError_(Exception):
-    """A problem while running a plan (e.g. a task title that cannot be rendered)."""
+class EvaluationError(Exception):
+    """A problem while running a plan (e.g. a task title that cannot be rendered): one line, with the spec position."""
 
 
-def evaluate(plan: dict, con: duckdb.DuckDBPyConnection, *, manual: tuple[ManualDeploy, ...] = (), progress=None) -> list[Event]:
-    """Every event of the plan over the ``snapshots`` table, sorted in the contract's order."""
+def evaluate(plan: Plan, con: duckdb.DuckDBPyConnection, *, manual: Iterable[ManualDeploy] = (),
+             progress=None) -> list[Event]:
+    """Every event of the plan over the connection's ``snapshots`` table, sorted in the contract's order.
+
+    >>> from plays.compiler.driver import compile_text
+    >>> from plays.runtime.snapshots import snapshots_from_rows
+    >>> plan = compile_text('metric mau: count\\nalert low { when: mau < 10 }')
+    >>> con = snapshots_from_rows(plan, [{"account": "a", "date": date(2026, 1, 1), "mau": 5}])
+    >>> [(e.event, e.account, str(e.date), e.values) for e in evaluate(plan, con)]
+    [('alert_fired', 'a', '2026-01-01', {'mau': 5.0})]
+    """
     from plays.perf import fewer_collections
 
-    with fewer_collections():
-        return _evaluate(plan, con, manual, progress)
-
-
-def check_plan(plan: dict) -> None:
-    """Refuse a plan whose expressions name what its catalog does not have (a hand-edited plan file).
-
-    The compiler never writes one; without this check DuckDB would fail in the middle of the run.
-    """
-    cat = plan["catalog"]
-    metrics = {m["name"] for m in cat["metrics"]}
-    attrs = {a["name"]: a["type"] for a in cat["attributes"]}
-
-    def walk(node: dict, where: str) -> None:
-        op = node["op"]
-        if op == "metric" and node["name"] not in metrics:
-            raise RuntimeError_(f"{where}: metric `{node['name']}` is not in the plan's catalog")
-        if op == "attr" and node["name"] != "id" and node["name"] not in attrs:
-            raise RuntimeError_(f"{where}: attribute `{node['name']}` is not in the plan's catalog")
-        for key in ("arg", "left", "right"):
-            if key in node:
-                walk(node[key], where)
-        for item in (*node.get("items", ()), *node.get("args", ())):
-            walk(item, where)
-
-    def place(rule: dict, kind: str) -> str:
-        loc = rule.get("loc") or {}
-        return f"{loc.get('path', '?')}:{loc.get('line', '?')}:{loc.get('col', '?')}: {kind} `{rule['name']}`"
-
-    for a in plan["alerts"]:
-        for cond in (a["where"], a["when"], *(b["where"] for b in a["playbooks"])):
-            if cond:
-                walk(cond["expr"], place(a, "alert"))
-    for g in plan["goals"]:
-        d, kpi = g["deploy"], g["kpi"]
-        conds = [g["where"], d.get("condition"), *(b["where"] for b in g["playbooks"])]
-        if kpi and kpi["kind"] == "condition":
-            conds.append(kpi["condition"])
-        for cond in conds:
-            if cond:
-                walk(cond["expr"], place(g, "goal"))
-        if d["kind"] == "on" and attrs.get(d["attr"]) != "date":
-            raise RuntimeError_(f"{place(g, 'goal')}: `deploy: on {d['attr']}` needs a date attribute of the catalog")
-        if kpi and kpi["kind"] == "relative" and kpi["metric"] not in metrics:
-            raise RuntimeError_(f"{place(g, 'goal')}: metric `{kpi['metric']}` is not in the plan's catalog")
-
-
-def _evaluate(plan, con, manual, progress) -> list[Event]:
-    check_plan(plan)
+    check(plan)
+    manual = tuple(manual)
+    known = {g.name for g in plan.goals}
+    for m in manual:
+        if m.goal not in known:
+            raise EvaluationError(f"unknown goal template `{m.goal}`")
     step = progress or (lambda label: None)
-    ev = _Evaluator(plan, con)
-    step("alerts")
-    ev.alerts()
-    step("goals")
-    ev.goals(manual)
-    step("details")
-    ev.fill_details()
-    step("done")
-    return sorted(ev.events, key=Event.sort_key)
+    with fewer_collections():
+        decisions = _Decisions(plan, con)
+        step("alerts")
+        decisions.alerts()
+        step("goals")
+        decisions.goals(manual)
+        step("details")
+        events = _EventBuilder(plan, con).build(decisions)
+        step("done")
+        events.sort(key=Event.sort_key)
+        return events
 
 
-def _values(row: dict, keys: list[str]) -> dict:
-    return {k: row.get(("v", k)) for k in keys}
+# --- decisions ---------------------------------------------------------------------------------
 
 
-class _Evaluator:
-    def __init__(self, plan: dict, con: duckdb.DuckDBPyConnection):
-        self.plan = plan
-        self.con = con
-        self.events: list[Event] = []
-        # (account, date) -> requests for details; filled in by fill_details()
-        self.pending: list[tuple[str, date, callable]] = []
-        self.detail_sql: dict[tuple, str] = {}
-        self._contexts: dict[tuple, dict] = {}  # title contexts by (detail row, rule), while filling
-        self._title_names: dict[str, set[str]] = {}  # names each rule's titles use
+@dataclass(frozen=True, slots=True)
+class AlertChange:
+    """An alert fired or resolved for an account on a date."""
 
-    # --- shared ------------------------------------------------------------------
-    def want(self, key: tuple, sql: str) -> tuple:
-        self.detail_sql.setdefault(key, sql)
-        return key
+    alert: Alert
+    account: str
+    day: date
+    fired: bool
 
-    def later(self, account: str, day: date, fn) -> None:
-        """Call ``fn(row)`` with the detail row of (account, day) once details are fetched."""
-        self.pending.append((account, day, fn))
 
-    def value_keys(self, cond: dict | None) -> list[str]:
-        from .sql import calls_in
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A row where a goal template may deploy (``manual``: a person's deployment, which wins a tie)."""
 
-        if cond is None:
-            return []
-        found = calls_in(cond["expr"], {})
-        for name, node in found.items():
-            self.want(("v", name), expr_sql(node))
-        return list(found)
+    account: str
+    day: date
+    start: date
+    ok: bool  # the template's `where` holds there
+    end_snap: date | None  # the first snapshot on or after start + duration
+    manual: bool = False
+    playbook: str | None = None  # the playbook a person chose
 
-    # --- alerts ------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class GoalInstance:
+    """A goal deployed on an account: where it deployed, when it starts and ends."""
+
+    goal: Goal | ExternalGoal
+    account: str
+    deploy: date
+    start: date
+    end: date
+    end_snap: date | None
+    id: str
+    manual: bool = False
+    playbook: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """``goal_kpi_met``, ``goal_achieved`` or ``goal_missed`` of an instance on a date."""
+
+    kind: str
+    instance: GoalInstance
+    day: date
+
+
+class _Decisions:
+    """What happens where: the lifecycles of every rule, before any event exists."""
+
+    def __init__(self, plan: Plan, con: duckdb.DuckDBPyConnection):
+        self.plan, self.con = plan, con
+        self.alert_changes: list[AlertChange] = []
+        self.instances: list[GoalInstance] = []
+        self.outcomes: list[Outcome] = []
+
+    # alerts -----------------------------------------------------------------------------
     def alerts(self) -> None:
-        alerts = self.plan["alerts"]
+        alerts = self.plan.alerts
         if not alerts:
             return
-        cols = []
-        for i, a in enumerate(alerts):
-            cond = f"({condition_sql(a['where'])} AND {condition_sql(a['when'])})"
-            cols.append(f"{cond} AS h{i}")
-        lagged = ", ".join(f"h{i}, LAG(h{i}) OVER ({PARTITION}) AS p{i}" for i in range(len(alerts)))
-        keep = " OR ".join(f"h{i} OR COALESCE(p{i}, FALSE)" for i in range(len(alerts)))
+        held = [f"h{i}" for i in range(len(alerts))]
+        before = [f"p{i}" for i in range(len(alerts))]
+        conds = ", ".join(f"({condition_sql(a.where)} AND {condition_sql(a.when)}) AS {h}" for a, h in zip(alerts, held))
+        lagged = ", ".join(f"{h}, LAG({h}) OVER ({PARTITION}) AS {p}" for h, p in zip(held, before))
+        keep = " OR ".join(f"{h} OR COALESCE({p}, FALSE)" for h, p in zip(held, before))
         sql = (
-            f"SELECT account, date, {', '.join(f'h{i}, p{i}' for i in range(len(alerts)))} FROM ("
-            f"SELECT account, date, {lagged} FROM (SELECT account, date, {', '.join(cols)} FROM snapshots)"
+            f"SELECT account, date, {', '.join(f'{h}, {p}' for h, p in zip(held, before))} FROM ("
+            f"SELECT account, date, {lagged} FROM (SELECT account, date, {conds} FROM snapshots)"
             f") WHERE {keep} ORDER BY account, date"
         )
-        rows = self.con.execute(sql).fetchall()
-        for i, a in enumerate(alerts):
-            self._alert_lifecycle(a, [(r[0], r[1], r[2 + 2 * i], r[3 + 2 * i]) for r in rows if r[2 + 2 * i] or r[3 + 2 * i]])
+        cur = self.con.execute(sql)
+        names = [d[0] for d in cur.description]
+        rows = [dict(zip(names, r)) for r in cur.fetchall()]
+        for a, h, p in zip(alerts, held, before):
+            self._alert_lifecycle(a, ((r["account"], r["date"], r[h], r[p]) for r in rows if r[h] or r[p]))
 
-    def _alert_lifecycle(self, a: dict, rows) -> None:
-        hold = a["for"] or 0
-        cooldown = a["cooldown"]
-        keys = self.value_keys(a["when"])
+    def _alert_lifecycle(self, a: Alert, rows) -> None:
+        hold = a.for_ or 0
         account = None
+        firing, run_start, last_fire = False, None, None
         for acc, day, hit, prev in rows:
             if acc != account:
                 account, firing, run_start, last_fire = acc, False, None, None
@@ -167,162 +184,93 @@ class _Evaluator:
                 run_start = None
                 if firing:
                     firing = False
-                    self._emit_resolved(a, acc, day, keys)
+                    self.alert_changes.append(AlertChange(a, acc, day, fired=False))
                 continue
             if not prev or run_start is None:
                 run_start = day  # a new run of consecutive true snapshots
-            if firing:
+            if firing or (day - run_start).days < hold:
                 continue
-            if (day - run_start).days < hold:
-                continue
-            if last_fire is not None and cooldown is not None and day < last_fire + timedelta(days=cooldown):
+            if last_fire is not None and a.cooldown is not None and day < last_fire + timedelta(days=a.cooldown):
                 continue
             firing, last_fire = True, day
-            self._emit_fired(a, acc, day, keys)
+            self.alert_changes.append(AlertChange(a, acc, day, fired=True))
 
-    def _emit_fired(self, a: dict, acc: str, day: date, keys: list[str]) -> None:
-        wheres = [self.want(("w", "alert", a["name"], k), condition_sql(b["where"])) for k, b in enumerate(a["playbooks"])]
-        instance = make_id("a", a["name"], acc, day)
-        event = Event("alert_fired", day, acc, alert=a["name"], severity=a["severity"], instance=instance)
-        self.events.append(event)
-
-        def fill(row):
-            event.values = _values(row, keys)
-            book = _choose(a["playbooks"], [row[w] for w in wheres])
-            if book is None:
-                return
-            event.playbook = book["name"]
-            for t in book["tasks"]:
-                due = day + timedelta(days=t["due"])
-                self.events.append(self._task_event(
-                    t, day, acc, due, instance, row, alert=a["name"], playbook=book["name"],
-                    scope={"alert": {"name": a["name"], "title": a["title"]}},
-                    id_parts=("alert", a["name"], acc, day, t["name"]),
-                ))
-
-        self.later(acc, day, fill)
-
-    def _emit_resolved(self, a: dict, acc: str, day: date, keys) -> None:
-        event = Event("alert_resolved", day, acc, alert=a["name"], severity=a["severity"])
-        self.events.append(event)
-        self.later(acc, day, lambda row: setattr(event, "values", _values(row, keys)))
-
-    # --- goals ---------------------------------------------------------------------
+    # goals ------------------------------------------------------------------------------------
     def goals(self, manual: tuple[ManualDeploy, ...]) -> None:
-        known = {g["name"]: g for g in self.plan["goals"]}
-        for m in manual:
-            if m.goal not in known:
-                raise RuntimeError_(f"unknown goal template `{m.goal}`")
-        for g in self.plan["goals"]:
-            cands = self._goal_candidates(g, [m for m in manual if m.goal == g["name"]])
-            instances = self._goal_lifecycle(g, cands)
-            self._goal_outcomes(g, instances)
-        for g in self.plan["external_goals"]:
+        for g in self.plan.goals:
+            cands = self._candidates(g, [m for m in manual if m.goal == g.name])
+            instances = self._lifecycle(g, cands)
+            self.instances.extend(instances)
+            self._outcomes(g, instances)
+        for g in self.plan.external_goals:
             self._external(g)
 
-    def _goal_candidates(self, g: dict, manual: list[ManualDeploy]) -> list[tuple]:
-        """Rows where the template may deploy: (account, deploy date, start, where ok, end snapshot, forced playbook)."""
-        dur = int(g["duration"])
-        d = g["deploy"]
-        where = condition_sql(g["where"])
-        parts = []
-        if d["kind"] == "on":
-            trig = f"CAST({ident(d['attr'])} + ({int(d['offset'])}) AS DATE)"
-            parts.append(
+    def _first_snapshot(self, account: str, on: date) -> date | None:
+        return self.con.execute(
+            "SELECT min(date) FROM snapshots WHERE account = ? AND date >= ?", [account, on]
+        ).fetchone()[0]
+
+    def _candidates(self, g: Goal, manual: list[ManualDeploy]) -> list[Candidate]:
+        dur = int(g.duration)
+        where = condition_sql(g.where)
+        trigger = None
+        if isinstance(g.deploy, DeployOn):
+            trig = f"CAST({ident(g.deploy.attr)} + ({int(g.deploy.offset)}) AS DATE)"
+            trigger = (
                 f"SELECT account, date, trig AS start, ok FROM ("
                 f"SELECT account, date, {trig} AS trig, {where} AS ok, LAG(date) OVER ({PARTITION}) AS prev FROM snapshots"
                 f") WHERE trig <= date AND ((prev IS NULL AND trig = date) OR trig > prev)"
             )
-        elif d["kind"] == "when":
-            raw = expr_sql(d["condition"]["expr"])
-            parts.append(
+        elif isinstance(g.deploy, DeployWhen):
+            raw = expr_sql(g.deploy.condition.expr)
+            trigger = (
                 f"SELECT account, date, date AS start, ok FROM ("
                 f"SELECT account, date, COALESCE(c, FALSE) AS c, COALESCE(LAG(c) OVER ({PARTITION}), FALSE) AS pc, ok "
                 f"FROM (SELECT account, date, {raw} AS c, {where} AS ok FROM snapshots)"
                 f") WHERE c AND NOT pc"
             )
-        rows = []
-        if parts:
+        cands = []
+        if trigger is not None:
             sql = (
-                f"SELECT c.account, c.date, c.start, c.ok, s.date AS end_snap, NULL AS playbook FROM ({parts[0]}) c "
+                f"SELECT c.account, c.date, c.start, c.ok, s.date AS end_snap FROM ({trigger}) c "
                 f"ASOF LEFT JOIN (SELECT account, date FROM snapshots) s "
                 f"ON c.account = s.account AND s.date >= CAST(c.start + {dur} AS DATE)"
             )
-            rows = self.con.execute(sql).fetchall()
+            cands = [Candidate(acc, day, start, ok, end) for acc, day, start, ok, end in self.con.execute(sql).fetchall()]
         for m in manual:
-            deploy = self.con.execute(
-                "SELECT min(date) FROM snapshots WHERE account = ? AND date >= ?", [m.account, m.on]
-            ).fetchone()[0]
+            deploy = self._first_snapshot(m.account, m.on)
             if deploy is None:
                 continue
-            end = self.con.execute(
-                "SELECT min(date) FROM snapshots WHERE account = ? AND date >= ?", [m.account, m.on + timedelta(days=dur)]
-            ).fetchone()[0]
-            rows.append((m.account, deploy, m.on, True, end, m.playbook or "*"))
-        rows.sort(key=lambda r: (r[0], r[1], r[5] is None))
-        return rows
+            end = self._first_snapshot(m.account, m.on + timedelta(days=dur))
+            cands.append(Candidate(m.account, deploy, m.on, True, end, manual=True, playbook=m.playbook))
+        cands.sort(key=lambda c: (c.account, c.day, not c.manual))
+        return cands
 
-    def _goal_lifecycle(self, g: dict, cands: list[tuple]) -> list[dict]:
+    def _lifecycle(self, g: Goal, cands: list[Candidate]) -> list[GoalInstance]:
         instances = []
-        account, active_until = None, None
-        active = False
-        for acc, day, start, ok, end_snap, forced in cands:
-            if acc != account:
-                account, active, active_until = acc, False, None
-            if active and (active_until is None or day < active_until):
+        account, active, active_until = None, False, None
+        for c in cands:
+            if c.account != account:
+                account, active, active_until = c.account, False, None
+            if active and (active_until is None or c.day < active_until):
                 continue  # one active instance per account and template
-            if not ok:
+            if not c.ok:
                 continue
-            active, active_until = True, end_snap
-            inst = {
-                "goal": g, "account": acc, "deploy": day, "start": start, "end_snap": end_snap,
-                "end": start + timedelta(days=int(g["duration"])), "forced": forced,
-                "id": make_id("g", g["name"], acc, start),
-            }
-            instances.append(inst)
-            self._emit_deployed(g, inst)
+            active, active_until = True, c.end_snap
+            instances.append(GoalInstance(
+                g, c.account, c.day, c.start, c.start + timedelta(days=int(g.duration)), c.end_snap,
+                make_id("g", g.name, c.account, c.start), c.manual, c.playbook,
+            ))
         return instances
 
-    def _emit_deployed(self, g: dict, inst: dict) -> None:
-        acc, day, start = inst["account"], inst["deploy"], inst["start"]
-        wheres = [self.want(("w", "goal", g["name"], k), condition_sql(b["where"])) for k, b in enumerate(g["playbooks"])]
-        keys = self.value_keys(g["deploy"]["condition"]) if g["deploy"]["kind"] == "when" else []
-        if g["kpi"] and g["kpi"]["kind"] == "relative":  # the KPI's start value travels with the event
-            self.want(("v", g["kpi"]["metric"]), ident(g["kpi"]["metric"]))
-            keys = [*keys, g["kpi"]["metric"]]
-        event = Event("goal_deployed", day, acc, goal=g["name"], instance=inst["id"], start=start, end=inst["end"])
-        self.events.append(event)
-        forced = inst["forced"]
-
-        def fill(row):
-            if keys:
-                event.values = _values(row, keys)
-            if forced not in (None, "*"):
-                book = next((b for b in g["playbooks"] if b["name"] == forced), None)
-            else:
-                book = _choose(g["playbooks"], [row[w] for w in wheres])
-            if book is None:
-                return
-            event.playbook = book["name"]
-            for t in book["tasks"]:
-                for due, k in _schedule(t, start):
-                    self.events.append(self._task_event(
-                        t, day, acc, due, inst["id"], row, goal=g["name"], playbook=book["name"],
-                        scope={"goal": {"name": g["name"], "title": g["title"]}},
-                        id_parts=("goal", g["name"], acc, start, t["name"], k),
-                    ))
-
-        self.later(acc, day, fill)
-
-    def _goal_outcomes(self, g: dict, instances: list[dict]) -> None:
-        kpi = g["kpi"]
+    def _outcomes(self, g: Goal, instances: list[GoalInstance]) -> None:
+        kpi = g.kpi
         if kpi is None or not instances:
             return
         self.con.execute("CREATE OR REPLACE TEMP TABLE _inst (id VARCHAR, account VARCHAR, deploy DATE, end_snap DATE)")
-        insert_rows(self.con, "_inst", [(i["id"], i["account"], i["deploy"], i["end_snap"]) for i in instances])
-        if kpi["kind"] == "condition":
-            k = condition_sql(kpi["condition"])
-            keys = self.value_keys(kpi["condition"])
+        insert_rows(self.con, "_inst", [(i.id, i.account, i.deploy, i.end_snap) for i in instances])
+        if isinstance(kpi, KpiCondition):
+            k = condition_sql(kpi.condition)
             inner = f"SELECT account, date, {k} AS k FROM snapshots WHERE account IN (SELECT account FROM _inst)"
             sql = (
                 f"SELECT i.id, min(CASE WHEN s.k THEN s.date END), bool_or(s.k AND s.date = i.end_snap) "
@@ -330,11 +278,9 @@ class _Evaluator:
                 f"AND (i.end_snap IS NULL OR s.date <= i.end_snap) GROUP BY i.id"
             )
         else:
-            m = ident(kpi["metric"])
-            keys = [kpi["metric"]]
-            self.want(("v", kpi["metric"]), m)
-            factor = 1 + kpi["amount"] if kpi["direction"] == "up" else 1 - kpi["amount"]
-            cmp = ">=" if kpi["direction"] == "up" else "<="
+            m = ident(kpi.metric)
+            factor = 1 + kpi.amount if kpi.direction == "up" else 1 - kpi.amount
+            cmp = ">=" if kpi.direction == "up" else "<="
             inner = f"SELECT account, date, {m} AS m FROM snapshots WHERE account IN (SELECT account FROM _inst)"
             sql = (
                 f"WITH s AS ({inner}), "
@@ -344,199 +290,183 @@ class _Evaluator:
                 f"AND (b.end_snap IS NULL OR s.date <= b.end_snap)) "
                 f"SELECT id, min(CASE WHEN k THEN d END), bool_or(k AND d = end_snap) FROM k GROUP BY id"
             )
-        outcome = {r[0]: (r[1], r[2]) for r in self.con.execute(sql).fetchall()}
+        found = {r[0]: (r[1], r[2]) for r in self.con.execute(sql).fetchall()}
         for inst in instances:
-            met, at_end = outcome.get(inst["id"], (None, None))
+            met, at_end = found.get(inst.id, (None, None))
             if met is not None:
-                self._emit_outcome("goal_kpi_met", g, inst, met, keys)
-            if inst["end_snap"] is not None:
-                self._emit_outcome("goal_achieved" if at_end else "goal_missed", g, inst, inst["end_snap"], keys)
+                self.outcomes.append(Outcome("goal_kpi_met", inst, met))
+            if inst.end_snap is not None:
+                self.outcomes.append(Outcome("goal_achieved" if at_end else "goal_missed", inst, inst.end_snap))
 
-    def _emit_outcome(self, kind: str, g: dict, inst: dict, day: date, keys: list[str]) -> None:
-        event = Event(kind, day, inst["account"], goal=g["name"], instance=inst["id"], start=inst["start"])
-        self.events.append(event)
-        self.later(inst["account"], day, lambda row: setattr(event, "values", _values(row, keys)))
-
-    def _external(self, g: dict) -> None:
-        start = date.fromisoformat(g["start"])
-        row = self.con.execute(
-            "SELECT min(date) FROM snapshots WHERE account = ? AND date >= ?", [g["account"], start]
-        ).fetchone()
-        day = row[0] if row else None
+    def _external(self, g: ExternalGoal) -> None:
+        day = self._first_snapshot(g.account, g.start)
         if day is None:
             return
-        inst = make_id("g", g["name"], g["account"], start)
-        book = g["playbooks"][0] if g["playbooks"] else None
-        event = Event("goal_deployed", day, g["account"], goal=g["name"], instance=inst, start=start,
-                      end=date.fromisoformat(g["due"]), playbook=book["name"] if book else None)
-        self.events.append(event)
-        if book is None:
-            return
+        book = g.playbooks[0] if g.playbooks else None
+        self.instances.append(GoalInstance(
+            g, g.account, day, g.start, g.due, None, make_id("g", g.name, g.account, g.start),
+            playbook=book.name if book else None,
+        ))
 
-        def fill(row):
-            for t in book["tasks"]:
-                for due, k in _schedule(t, start):
-                    self.events.append(self._task_event(
-                        t, day, g["account"], due, inst, row, goal=g["name"], playbook=book["name"],
-                        scope={"goal": {"name": g["name"], "title": g["title"]}},
-                        id_parts=("goal", g["name"], g["account"], start, t["name"], k),
-                    ))
 
-        self.later(g["account"], day, fill)
+# --- details and events --------------------------------------------------------------------------
 
-    # --- tasks and details ---------------------------------------------------------------
-    def _task_event(self, t, day, acc, due, instance, row, *, alert=None, goal=None, playbook, scope, id_parts):
-        return Event(
-            "task_created", day, acc, alert=alert, goal=goal, playbook=playbook, instance=instance,
-            id=make_id("t", *id_parts), task=t["name"], title=self.render_title(t, row, acc, day, scope),
-            type=t["type"], owner=t["owner"], due=due, after=list(t["after"]),
-        )
 
-    def render_title(self, t: dict, row: dict, acc: str, day: date, scope: dict) -> str:
-        from plays.compiler.templates import compile_title
+class _Columns:
+    """The detail query's columns: one per distinct SQL expression, named ``c0``, ``c1``, ..."""
 
-        if "{" not in t["title"]:
-            return t["title"]
-        key = (id(row), next(iter(scope.values()))["name"])
-        ctx = self._contexts.get(key)
-        if ctx is None:
-            ctx = self._contexts[key] = self.title_context(row, acc, day, scope)
-        try:
-            return compile_title(t["title"]).render(ctx)
-        except Exception as e:  # jinja errors: report with the spec's position
-            loc = t["loc"]
-            raise RuntimeError_(
-                f"{loc['path']}:{loc['line']}:{loc['col']}: cannot render the title of task `{t['name']}` "
-                f"for account `{acc}` on {day}: {e}"
-            ) from None
+    def __init__(self):
+        self.sql: dict[str, str] = {}  # SQL -> column name
 
-    def title_context(self, row: dict, acc: str, day: date, scope: dict) -> dict:
-        """What a rule's titles may use, built only for the names they do use."""
-        rule = next(iter(scope.values()))["name"]
-        names = self._names_used(rule)
-        cat = self.plan["catalog"]
-        ctx = dict(scope)
-        ctx["today"] = day
-        if "account" in names:
-            account = {"id": acc}
-            account.update({a["name"]: _nice(row.get(("c", a["name"]))) for a in cat["attributes"]})
-            ctx["account"] = account
-        for m in cat["metrics"]:
-            if m["name"] in names:
-                ctx[m["name"]] = _nice(row.get(("c", m["name"])))
-        for name in names & _FUNCTIONS:
-            ctx[name] = _Function(name, row)
-        return ctx
+    def add(self, sql: str) -> str:
+        name = self.sql.get(sql)
+        if name is None:
+            name = self.sql[sql] = f"c{len(self.sql)}"
+        return name
 
-    def _names_used(self, rule: str) -> set[str]:
-        names = self._title_names.get(rule)
-        if names is None:
-            from jinja2 import meta
+    def values(self, cond: Condition | None) -> tuple[tuple[str, str], ...]:
+        """(label as the spec writes it, column) for every metric and call of a condition."""
+        return tuple((label, self.add(expr_sql(node))) for label, node in value_nodes(cond).items())
 
-            from plays.compiler.templates import make_environment, to_jinja
 
-            env = make_environment()
-            names = set()
-            r = next(x for k in ("alerts", "goals", "external_goals") for x in self.plan[k] if x["name"] == rule)
-            for b in r["playbooks"]:
-                for t in b["tasks"]:
-                    names |= meta.find_undeclared_variables(env.parse(to_jinja(t["title"])))
-            self._title_names[rule] = names
-        return names
+@dataclass(frozen=True, slots=True)
+class _RuleColumns:
+    """The detail columns one rule's events read."""
 
-    def _title_calls(self) -> None:
-        """SQL for every function call the task titles make (they are rendered from fetched values)."""
-        import re
+    values: tuple[tuple[str, str], ...]  # alert when / goal deploy condition (+ relative KPI metric)
+    outcome_values: tuple[tuple[str, str], ...]  # goal KPI
+    wheres: tuple[str, ...]  # one per playbook: its `where` verdict
 
-        from plays.compiler.templates import to_jinja
 
-        from .sql import call_sql
+class _EventBuilder:
+    """Fetches what the decided events show, then builds each event complete."""
 
-        pattern = re.compile(r'\b(\w+)\("(\w+)"(?:\s*,\s*(\d+))?\s*\)')
-        rules = [*self.plan["alerts"], *self.plan["goals"], *self.plan["external_goals"]]
-        for r in rules:
-            for b in r["playbooks"]:
-                for t in b["tasks"]:
-                    for func, first, days in pattern.findall(to_jinja(t["title"])):
-                        args = [{"name": first}] + ([{"value": int(days)}] if days else [])
-                        try:
-                            sql = call_sql(func, args)
-                        except (KeyError, IndexError):
-                            continue
-                        self.want(("f", func, first, int(days) if days else None), sql)
+    def __init__(self, plan: Plan, con: duckdb.DuckDBPyConnection):
+        self.plan, self.con = plan, con
+        self.columns = _Columns()
+        self.titles = TitleRenderer(plan, self.columns.add)
+        self.rules: dict[str, _RuleColumns] = {}
+        for a in plan.alerts:
+            self.rules[a.name] = _RuleColumns(self.columns.values(a.when), (), self._wheres(a.playbooks))
+        for g in plan.goals:
+            values = self.columns.values(g.deploy.condition) if isinstance(g.deploy, DeployWhen) else ()
+            if isinstance(g.kpi, KpiRelative):  # the KPI's start value travels with the event
+                values = _with(values, g.kpi.metric, self.columns.add(ident(g.kpi.metric)))
+            if isinstance(g.kpi, KpiCondition):
+                outcome = self.columns.values(g.kpi.condition)
+            elif isinstance(g.kpi, KpiRelative):
+                outcome = ((g.kpi.metric, self.columns.add(ident(g.kpi.metric))),)
+            else:
+                outcome = ()
+            self.rules[g.name] = _RuleColumns(values, outcome, self._wheres(g.playbooks))
 
-    def fill_details(self) -> None:
-        if not self.pending:
-            return
-        self._title_calls()
-        cat = self.plan["catalog"]
-        used: set[str] = set()
-        for key in ("alerts", "goals", "external_goals"):
-            for r in self.plan[key]:
-                used |= self._names_used(r["name"])
-        for a in cat["attributes"]:
-            if "account" in used:
-                self.want(("c", a["name"]), ident(a["name"]))
-        for m in cat["metrics"]:
-            if m["name"] in used:
-                self.want(("c", m["name"]), ident(m["name"]))
-        keys = list(self.detail_sql)
-        wanted = sorted({(acc, day) for acc, day, _ in self.pending})
+    def _wheres(self, books: tuple[Playbook, ...]) -> tuple[str, ...]:
+        return tuple(self.columns.add(condition_sql(b.where)) for b in books)
+
+    def build(self, d: _Decisions) -> list[Event]:
+        wanted = {(c.account, c.day) for c in d.alert_changes}
+        wanted |= {(i.account, i.deploy) for i in d.instances}
+        wanted |= {(o.instance.account, o.day) for o in d.outcomes}
+        rows = self._fetch(sorted(wanted))
+        events: list[Event] = []
+        for c in d.alert_changes:
+            row = rows[(c.account, c.day)]
+            if c.fired:
+                events.extend(self._fired(c, row))
+            else:
+                events.append(Event("alert_resolved", c.day, c.account, alert=c.alert.name, severity=c.alert.severity,
+                                    values=_read(row, self.rules[c.alert.name].values)))
+        for inst in d.instances:
+            events.extend(self._deployed(inst, rows[(inst.account, inst.deploy)]))
+        for o in d.outcomes:
+            inst = o.instance
+            events.append(Event(o.kind, o.day, inst.account, goal=inst.goal.name, instance=inst.id, start=inst.start,
+                                values=_read(rows[(inst.account, o.day)], self.rules[inst.goal.name].outcome_values)))
+        return events
+
+    def _fetch(self, wanted: list[tuple[str, date]]) -> dict[tuple[str, date], dict]:
+        """The detail row of every wanted (account, date), as {column name: value}."""
+        if not wanted:
+            return {}
         self.con.execute("CREATE OR REPLACE TEMP TABLE _want (account VARCHAR, date DATE)")
         insert_rows(self.con, "_want", wanted)
-        cols = ", ".join(f"{sql} AS d{i}" for i, sql in enumerate(self.detail_sql[k] for k in keys))
-        sql = (
+        cols = ", ".join(f"{sql} AS {name}" for sql, name in self.columns.sql.items()) or "NULL AS _none"
+        cur = self.con.execute(
             f"SELECT x.* FROM (SELECT account, date, {cols} FROM snapshots "
             f"WHERE account IN (SELECT DISTINCT account FROM _want)) x "
             f"SEMI JOIN _want w ON x.account = w.account AND x.date = w.date"
         )
-        details = {}
-        for r in self.con.execute(sql).fetchall():
-            details[(r[0], r[1])] = dict(zip(keys, r[2:]))
-        for acc, day, fn in self.pending:
-            fn(details[(acc, day)])
-        self.pending = []
-        self._contexts = {}
+        names = [c[0] for c in cur.description]
+        out = {}
+        for r in cur.fetchall():
+            row = dict(zip(names, r))
+            out[(row["account"], row["date"])] = row
+        return out
+
+    def _fired(self, c: AlertChange, row: dict) -> list[Event]:
+        a, cols = c.alert, self.rules[c.alert.name]
+        instance = make_id("a", a.name, c.account, c.day)
+        book = _choose(a.playbooks, [row[w] for w in cols.wheres])
+        fired = Event("alert_fired", c.day, c.account, alert=a.name, playbook=book.name if book else None,
+                      severity=a.severity, instance=instance, values=_read(row, cols.values))
+        if book is None:
+            return [fired]
+        scope = {"alert": {"name": a.name, "title": a.title}}
+        return [fired, *(
+            self._task(t, c.day, c.account, c.day + timedelta(days=t.due), instance, row, scope,
+                       alert=a.name, playbook=book.name, id_parts=("alert", a.name, c.account, c.day, t.name))
+            for t in book.tasks
+        )]
+
+    def _deployed(self, inst: GoalInstance, row: dict) -> list[Event]:
+        g = inst.goal
+        if isinstance(g, ExternalGoal):
+            book = g.playbooks[0] if g.playbooks else None
+            values = None
+        else:
+            cols = self.rules[g.name]
+            values = _read(row, cols.values) if cols.values else None
+            if inst.manual and inst.playbook is not None:
+                book = next((b for b in g.playbooks if b.name == inst.playbook), None)
+            else:
+                book = _choose(g.playbooks, [row[w] for w in cols.wheres])
+        deployed = Event("goal_deployed", inst.deploy, inst.account, goal=g.name, playbook=book.name if book else None,
+                         instance=inst.id, start=inst.start, end=inst.end, values=values)
+        if book is None:
+            return [deployed]
+        scope = {"goal": {"name": g.name, "title": g.title}}
+        return [deployed, *(
+            self._task(t, inst.deploy, inst.account, due, inst.id, row, scope, goal=g.name, playbook=book.name,
+                       id_parts=("goal", g.name, inst.account, inst.start, t.name, k))
+            for t in book.tasks for due, k in t.schedule(inst.start)
+        )]
+
+    def _task(self, t: Task, day: date, account: str, due: date, instance: str, row: dict, scope: dict, *,
+              alert=None, goal=None, playbook: str, id_parts: tuple) -> Event:
+        try:
+            title = self.titles.render(t, row, account, day, scope)
+        except Exception as e:  # a title that cannot be rendered: reported with the spec's position
+            raise EvaluationError(
+                f"{t.loc}: cannot render the title of task `{t.name}` for account `{account}` on {day}: {e}"
+            ) from None
+        return Event(
+            "task_created", day, account, alert=alert, goal=goal, playbook=playbook, instance=instance,
+            id=make_id("t", *id_parts), task=t.name, title=title, type=t.type, owner=t.owner, due=due,
+            after=list(t.after),
+        )
 
 
-_FUNCTIONS = frozenset({"value_at", "previous", "change", "pct_change", "sum", "avg", "min", "max", "count",
-                        "days_since", "days_until"})
+def _with(pairs: tuple[tuple[str, str], ...], label: str, column: str) -> tuple[tuple[str, str], ...]:
+    return pairs if any(k == label for k, _ in pairs) else (*pairs, (label, column))
 
 
-class _Function:
-    """A function of the language in a title, answered from the values fetched for that row."""
-
-    __slots__ = ("name", "row")
-
-    def __init__(self, name: str, row: dict):
-        self.name, self.row = name, row
-
-    def __call__(self, first, days=None):
-        key = ("f", self.name, first, days)
-        if key not in self.row:
-            raise RuntimeError_(f"{self.name}({first}, {days}d) is not available here")
-        return _nice(self.row[key])
+def _read(row: dict, pairs: tuple[tuple[str, str], ...]) -> dict:
+    return {label: row[col] for label, col in pairs}
 
 
-def _nice(v):
-    """Whole floats read as integers in titles: "NPS 4", not "NPS 4.0"."""
-    return int(v) if isinstance(v, float) and v.is_integer() else v
-
-
-def _choose(books: list[dict], verdicts: list) -> dict | None:
+def _choose(books: tuple[Playbook, ...], verdicts: list) -> Playbook | None:
     """The first playbook whose `where` holds (a default's `where` is always true)."""
     for b, ok in zip(books, verdicts):
         if ok:
             return b
     return None
-
-
-def _schedule(t: dict, start: date):
-    """(due date, occurrence) of a goal task: one, or one per recurrence while k * every <= until."""
-    if t["every"] is None:
-        yield start + timedelta(days=t["offset"]), 0
-        return
-    k = 1
-    while k * t["every"] <= t["until"]:
-        yield start + timedelta(days=k * t["every"]), k
-        k += 1

@@ -20,6 +20,7 @@ from datetime import date
 
 import duckdb
 
+from plays.compiler.plan import Plan
 from plays.diagnostics import Diagnostic, Span, error, suggest, warning
 
 from .sql import ident, text
@@ -93,16 +94,16 @@ def _where(kind: str, path: str, row: int) -> tuple[Span, str]:
 
 def load_snapshots(
     patterns: list[str],
-    plan: dict,
+    plan: Plan,
     con: duckdb.DuckDBPyConnection | None = None,
     accounts: list[str] | None = None,
 ) -> Snapshots:
     """Read and validate snapshot files for ``plan``'s catalog; ``SnapshotError`` when unusable."""
     files = expand(patterns)
     con = con or duckdb.connect()
-    attrs = plan["catalog"]["attributes"]
-    metrics = plan["catalog"]["metrics"]
-    expected = ["account", "date", *(a["name"] for a in attrs), *(m["name"] for m in metrics)]
+    attrs = plan.catalog.attributes
+    metrics = plan.catalog.metrics
+    expected = ["account", "date", *(a.name for a in attrs), *(m.name for m in metrics)]
     problems: list[Diagnostic] = []
     warnings: list[Diagnostic] = []
     staged: list[tuple[str, str, str, dict[str, str]]] = []  # (table, path, kind, column -> type)
@@ -147,8 +148,8 @@ def load_snapshots(
         raise SnapshotError(problems, more=total - len(problems))
 
     targets = [("account", "VARCHAR"), ("date", "DATE")]
-    targets += [(a["name"], {"date": "DATE", "number": "DOUBLE"}.get(a["type"], "VARCHAR")) for a in attrs]
-    targets += [(m["name"], "DOUBLE") for m in metrics]
+    targets += [(a.name, {"date": "DATE", "number": "DOUBLE"}.get(a.type, "VARCHAR")) for a in attrs]
+    targets += [(m.name, "DOUBLE") for m in metrics]
     parts = []
     for table, _path, _kind_, columns in staged:
         cols = []
@@ -205,9 +206,9 @@ def _checks(name: str, typ: str, source: str, values: tuple[str, ...] = ()) -> l
 
 def _validate(con, staged, attrs: list[dict], metrics: list[dict]) -> tuple[list[Diagnostic], int]:
     """Every problem of the staged files, as (first MAX_REPORTED diagnostics, total count)."""
-    enums = {a["name"]: tuple(a["values"]) for a in attrs if a["type"] == "enum"}
-    catalog = {"account": "text", "date": "date", **{a["name"]: a["type"] for a in attrs},
-               **{m["name"]: m["type"] for m in metrics}}
+    enums = {a.name: tuple(a.values) for a in attrs if a.type == "enum"}
+    catalog = {"account": "text", "date": "date", **{a.name: a.type for a in attrs},
+               **{m.name: m.type for m in metrics}}
     queries, keys = [], []
     for table, path, kind, columns in staged:
         for name, typ in catalog.items():
@@ -242,18 +243,18 @@ def _validate(con, staged, attrs: list[dict], metrics: list[dict]) -> tuple[list
     return out, total
 
 
-def snapshots_from_rows(plan: dict, rows: list[dict], con: duckdb.DuckDBPyConnection | None = None):
+def snapshots_from_rows(plan: Plan, rows: list[dict], con: duckdb.DuckDBPyConnection | None = None):
     """A connection with a ``snapshots`` table built from in-memory rows (spec tests, checks).
 
     Rows are dicts with ``account``, ``date`` (a ``datetime.date``) and any
     attributes and metrics of the catalog; missing ones are empty.
     """
     con = con or duckdb.connect()
-    attrs = plan["catalog"]["attributes"]
-    metrics = plan["catalog"]["metrics"]
+    attrs = plan.catalog.attributes
+    metrics = plan.catalog.metrics
     cols = [("account", "VARCHAR"), ("date", "DATE")]
-    cols += [(a["name"], {"date": "DATE", "number": "DOUBLE"}.get(a["type"], "VARCHAR")) for a in attrs]
-    cols += [(m["name"], "DOUBLE") for m in metrics]
+    cols += [(a.name, {"date": "DATE", "number": "DOUBLE"}.get(a.type, "VARCHAR")) for a in attrs]
+    cols += [(m.name, "DOUBLE") for m in metrics]
     con.execute(f"CREATE OR REPLACE TABLE snapshots ({', '.join(f'{ident(c)} {t}' for c, t in cols)})")
     ordered = sorted(rows, key=lambda r: (r["account"], str(r["date"])))
     insert_rows(con, "snapshots", [tuple(r.get(c) for c, _ in cols) for r in ordered])

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from plays.compiler.plan import Attr, Call, Condition, Const, Expr, InList, IsEmpty, Metric, Unary, walk
+
 PARTITION = 'PARTITION BY "account" ORDER BY "date"'
 
 # Arithmetic results are rounded to this many decimal places, so that what a
@@ -47,16 +49,16 @@ def value_at_sql(metric: str, days: int) -> str:
     return f"LAST_VALUE({ident(metric)}) {window(days, upto_before=True)}"
 
 
-def call_sql(func: str, args: list[dict]) -> str:
+def call_sql(node: Call) -> str:
     """SQL of a function call of the language (LANGUAGE.md's table)."""
-    first = args[0]["name"]
+    func, first = node.func, node.metric
     col = ident(first)
     if func in ("days_since", "days_until"):
         a, b = (col, '"date"') if func == "days_since" else ('"date"', col)
         return f"CAST(date_diff('day', {a}, {b}) AS DOUBLE)"
     if func == "previous":
         return f"LAG({col}) OVER ({PARTITION})"
-    days = int(args[1]["value"])
+    days = node.days
     if func == "value_at":
         return value_at_sql(first, days)
     if func == "change":
@@ -69,8 +71,8 @@ def call_sql(func: str, args: list[dict]) -> str:
     return _round(out) if func in ("sum", "avg") else out
 
 
-def const_sql(node: dict) -> str:
-    t, v = node["type"], node["value"]
+def const_sql(node: Const) -> str:
+    t, v = node.type, node.value
     if t == "date":
         return f"DATE {text(v)}"
     if t == "bool":
@@ -80,35 +82,36 @@ def const_sql(node: dict) -> str:
     return repr(float(v)) if isinstance(v, float) else str(int(v))
 
 
-def expr_sql(node: dict) -> str:
+_COMPARE = {"==": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+def expr_sql(node: Expr) -> str:
     """SQL for one plan expression node."""
-    op = node["op"]
-    if op == "const":
+    if isinstance(node, Const):
         return const_sql(node)
-    if op == "metric":
-        return ident(node["name"])
-    if op == "attr":
-        return '"account"' if node["name"] == "id" else ident(node["name"])
-    if op == "call":
-        return call_sql(node["func"], node["args"])
-    if op == "neg":
-        # the space matters: "-" before a negative constant would read "--", a SQL comment
-        return f"(- {expr_sql(node['arg'])})"
-    if op == "not":
-        return f"(NOT {expr_sql(node['arg'])})"
-    if op == "is_empty":
-        return f"({expr_sql(node['arg'])} IS {'NOT ' if node['negated'] else ''}NULL)"
-    if op == "in":
-        items = ", ".join(expr_sql(i) for i in node["items"])
-        return f"({expr_sql(node['arg'])} {'NOT ' if node['negated'] else ''}IN ({items}))"
-    left, right = node["left"], node["right"]
+    if isinstance(node, Metric):
+        return ident(node.name)
+    if isinstance(node, Attr):
+        return '"account"' if node.name == "id" else ident(node.name)
+    if isinstance(node, Call):
+        return call_sql(node)
+    if isinstance(node, Unary):
+        if node.op == "neg":
+            # the space matters: "-" before a negative constant would read "--", a SQL comment
+            return f"(- {expr_sql(node.arg)})"
+        return f"(NOT {expr_sql(node.arg)})"
+    if isinstance(node, IsEmpty):
+        return f"({expr_sql(node.arg)} IS {'NOT ' if node.negated else ''}NULL)"
+    if isinstance(node, InList):
+        items = ", ".join(expr_sql(i) for i in node.items)
+        return f"({expr_sql(node.arg)} {'NOT ' if node.negated else ''}IN ({items}))"
+    op, left, right = node.op, node.left, node.right
     a, b = expr_sql(left), expr_sql(right)
     if op in ("and", "or"):
         return f"({a} {op.upper()} {b})"
-    if op in ("==", "!=", "<", "<=", ">", ">="):
-        sql_op = {"==": "=", "!=": "<>"}.get(op, op)
-        return f"({a} {sql_op} {b})"
-    lt, rt = left["type"], right["type"]
+    if op in _COMPARE:
+        return f"({a} {_COMPARE[op]} {b})"
+    lt, rt = left.type, right.type
     if op in ("+", "-") and lt == "date" and rt == "duration":
         return f"CAST({a} {op} CAST({b} AS INTEGER) AS DATE)"
     if op == "+" and lt == "duration" and rt == "date":
@@ -120,37 +123,24 @@ def expr_sql(node: dict) -> str:
     return _round(f"({a} {op} {b})")
 
 
-def condition_sql(cond: dict | None) -> str:
+def condition_sql(cond: Condition | None) -> str:
     """A condition as a boolean column: unknown counts as false; no condition is true."""
     if cond is None:
         return "TRUE"
-    return f"COALESCE({expr_sql(cond['expr'])}, FALSE)"
+    return f"COALESCE({expr_sql(cond.expr)}, FALSE)"
 
 
-def calls_in(node: dict, out: dict[str, dict]) -> dict[str, dict]:
-    """The metrics and function calls an expression uses, keyed by how they read (for `values`)."""
-    op = node["op"]
-    if op == "metric":
-        out.setdefault(node["name"], node)
-    elif op == "call":
-        for a in node["args"]:
-            if a["op"] == "metric":
-                out.setdefault(a["name"], a)
-        out.setdefault(describe(node), node)
-    for key in ("arg", "left", "right"):
-        if key in node:
-            calls_in(node[key], out)
-    for item in node.get("items", ()):
-        calls_in(item, out)
-    return out
-
-
-def describe(node: dict) -> str:
-    """A call as the spec writes it: ``pct_change(mau, 7d)``."""
-    args = []
-    for a in node["args"]:
-        if a["op"] == "const" and a["type"] == "duration":
-            args.append(f"{a['value']}d")
-        else:
-            args.append(a.get("name", str(a.get("value"))))
-    return f"{node['func']}({', '.join(args)})"
+def value_nodes(cond: Condition | None) -> dict[str, Expr]:
+    """The metrics and function calls a condition uses, keyed by how they read (an event's ``values``)."""
+    found: dict[str, Expr] = {}
+    if cond is None:
+        return found
+    for node in walk(cond.expr):
+        if isinstance(node, Metric):
+            found.setdefault(node.name, node)
+        elif isinstance(node, Call):
+            for arg in node.args:  # `mau` before `pct_change(mau, 7d)`
+                if isinstance(arg, Metric):
+                    found.setdefault(arg.name, arg)
+            found.setdefault(node.describe(), node)
+    return found

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from plays.compiler.plan import Plan
+
 from .runner import Outcome
 
 Item = tuple[str, str, "str | None"]  # (kind, rule, playbook)
 
 
-def coverage_items(plan) -> list[Item]:
+def coverage_items(plan: Plan) -> list[Item]:
     """What tests should exercise: (kind, rule, playbook) for every alert, goal and playbook."""
     items = []
-    for kind, key in (("alert", "alerts"), ("goal", "goals"), ("goal", "external_goals")):
-        for rule in plan[key]:
-            items.append((kind, rule["name"], None))
-            if len(rule["playbooks"]) > 1:
-                items.extend((kind, rule["name"], book["name"]) for book in rule["playbooks"])
+    for rule in plan.rules:
+        kind = "alert" if rule.kind == "alert" else "goal"
+        items.append((kind, rule.name, None))
+        if len(rule.playbooks) > 1:
+            items.extend((kind, rule.name, book.name) for book in rule.playbooks)
     return items
 
 
@@ -30,7 +32,7 @@ def exercised(outcomes: list[Outcome]) -> set[Item]:
     return seen
 
 
-def coverage_report(plans: list, outcomes: list[Outcome]) -> tuple[float, list[str]]:
+def coverage_report(plans: list[Plan], outcomes: list[Outcome]) -> tuple[float, list[str]]:
     """Percent covered and the items no test exercised, in words."""
     items = sorted({i for p in plans for i in coverage_items(p)}, key=lambda i: (i[0], i[1], i[2] or ""))
     if not items:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from plays.compiler.plan import Plan
 from plays.diagnostics import Diagnostic, UsageError, error, suggest
 
 from .format import Expectation, SpecFile, SpecFileError, SpecTest, read_test_file
@@ -101,7 +102,7 @@ class Results:
 
     outcomes: list[Outcome] = field(default_factory=list)
     problems: list[FileProblem] = field(default_factory=list)
-    plans: list = field(default_factory=list)
+    plans: list[Plan] = field(default_factory=list)
 
 
 def check_events(test: SpecTest, file: str, events: list[dict]) -> Outcome:
@@ -137,11 +138,11 @@ def discover_test_files(paths: list[str]) -> list[Path]:
     return sorted(found)
 
 
-def check_rows(test: SpecTest, plan) -> list[Diagnostic]:
+def check_rows(test: SpecTest, plan: Plan) -> list[Diagnostic]:
     """Test-file errors that only the catalog can reveal: unknown attributes, metrics, enum values, goals."""
-    attrs = {a["name"]: a for a in plan["catalog"]["attributes"]}
-    metrics = {m["name"] for m in plan["catalog"]["metrics"]}
-    goals = {g["name"] for g in plan["goals"]}
+    attrs = {a.name: a for a in plan.catalog.attributes}
+    metrics = {m.name for m in plan.catalog.metrics}
+    goals = {g.name for g in plan.goals}
     diags = []
     for acc in test.accounts:
         for name, value in acc.attributes.items():
@@ -149,10 +150,10 @@ def check_rows(test: SpecTest, plan) -> list[Diagnostic]:
             if a is None:
                 diags.append(error("T103", f"account `{acc.account}`: unknown attribute `{name}`", acc.span,
                                    suggestion=suggest(name, attrs)))
-            elif a["type"] == "enum" and value is not None and value not in a["values"]:
+            elif a.type == "enum" and value is not None and value not in a.values:
                 diags.append(error("T103", f"account `{acc.account}`: `{value}` is not a value of `{name}` "
-                                   f"({', '.join(a['values'])})", acc.span, suggestion=suggest(str(value), a["values"])))
-            elif a["type"] == "date" and value is not None and not is_date(value):
+                                   f"({', '.join(a.values)})", acc.span, suggestion=suggest(str(value), a.values)))
+            elif a.type == "date" and value is not None and not is_date(value):
                 diags.append(error("T103", f"account `{acc.account}`: `{name}` must be a date like 2026-01-31 "
                                    "(a calendar date between 1900-01-01 and 2999-12-31)", acc.span))
         for metric in acc.series:
@@ -222,7 +223,7 @@ def run_file(f: Path, pattern: str | None, compiled: dict, results: Results) -> 
         results.outcomes.append(check_events(test, tf.path, events))
 
 
-def evaluate_rows(plan, rows: list[dict], manual=()) -> list[dict]:
+def evaluate_rows(plan: Plan, rows: list[dict], manual=()) -> list[dict]:
     """Run the runtime on in-memory snapshot rows; events as JSON-ready dicts."""
     from plays.runtime.engine import evaluate
     from plays.runtime.snapshots import snapshots_from_rows

@@ -23,6 +23,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from plays.compiler.plan import Goal, KpiRelative, Plan, Playbook, Task
 from plays.runtime.events import make_id
 from .store import ActionRefused, settle, stored_plan, transaction
 
@@ -69,7 +70,7 @@ class Deployment:
                 "tasks": [{"id": t.id, "task": t.task, "title": t.title, "due": t.due.isoformat()} for t in self.tasks]}
 
 
-def plan_deployment(plan: dict, template: str, account: str, row: dict, on: date,
+def plan_deployment(plan: Plan, template: str, account: str, row: dict, on: date,
                     playbook: str | None = None) -> Deployment:
     """The instance that deploying ``template`` on ``account`` starting ``on`` creates.
 
@@ -81,34 +82,34 @@ def plan_deployment(plan: dict, template: str, account: str, row: dict, on: date
     later run recognises them. The goal's own ``where`` (eligibility) is not
     checked: a person deploying by hand has decided.
     """
-    goals = {g["name"]: g for g in plan["goals"]}
+    goals = {g.name: g for g in plan.goals}
     g = goals.get(template)
     if g is None:
-        if any(x["name"] == template for x in plan["external_goals"]):
+        if any(x.name == template for x in plan.external_goals):
             raise ActionRefused(f"`{template}` is an external goal: it is deployed from its spec on its start date")
         raise ActionRefused(f"no goal template `{template}`" + _hint(template, goals))
     book = _choose_playbook(plan, g, row, account, on, playbook)
     inst = make_id("g", template, account, on)
-    kpi = g["kpi"]
+    kpi = g.kpi
     kpi_start = None
-    if kpi and kpi["kind"] == "relative":
-        v = row.get(kpi["metric"])
+    if isinstance(kpi, KpiRelative):
+        v = row.get(kpi.metric)
         kpi_start = float(v) if v is not None else None
     tasks = []
-    for t in book["tasks"]:
+    for t in book.tasks:
         title = _title(t, row, account, on, g)
-        for due, k in _schedule(t, on):
+        for due, k in t.schedule(on):  # the planned schedule, exactly as dry runs compute it
             tasks.append(PlannedTask(
-                id=make_id("t", "goal", template, account, on, t["name"], k), task=t["name"], title=title,
-                type=t["type"], owner=t["owner"], after=tuple(t["after"]), due_days=int(t["due"] or 0),
-                recurring=t["every"] is not None, due=due,
+                id=make_id("t", "goal", template, account, on, t.name, k), task=t.name, title=title,
+                type=t.type, owner=t.owner, after=tuple(t.after), due_days=int(t.due or 0),
+                recurring=t.every is not None, due=due,
             ))
-    return Deployment(id=inst, goal=template, account=account, playbook=book["name"], start=on,
-                      end=on + timedelta(days=int(g["duration"])), kpi_start=kpi_start, tasks=tuple(tasks))
+    return Deployment(id=inst, goal=template, account=account, playbook=book.name, start=on,
+                      end=on + timedelta(days=int(g.duration)), kpi_start=kpi_start, tasks=tuple(tasks))
 
 
 def deploy_goal(con: sqlite3.Connection, template: str, account: str, on: date, playbook: str | None = None, *,
-                plan: dict | None = None, row: dict | None = None, path: str = "the store") -> Deployment:
+                plan: Plan | None = None, row: dict | None = None, path: str = "the store") -> Deployment:
     """Deploy a goal template on an account by hand and record it (see ``plan_deployment``).
 
     ``plan`` defaults to the plan of the store's last run and ``row`` to the
@@ -149,43 +150,37 @@ def deploy_goal(con: sqlite3.Connection, template: str, account: str, on: date, 
     return d
 
 
-def _choose_playbook(plan: dict, g: dict, row: dict, account: str, on: date, wanted: str | None) -> dict:
+def _choose_playbook(plan: Plan, g: Goal, row: dict, account: str, on: date, wanted: str | None) -> Playbook:
     if wanted:
-        book = next((b for b in g["playbooks"] if b["name"] == wanted), None)
+        book = next((b for b in g.playbooks if b.name == wanted), None)
         if book is None:
-            names = [b["name"] for b in g["playbooks"]]
-            raise ActionRefused(f"`{g['name']}` has no playbook `{wanted}` (it has {', '.join(names) or 'none'})"
+            names = [b.name for b in g.playbooks]
+            raise ActionRefused(f"`{g.name}` has no playbook `{wanted}` (it has {', '.join(names) or 'none'})"
                                 + _hint(wanted, names))
         return book
-    if not g["playbooks"]:
-        raise ActionRefused(f"`{g['name']}` has no playbook to deploy")
+    if not g.playbooks:
+        raise ActionRefused(f"`{g.name}` has no playbook to deploy")
     from plays.runtime.snapshots import snapshots_from_rows
     from plays.runtime.sql import condition_sql
 
-    cat = plan["catalog"]
+    cat = plan.catalog
     one = {"account": account, "date": on}
-    for a in cat["attributes"]:
-        v = row.get(a["name"])
-        one[a["name"]] = date.fromisoformat(v) if a["type"] == "date" and isinstance(v, str) and v else v
-    for m in cat["metrics"]:
-        one[m["name"]] = row.get(m["name"])
+    for a in cat.attributes:
+        v = row.get(a.name)
+        one[a.name] = date.fromisoformat(v) if a.type == "date" and isinstance(v, str) and v else v
+    for m in cat.metrics:
+        one[m.name] = row.get(m.name)
     con = snapshots_from_rows(plan, [one])
     try:
-        for b in g["playbooks"]:
-            if con.execute(f"SELECT {condition_sql(b['where'])} FROM snapshots").fetchone()[0]:
+        for b in g.playbooks:
+            if con.execute(f"SELECT {condition_sql(b.where)} FROM snapshots").fetchone()[0]:
                 return b
     finally:
         con.close()
-    raise ActionRefused(f"no playbook of `{g['name']}` applies to `{account}`; choose one with --playbook")
+    raise ActionRefused(f"no playbook of `{g.name}` applies to `{account}`; choose one with --playbook")
 
 
-def _schedule(t: dict, start: date):
-    from plays.runtime.engine import _schedule as schedule  # the planned schedule, exactly as dry runs compute it
-
-    return schedule(t, start)
-
-
-def _title(t: dict, row: dict, account: str, on: date, g: dict) -> str:
+def _title(t: Task, row: dict, account: str, on: date, g: Goal) -> str:
     """A task title rendered from the account's values; one that needs a window is kept as written.
 
     Windowed functions (``pct_change(mau, 7d)``) need the account's history,
@@ -193,15 +188,15 @@ def _title(t: dict, row: dict, account: str, on: date, g: dict) -> str:
     """
     from plays.compiler.templates import compile_title
 
-    if "{" not in t["title"]:
-        return t["title"]
+    if "{" not in t.title:
+        return t.title
     nice = {k: (int(v) if isinstance(v, float) and v.is_integer() else v) for k, v in row.items()
             if k not in ("account", "date")}
-    ctx = dict(nice, account={**nice, "id": account}, goal={"name": g["name"], "title": g["title"]}, today=on)
+    ctx = dict(nice, account={**nice, "id": account}, goal={"name": g.name, "title": g.title}, today=on)
     try:
-        return compile_title(t["title"]).render(ctx)
+        return compile_title(t.title).render(ctx)
     except Exception:
-        return t["title"]
+        return t.title
 
 
 # --- task done -----------------------------------------------------------------------------------
@@ -289,14 +284,14 @@ def record_measure(con: sqlite3.Connection, goal_id: str, value: float, on: date
         name, kind, status, start = row
         if kind != "external":
             raise ActionRefused(f"`{goal_id}` is the internal goal `{name}`: its KPI comes from the snapshots")
-        g = next((x for x in plan["external_goals"] if x["name"] == name), None)
+        g = next((x for x in plan.external_goals if x.name == name), None)
         if g is None:
             raise ActionRefused(f"`{name}` is no longer in the plan of the last run")
-        if g["measure"] is None:
+        if g.measure is None:
             raise ActionRefused(f"`{name}` has no `measure:` to record")
         if on < date.fromisoformat(start):
             raise ActionRefused(f"{on} is before the goal's start ({start})")
-        due = date.fromisoformat(g["due"])
+        due = g.due
         if on > due:
             raise ActionRefused(f"{on} is after the goal's due date ({due}): its outcome is settled from the values "
                                 "recorded up to then")

@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from statistics import median
 
+from plays.compiler.plan import Plan
+
 
 @dataclass
 class GoalRow:
@@ -55,9 +57,9 @@ def figures(con, as_of: date) -> tuple[list[GoalRow], list[AlertRow]]:
     instances: dict[str, dict[str, list[tuple]]] = {}
     plan = _plan(con)
     # every template and playbook of the last run's plan, deployed or not: "never used" is a finding too
-    for g in sorted([*plan.get("goals", ()), *plan.get("external_goals", ())], key=lambda g: g["name"]):
-        for b in g["playbooks"]:
-            instances.setdefault(g["name"], {}).setdefault(b["name"], [])
+    for g in sorted([*plan.goals, *plan.external_goals] if plan else [], key=lambda g: g.name):
+        for b in g.playbooks:
+            instances.setdefault(g.name, {}).setdefault(b.name, [])
     for row in con.execute(
         "SELECT goal, COALESCE(playbook, '-'), id, status, start, kpi_met FROM goals ORDER BY goal, 2, start, id"
     ).fetchall():
@@ -68,7 +70,7 @@ def figures(con, as_of: date) -> tuple[list[GoalRow], list[AlertRow]]:
         if len(books) > 1:
             goals.append(_goal_row(con, name, ALL, [i for inst in books.values() for i in inst], as_of))
     alerts = []
-    names = {a["name"] for a in plan.get("alerts", ())}
+    names = {a.name for a in plan.alerts} if plan else set()
     names |= {n for (n,) in con.execute("SELECT DISTINCT alert FROM alerts").fetchall()}
     for name in sorted(names):
         rows = con.execute("SELECT fired, resolved, status FROM alerts WHERE alert = ?", [name]).fetchall()
@@ -81,9 +83,9 @@ def figures(con, as_of: date) -> tuple[list[GoalRow], list[AlertRow]]:
     return goals, alerts
 
 
-def _plan(con) -> dict:
+def _plan(con) -> Plan | None:
     row = con.execute("SELECT json FROM plan WHERE id = 1").fetchone()
-    return json.loads(row[0]) if row else {}
+    return Plan.from_json(json.loads(row[0]), validated=True) if row else None
 
 
 def _goal_row(con, name: str, book: str, inst: list[tuple], as_of: date) -> GoalRow:

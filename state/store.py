@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from datetime import date
 from urllib.parse import quote
 
+from plays.compiler.plan import ExternalGoal, KpiRelative, Measure, Plan, PlanError
 from plays.diagnostics import UsageError
 
 SCHEMA_VERSION = 1
@@ -193,7 +194,7 @@ def reading(path: str):
             raise StoreError(_read_only_message(path)) from None
         raise StoreError(f"{path}: the store is damaged ({_first_line(e)}); restore it from a backup, "
                          "or rebuild it with `plays run ... --state`") from None
-    except (ValueError, KeyError, TypeError, IndexError) as e:  # json.JSONDecodeError is a ValueError
+    except (ValueError, KeyError, TypeError, IndexError, PlanError) as e:  # json.JSONDecodeError is a ValueError
         raise StoreError(f"{path}: the store is damaged (a stored value plays did not write: "
                          f"{type(e).__name__}); restore it from a backup, or rebuild it with `plays run ... --state`"
                          ) from None
@@ -243,7 +244,7 @@ def transaction(con: sqlite3.Connection, path: str = "the store"):
 # --- applying a run --------------------------------------------------------------------
 
 
-def apply_run(con: sqlite3.Connection, plan: dict, events: list[dict], accounts: dict[str, tuple[str, dict]],
+def apply_run(con: sqlite3.Connection, plan: Plan, events: list[dict], accounts: dict[str, tuple[str, dict]],
               last_date: date | None, path: str = "the store", *, progress=None) -> dict:
     """Apply a run's events (JSON form, in the runtime's order) in one transaction; returns what changed.
 
@@ -262,12 +263,12 @@ def apply_run(con: sqlite3.Connection, plan: dict, events: list[dict], accounts:
     from datetime import datetime, timezone
 
     tasks_by_rule = _plan_tasks(plan)
-    goal_kpi = {g["name"]: g["kpi"] for g in plan["goals"]}
-    external = {g["name"] for g in plan["external_goals"]}
+    goal_kpi = {g.name: g.kpi for g in plan.goals}
+    external = {g.name for g in plan.external_goals}
     with transaction(con, path):
         before = _counts(con)  # inside: a run that waited for another sees what that one wrote
         con.execute("INSERT INTO plan (id, json) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json",
-                    [json.dumps(plan)])
+                    [json.dumps(plan.to_json())])
         for acc, (day, row) in accounts.items():
             con.execute(
                 "INSERT INTO accounts VALUES (?, ?, ?) ON CONFLICT (account) DO UPDATE SET date = excluded.date, "
@@ -299,18 +300,18 @@ def apply_run(con: sqlite3.Connection, plan: dict, events: list[dict], accounts:
                      e["date"], e["start"], e["end"]],
                 )
                 kpi = goal_kpi.get(e["goal"])
-                if kpi and kpi["kind"] == "relative" and e.get("values"):
+                if isinstance(kpi, KpiRelative) and e.get("values"):
                     # the value at the deploy snapshot, which the runtime compares with; it also replaces the
                     # estimate a manual deploy took from the latest stored snapshot
                     con.execute("UPDATE goals SET kpi_start = ? WHERE id = ? AND kpi_start IS NOT ?",
-                                [e["values"].get(kpi["metric"]), e["instance"], e["values"].get(kpi["metric"])])
+                                [e["values"].get(kpi.metric), e["instance"], e["values"].get(kpi.metric)])
             elif kind == "task_created":
                 rule = e.get("alert") or e.get("goal")
-                t = tasks_by_rule.get((rule, e.get("playbook"), e["task"]), {})
+                t = tasks_by_rule.get((rule, e.get("playbook"), e["task"]))
                 con.execute(
                     "INSERT OR IGNORE INTO tasks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 'open')",
                     [e["id"], e["instance"], rule, e["account"], e["task"], e["title"], e["type"], e["owner"],
-                     json.dumps(e.get("after") or []), t.get("due", 0), 1 if t.get("every") else 0,
+                     json.dumps(e.get("after") or []), t.due if t else 0, 1 if t and t.every else 0,
                      e["date"], e["due"], e["due"]],
                 )
             elif kind == "goal_kpi_met":
@@ -325,13 +326,13 @@ def apply_run(con: sqlite3.Connection, plan: dict, events: list[dict], accounts:
         changed = {k: after[k] - before[k] for k in after}
         if any(changed.values()) or not _has_run(con, plan):
             con.execute("INSERT INTO runs (applied_at, plan_hash, last_date, events) VALUES (?, ?, ?, ?)",
-                        [datetime.now(timezone.utc).isoformat(timespec="seconds"), plan["source_hash"],
+                        [datetime.now(timezone.utc).isoformat(timespec="seconds"), plan.source_hash,
                          last_date.isoformat() if last_date else None, len(events)])
     return changed
 
 
 def _has_run(con, plan) -> bool:
-    return con.execute("SELECT 1 FROM runs WHERE plan_hash = ? LIMIT 1", [plan["source_hash"]]).fetchone() is not None
+    return con.execute("SELECT 1 FROM runs WHERE plan_hash = ? LIMIT 1", [plan.source_hash]).fetchone() is not None
 
 
 def _counts(con) -> dict:
@@ -353,34 +354,28 @@ def _open_alert(con, alert, account, day) -> str | None:
     return row[0] if row else None
 
 
-def _plan_tasks(plan: dict) -> dict:
-    out = {}
-    for key in ("alerts", "goals", "external_goals"):
-        for r in plan[key]:
-            for b in r["playbooks"]:
-                for t in b["tasks"]:
-                    out[(r["name"], b["name"], t["name"])] = t
-    return out
+def _plan_tasks(plan: Plan) -> dict:
+    return {(r.name, b.name, t.name): t for r in plan.rules for b in r.playbooks for t in b.tasks}
 
 
 # --- external goals ----------------------------------------------------------------------
 
 
-def _settle_external(con, plan: dict, as_of: date) -> None:
+def _settle_external(con, plan: Plan, as_of: date) -> None:
     """External goals whose due date the run's snapshots reached: outcome from the measures recorded by hand."""
-    for g in plan["external_goals"]:
-        if g["measure"] is None or date.fromisoformat(g["due"]) > as_of:
+    for g in plan.external_goals:
+        if g.measure is None or g.due > as_of:
             continue
-        for (inst,) in con.execute("SELECT id FROM goals WHERE goal = ? AND status = 'active'", [g["name"]]).fetchall():
+        for (inst,) in con.execute("SELECT id FROM goals WHERE goal = ? AND status = 'active'", [g.name]).fetchall():
             settle(con, g, inst)
 
 
-def stored_plan(con) -> dict:
+def stored_plan(con) -> Plan:
     """The plan of the store's last run (manual actions work against it)."""
     row = con.execute("SELECT json FROM plan WHERE id = 1").fetchone()
     if row is None:
         raise ActionRefused("this store has no plan yet: run `plays run SPECS --snapshots ... --state STORE` first")
-    return json.loads(row[0])
+    return Plan.from_json(json.loads(row[0]), validated=True)
 
 
 def manual_deploys(con):
@@ -447,38 +442,34 @@ def dump(con) -> dict:
 # --- external goal outcomes ----------------------------------------------------------------
 
 
-_OPS = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
-        "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
-
-
-def measure_met(measure: dict, value: float) -> bool:
+def measure_met(measure: Measure, value: float) -> bool:
     """Whether a recorded value meets an external goal's target (``target <= 30``: value <= 30)."""
-    return _OPS[measure["op"]](value, measure["target"])
+    return measure.met(value)
 
 
-def external_outcome(goal: dict, measures: list[tuple[date, float]]) -> tuple[str, date | None]:
+def external_outcome(goal: ExternalGoal, measures: list[tuple[date, float]]) -> tuple[str, date | None]:
     """An external goal's outcome at its due date: (``achieved`` or ``missed``, the date the target was met).
 
     The value that counts is the last one recorded on or before the due
     date; nothing recorded by then is missed. The date met is the first
     date of the final run of recordings that meet the target.
     """
-    due = date.fromisoformat(goal["due"])
+    due = goal.due
     counted = sorted((d, v) for d, v in measures if d <= due)
-    if not counted or not measure_met(goal["measure"], counted[-1][1]):
+    if not counted or not goal.measure.met(counted[-1][1]):
         return "missed", None
     met = counted[-1][0]
     for d, v in reversed(counted):
-        if not measure_met(goal["measure"], v):
+        if not goal.measure.met(v):
             break
         met = d
     return "achieved", met
 
 
-def settle(con: sqlite3.Connection, goal: dict, instance: str) -> None:
+def settle(con: sqlite3.Connection, goal: ExternalGoal, instance: str) -> None:
     """Write an external goal instance's outcome at its due date (inside the caller's transaction)."""
     measures = [(date.fromisoformat(d), v) for d, v in
                 con.execute("SELECT date, value FROM measures WHERE instance = ?", [instance]).fetchall()]
     status, met = external_outcome(goal, measures)
     con.execute("UPDATE goals SET status = ?, outcome_date = ?, kpi_met = ? WHERE id = ?",
-                [status, goal["due"], met.isoformat() if met else None, instance])
+                [status, goal.due.isoformat(), met.isoformat() if met else None, instance])

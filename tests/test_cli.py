@@ -299,10 +299,12 @@ def test_python_dash_m_runs_the_cli(tmp_path):
 
 def test_a_compiled_plan_that_fails_the_schema_is_an_internal_error(run_cli, specs, monkeypatch):
     """Such a plan is the compiler's bug, not the user's: exit 70, one line, no file written."""
+    import dataclasses
+
     import plays.compiler.lower as lower
 
     real = lower.lower
-    monkeypatch.setattr(lower, "lower", lambda ctx, sources: dict(real(ctx, sources), extra=1))
+    monkeypatch.setattr(lower, "lower", lambda ctx, sources: dataclasses.replace(real(ctx, sources), plan_version=2))
     code, out, err = run_cli("compile", "specs", "-o", "plan.json")
     assert code == 70 and err.startswith("plays: internal error: PlanError: the plan does not match")
     assert "Traceback" not in err and not (specs.parent / "plan.json").exists()

@@ -17,7 +17,7 @@ import pytest
 
 from plays.compiler.driver import compile_sources
 from plays.sources import Source
-from plays.compiler.plan import dumps
+from plays.compiler.plan import Plan, dumps
 from plays.render import render_text
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -44,9 +44,11 @@ def test_golden(case):
     d = GOLDEN / case
     if (d / "expected.plan.json").exists() or (UPDATE and result.ok and not (d / "expected.txt").exists()):
         assert result.ok, render_text(result.diagnostics, result.sources)
-        jsonschema.Draft202012Validator(SCHEMA).validate(result.plan)  # an independent validator instance
+        data = result.plan.to_json()
+        jsonschema.Draft202012Validator(SCHEMA).validate(data)  # an independent validator instance
         text = dumps(result.plan)
-        assert json.loads(text) == result.plan  # survives a JSON round trip
+        assert json.loads(text) == data  # survives a JSON round trip
+        assert Plan.from_json(json.loads(text)) == result.plan  # and reads back as the same typed plan
         check_or_update(d / "expected.plan.json", text)
     else:
         check_or_update(d / "expected.txt", render_text(result.diagnostics, result.sources))

@@ -25,9 +25,13 @@ def load_plan(paths, plan_file):
     if plan_file and paths:
         raise UsageError("give spec paths or --plan, not both")
     if plan_file:
-        from plays.compiler.plan import load
+        from plays.compiler.plan import PlanError, load
 
-        return load(plan_file)
+        try:
+            return load(plan_file)
+        except PlanError as e:  # a hand-edited plan that names what its catalog lacks, ...
+            click.echo(f"plays: error: {e}", err=True)
+            sys.exit(1)
     if not paths:
         raise UsageError("no spec paths given (for example: plays run specs/ --snapshots data.csv)")
     from plays.compiler.driver import compile_sources
@@ -205,11 +209,11 @@ def _runtime_errors():
     """A problem met while evaluating: one line on stderr and exit 1, never a traceback."""
     import duckdb
 
-    from plays.runtime.engine import RuntimeError_
+    from plays.runtime.engine import EvaluationError
 
     try:
         yield
-    except RuntimeError_ as e:
+    except EvaluationError as e:
         click.echo(f"plays: error: {e}", err=True)
         sys.exit(1)
     except duckdb.Error as e:  # a plan the checks let through but DuckDB cannot run

@@ -37,7 +37,7 @@ def plan_of(text: str, *, path: str = "t.play") -> dict:
     result = compile_sources([Source("catalog.play", CATALOG), Source(path, text)])
     assert result.ok, [(d.code, d.message) for d in result.errors]
     validate(result.plan)
-    return result.plan
+    return result.plan.to_json()
 
 
 def when_of(text: str) -> dict:
@@ -289,7 +289,7 @@ def test_a_hand_built_context_lowers_without_the_passes():
     ctx.catalog.attributes["segment"] = AttributeInfo("segment", "enum", ("smb", "enterprise"), span)
     ctx.catalog.metrics["mau"] = MetricInfo("mau", "count", None, span)
     ctx.alerts["a"] = next(d for d in module.declarations if isinstance(d, ast.Alert))
-    plan = lower(ctx, [Source("h.play", text)])
+    plan = lower(ctx, [Source("h.play", text)]).to_json()
     validate(plan)
     assert plan["alerts"][0]["where"]["expr"]["right"] == {"op": "const", "type": "enum", "value": "smb"}
     assert plan["alerts"][0]["when"]["source"] == "mau < 10"
@@ -329,20 +329,20 @@ def test_file_order_does_not_change_a_byte(examples_text):
         outputs.add(dumps(result.plan))
     assert len(outputs) == 1
     (text,) = outputs
-    whole = compile_sources([Source("all.play", examples_text)]).plan
+    whole = compile_sources([Source("all.play", examples_text)]).plan.to_json()
     assert without_places(json.loads(text)) == without_places(whole)
 
 
 def test_round_trip_and_source_hash(examples_text):
     sources = [Source("b/x.play", CATALOG), Source("a.play", "alert a { when: mau < 1 }")]
-    plan = compile_sources(sources).plan
+    plan = compile_sources(sources).plan.to_json()
     assert json.loads(dumps(plan)) == plan
     assert dumps(plan).endswith("}\n") and not dumps(plan).endswith("\n\n")
     digest = {s.path: hashlib.sha256(s.text.encode()).hexdigest() for s in sources}
     assert plan["sources"] == [{"path": p, "sha256": digest[p]} for p in ("a.play", "b/x.play")]
     whole = "".join(f"{p}\0{digest[p]}\n" for p in ("a.play", "b/x.play"))
     assert plan["source_hash"] == "sha256:" + hashlib.sha256(whole.encode()).hexdigest()
-    examples = compile_sources([Source("e.play", examples_text)]).plan
+    examples = compile_sources([Source("e.play", examples_text)]).plan.to_json()
     assert json.loads(dumps(examples)) == examples
     assert "\\u" not in dumps(plan_of('alert a "Café" { when: mau < 1 }'))  # ensure_ascii=False
 
@@ -358,7 +358,7 @@ def good_plan():
         "goal g { duration: 30d  deploy: on go_live_date  kpi: mrr up 5%\n"
         '  playbook { task t "T" { every: 7d } } }\n'
         'external goal x { account: "acme"  start: 2026-01-01  due: 2026-02-01 }\n'
-    ))]).plan
+    ))]).plan.to_json()
 
 
 def broken(plan, path, change):
@@ -440,7 +440,7 @@ def test_write_then_load(good_plan, tmp_path):
     path = tmp_path / "plan.json"
     write(good_plan, str(path))
     assert path.read_text("utf-8") == dumps(good_plan)
-    assert load(str(path)) == good_plan
+    assert load(str(path)).to_json() == good_plan
 
 
 def test_write_validates_first_and_keeps_the_old_file(good_plan, tmp_path):
@@ -496,12 +496,12 @@ def test_each_source_reads_back_as_its_own_expression(examples_text):
     golden = Path(__file__).parent.parent / "golden"
     extra = [(golden / case / "input.play").read_text("utf-8") for case in ("expressions", "goal_forms")]
     for text in (examples_text, *extra):
-        plan = compile_sources([Source("s.play", text)]).plan
+        plan = compile_sources([Source("s.play", text)]).plan.to_json()
         conditions = conditions_of(plan)
         assert len(conditions) >= 3
         catalog = "".join(d for d in declarations(text) if d.startswith(("account", "metric")))
         probe = "".join(f"alert c{i} {{ when: {c['source']}\n}}\n" for i, c in enumerate(conditions))
-        again = compile_sources([Source("s.play", catalog + probe)]).plan
+        again = compile_sources([Source("s.play", catalog + probe)]).plan.to_json()
         assert [a["when"]["expr"] for a in again["alerts"]] == [c["expr"] for c in conditions]
         lines = text.split("\n")
         for c in conditions:  # `loc` is where the source starts

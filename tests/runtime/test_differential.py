@@ -90,7 +90,7 @@ def test_alerts_agree_with_the_reference(when, where, hold, cooldown, rows):
             + (f"for: {hold}d " if hold is not None else "") + (f"cooldown: {cooldown}d " if cooldown is not None else "")
             + 'playbook { task t "T" { } } }')
     plan = compile_text(CATALOG + spec)
-    assert engine_events(plan, rows) == reference.events(plan, rows), spec
+    assert engine_events(plan, rows) == reference.events(plan.to_json(), rows), spec
 
 
 @SETTINGS
@@ -102,4 +102,4 @@ def test_goals_agree_with_the_reference(trigger, duration, kpi, rows):
     spec = (f"goal g {{ duration: {duration}d  deploy: {trigger} " + (f"kpi: {kpi} " if kpi else "")
             + 'playbook { task t "T" { } } }')
     plan = compile_text(CATALOG + spec)
-    assert engine_events(plan, rows) == reference.events(plan, rows), spec
+    assert engine_events(plan, rows) == reference.events(plan.to_json(), rows), spec

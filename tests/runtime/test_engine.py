@@ -11,11 +11,12 @@ import duckdb
 import pytest
 
 from plays.compiler.driver import compile_text
-from plays.runtime.engine import RuntimeError_, evaluate
+from plays.runtime.engine import EvaluationError, evaluate
 from plays.runtime.events import KINDS, Event, make_id
 from plays.runtime.explain import explain, explain_condition
 from plays.cli.output import render_jsonl, render_text
-from plays.runtime.sql import condition_sql, describe, expr_sql
+from plays.compiler.plan import Call, Condition, Loc, Metric, expr_from_json, walk
+from plays.runtime.sql import condition_sql, expr_sql
 
 CATALOG = """
 account { name: text  tier: enum(standard, premium)  handoff: date }
@@ -50,14 +51,19 @@ def column(con, sql: str, account: str = "a") -> dict[date, object]:
     return {d: v for a, d, v in rows if a == account}
 
 
-def when_expr(condition: str) -> dict:
+def when_expr(condition: str):
     plan = compile_text(CATALOG + f'alert x {{ when: {condition} playbook {{ task t "T" {{ }} }} }}')
-    return plan["alerts"][0]["when"]["expr"]
+    return plan.alerts[0].when.expr
+
+
+def cond_of(expr):
+    """A bare expression as a whole condition (what ``condition_sql`` takes)."""
+    return Condition(expr, Loc("t.play", 1, 1), "")
 
 
 def sql_of(expression: str) -> str:
     """SQL of an arithmetic expression, taken from the left side of ``EXPR is empty``."""
-    return expr_sql(when_expr(f"({expression}) is empty")["arg"])
+    return expr_sql(when_expr(f"({expression}) is empty").arg)
 
 
 # --- expressions in SQL ----------------------------------------------------------------
@@ -106,20 +112,20 @@ def test_negation_of_a_negative_constant_is_not_a_sql_comment():
     node = {"op": "neg", "type": "number", "arg": {"op": "const", "type": "number", "value": -5}}
     cond = {"op": ">", "type": "bool", "left": node, "right": {"op": "metric", "type": "number", "name": "m"}}
     con = table([("a", 0, 4.0, None), ("a", 1, 6.0, None)])
-    assert column(con, f"{condition_sql({'expr': cond})} AS c") == {day(0): True, day(1): False}
+    assert column(con, f"{condition_sql(cond_of(expr_from_json(cond)))} AS c") == {day(0): True, day(1): False}
 
 
 def test_text_is_quoted_so_spec_text_cannot_change_the_query():
     cond = when_expr("""name == "O'Brien -- \\"co\\"" """)
     con = table([("a", 0, 1.0, None, 'O\'Brien -- "co"'), ("a", 1, 1.0, None, "other")])
-    assert column(con, condition_sql({"expr": cond})) == {day(0): True, day(1): False}
+    assert column(con, condition_sql(cond_of(cond))) == {day(0): True, day(1): False}
 
 
 def test_unknown_counts_as_false_at_the_top_only():
     # m > 1 is unknown at day 0; not(unknown) is unknown, so false; "or k > 1" makes it true at day 1
     con = table([("a", 0, None, 0.0), ("a", 1, None, 5.0)])
-    assert column(con, condition_sql({"expr": when_expr("not (m > 1)")})) == {day(0): False, day(1): False}
-    assert column(con, condition_sql({"expr": when_expr("m > 1 or k > 1")})) == {day(0): False, day(1): True}
+    assert column(con, condition_sql(cond_of(when_expr("not (m > 1)")))) == {day(0): False, day(1): False}
+    assert column(con, condition_sql(cond_of(when_expr("m > 1 or k > 1")))) == {day(0): False, day(1): True}
     assert condition_sql(None) == "TRUE"
 
 
@@ -137,8 +143,8 @@ def test_days_since_and_days_until_count_calendar_days_from_the_snapshot_date():
 
 
 def test_calls_read_as_written_for_event_values():
-    node = when_expr("pct_change(m, 7d) <= -20%")["left"]
-    assert describe(node) == "pct_change(m, 7d)"
+    node = when_expr("pct_change(m, 7d) <= -20%").left
+    assert node.describe() == "pct_change(m, 7d)"
 
 
 # --- lifecycles across accounts -------------------------------------------------------------
@@ -189,7 +195,7 @@ def test_titles_see_account_metrics_functions_rule_and_today_and_data_is_not_a_t
 def test_a_title_that_cannot_render_is_an_error_with_the_spec_position():
     # empty m: 1 + None raises in Jinja; the error names the task, the account and the spec line
     spec = 'alert x { when: k > 0  playbook {\n task t "Next {{ m + 1 }}" { } } }'
-    with pytest.raises(RuntimeError_, match=r"<string>:6:2: cannot render the title of task `t` for account `a`"):
+    with pytest.raises(EvaluationError, match=r"<string>:6:2: cannot render the title of task `t` for account `a`"):
         events_of(spec, [("a", 0, None, 1.0)])
 
 
@@ -258,9 +264,10 @@ ROWS = [(a, i, None if m is None else float(m), None if k is None else float(k))
 
 def test_explain_values_and_verdicts_agree_with_the_sql_engine_at_every_snapshot():
     plan = compile_text(CATALOG + f'alert x {{ when: {WHEN}  playbook {{ task t "T" {{ }} }} }}')
-    cond = plan["alerts"][0]["when"]
+    cond = plan.alerts[0].when
     engine = column(table(ROWS), condition_sql(cond))
-    sub = {describe(n): expr_sql(n) for n in _calls(cond["expr"])}
+    sub = {(n.describe() if isinstance(n, Call) else n.name): expr_sql(n)
+           for n in walk(cond.expr) if isinstance(n, (Call, Metric))}
     whole = {key: column(table(ROWS), sql) for key, sql in sub.items()}
     assert any(engine.values()) and not all(engine.values())  # the case covers both verdicts
     for d, expected in engine.items():
@@ -311,10 +318,3 @@ def test_explain_names_for_cooldown_and_already_firing():
     plan = compile_text(CATALOG + spec.format(extra="where: tier == premium"))
     assert "`where` is false" in explain(plan, table(rows), "x", "a", day(0)).verdict
 
-
-def _calls(node: dict) -> list[dict]:
-    out = [node] if node["op"] in ("call", "metric") else []
-    for key in ("arg", "left", "right"):
-        if key in node:
-            out += _calls(node[key])
-    return out

@@ -6,6 +6,9 @@ from datetime import date
 import pytest
 from conftest import apply, day, rows
 
+from types import SimpleNamespace
+
+from plays.compiler.plan import Measure
 from plays.state import actions, store
 from plays.state.actions import ActionRefused
 
@@ -165,7 +168,7 @@ def test_manual_deploy_needs_a_store_with_a_run(store_path):
 
 
 def test_external_outcome_uses_the_last_value_on_or_before_due():
-    g = {"due": "2026-01-09", "measure": {"op": "<=", "target": 30}}
+    g = SimpleNamespace(due=date(2026, 1, 9), measure=Measure("Handling time", "<=", 30))
     d = date.fromisoformat
     assert store.external_outcome(g, []) == ("missed", None)
     assert store.external_outcome(g, [(d("2026-01-03"), 40), (d("2026-01-05"), 29), (d("2026-01-08"), 30)]) == (

@@ -115,6 +115,7 @@ def test_a_writer_held_past_the_timeout_gives_a_clear_message(tmp_path, monkeypa
 CHILD = """
 import json, sys
 from datetime import date
+from plays.compiler.plan import Plan
 from plays.state import store
 
 db, batch, pause = sys.argv[1], sys.argv[2], sys.argv[3] == "pause"
@@ -127,7 +128,7 @@ def progress(n):
     if pause:
         sys.stdin.readline()  # held here, mid-transaction, until the parent kills us (or says go)
 
-store.apply_run(con, doc["plan"], doc["events"], doc["accounts"], date.fromisoformat(doc["last"]), db, progress=progress)
+store.apply_run(con, Plan.from_json(doc["plan"]), doc["events"], doc["accounts"], date.fromisoformat(doc["last"]), db, progress=progress)
 print("committed", flush=True)
 """
 
@@ -161,7 +162,7 @@ def batch(tmp_path_factory):
     cut = next(i for i, e in enumerate(copies) if e["date"] >= "2026-03-01")
     for name, part in (("early", copies[:cut]), ("all", copies)):
         last = part[-1]["date"]
-        (d / f"{name}.json").write_text(json.dumps({"plan": plan, "events": part, "accounts": accounts, "last": last}))
+        (d / f"{name}.json").write_text(json.dumps({"plan": plan.to_json(), "events": part, "accounts": accounts, "last": last}))
     return d, len(copies), cut
 
 
