@@ -101,6 +101,23 @@ class StoreError(UsageError):
     """A store that cannot be used (locked, newer, corrupt): a one-line message, exit 2."""
 
 
+class Store(sqlite3.Connection):
+    """A connection to a store that knows the store's path as the user gave it (for one-line messages)."""
+
+    path: str = "the store"
+
+
+def _open_connection(database: str, path: str, **kw) -> Store:
+    con = sqlite3.connect(database, factory=Store, isolation_level=None, **kw)
+    con.path = path
+    return con
+
+
+def path_of(con: sqlite3.Connection) -> str:
+    """The store's path as the user gave it, for messages."""
+    return getattr(con, "path", "the store")
+
+
 class ActionRefused(Exception):
     """A manual action that does not apply (unknown id, wrong state, bad date): exit 1."""
 
@@ -118,7 +135,7 @@ def connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
     if _not_writable(path):
         raise StoreError(_read_only_message(path))
     try:
-        con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        con = _open_connection(path, path, timeout=BUSY_TIMEOUT_S)
         con.execute("PRAGMA journal_mode = WAL")
         con.execute("PRAGMA foreign_keys = ON")
         version = con.execute("PRAGMA user_version").fetchone()[0]
@@ -155,7 +172,7 @@ def _connect_readonly(path: str) -> sqlite3.Connection:
     uri = f"file:{quote(os.path.abspath(path))}?mode=ro"
     try:
         try:
-            con = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            con = _open_connection(uri, path, uri=True, timeout=BUSY_TIMEOUT_S)
             version = con.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.OperationalError as e:
             if "unable to open" not in str(e):
@@ -163,7 +180,7 @@ def _connect_readonly(path: str) -> sqlite3.Connection:
             # A store in WAL mode needs its -shm file to be read; in a folder
             # we may not write, SQLite cannot create it. Nobody can be
             # writing there either, so read the file as it is.
-            con = sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None)
+            con = _open_connection(uri + "&immutable=1", path, uri=True)
             version = con.execute("PRAGMA user_version").fetchone()[0]
         if version == 0 and con.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
             raise StoreError(f"{path}: an SQLite database of something else (it has tables but no plays version)")
@@ -265,7 +282,7 @@ def apply_run(con: sqlite3.Connection, plan: Plan, events: list[dict], accounts:
     tasks_by_rule = _plan_tasks(plan)
     goal_kpi = {g.name: g.kpi for g in plan.goals}
     external = {g.name for g in plan.external_goals}
-    with transaction(con, path):
+    with reading(path), transaction(con, path):
         before = _counts(con)  # inside: a run that waited for another sees what that one wrote
         con.execute("INSERT INTO plan (id, json) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json",
                     [json.dumps(plan.to_json())])
@@ -382,8 +399,9 @@ def manual_deploys(con):
     """The goals deployed by hand, for the engine to follow on later runs (KPI outcomes)."""
     from plays.runtime.engine import ManualDeploy
 
-    rows = con.execute("SELECT goal, account, start, playbook FROM goals WHERE manual = 1 ORDER BY id").fetchall()
-    return tuple(ManualDeploy(goal=g, account=a, on=date.fromisoformat(s), playbook=p) for g, a, s, p in rows)
+    with reading(path_of(con)):
+        rows = con.execute("SELECT goal, account, start, playbook FROM goals WHERE manual = 1 ORDER BY id").fetchall()
+        return tuple(ManualDeploy(goal=g, account=a, on=date.fromisoformat(s), playbook=p) for g, a, s, p in rows)
 
 
 # --- reading ------------------------------------------------------------------------------

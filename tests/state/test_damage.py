@@ -133,3 +133,30 @@ def test_an_empty_file_or_another_database_read_only(run_cli, tmp_path):
     (tmp_path / "text.db").write_text("hello, not a database\n" * 100)
     code, _, err = run_cli("alerts", "--state", "text.db")
     assert code == 2 and err.startswith("plays: error: text.db: not a plays store (")
+
+
+def test_a_run_into_a_damaged_store_is_one_line_exit_2(run_cli, store_path, plan, tmp_path):
+    from conftest import SPEC
+
+    (tmp_path / "s.play").write_text(SPEC)
+    (tmp_path / "s.csv").write_text("account,date,name,tier,m\np1,2026-01-01,P,premium,10\n")
+    built(store_path, plan)
+    con = sqlite3.connect(store_path)
+    con.execute("UPDATE goals SET manual = 1, start = 'SECRET-start'")
+    con.commit()
+    con.close()
+    code, _, err = run_cli("run", "s.play", "-s", "s.csv", "--state", str(store_path))
+    assert code == 2 and err.count("\n") == 1 and "SECRET" not in err and "the store is damaged" in err
+    scramble(store_path, 5)
+    code, _, err = run_cli("run", "s.play", "-s", "s.csv", "--state", str(store_path))
+    assert code == 2 and err.count("\n") == 1 and err.startswith(f"plays: error: {store_path}: ")
+
+
+def test_a_run_into_a_read_only_store_is_refused(run_cli, read_only, tmp_path):
+    from conftest import SPEC
+
+    (tmp_path / "s.play").write_text(SPEC)
+    (tmp_path / "s.csv").write_text("account,date,name,tier,m\np1,2026-01-01,P,premium,10\n")
+    before = read_only.read_bytes()
+    code, _, err = run_cli("run", "s.play", "-s", "s.csv", "--state", str(read_only))
+    assert code == 2 and "the store is read-only" in err and read_only.read_bytes() == before
