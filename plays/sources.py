@@ -8,6 +8,7 @@ import re
 import stat
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,6 +157,46 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+@contextmanager
+def open_atomic(path: str | os.PathLike, mode: str = "w"):
+    """A file to write ``path`` through, in pieces (large outputs): renamed over ``path`` only when the block ends well.
+
+    Like ``write_atomic``: on any failure (a full disk, an interruption) the
+    temporary file is removed and ``path`` is left as it was, and the
+    temporaries of killed writers of ``path`` are removed first.
+    ``UsageError`` when the folder is not writable or the disk is full.
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    base = os.path.basename(path)
+    _remove_stale_temporaries(directory, base)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{base}.{os.getpid()}.", suffix=".tmp")
+    except OSError as e:
+        raise UsageError(f"{path}: cannot write: {e.strerror or e}") from None
+    try:
+        text = {} if "b" in mode else {"encoding": "utf-8", "newline": ""}
+        with os.fdopen(fd, mode, **text) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, _mode_for(path))
+        os.replace(tmp, path)
+    except OSError as e:
+        _remove(tmp)
+        raise UsageError(f"{path}: cannot write: {e.strerror or e}") from None
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 STALE_AFTER_S = 3600  # a temporary with no process id in its name is stale after an hour

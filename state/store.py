@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from collections.abc import Iterable
 from contextlib import contextmanager
 from datetime import date
 from urllib.parse import quote
@@ -196,13 +197,14 @@ def _connect_readonly(path: str) -> sqlite3.Connection:
 
 
 @contextmanager
-def reading(path: str):
+def reading(path: str, *, values: bool = True):
     """Turn a damaged store met while reading or acting on it into a one-line ``StoreError`` (exit 2).
 
     SQLite finds most damage only when it reads the damaged page, and a row
     edited by hand can hold a value no plays wrote (a date that is not one,
     JSON that does not parse). The message names the store and the kind of
-    problem, never the stored content.
+    problem, never the stored content. ``values=False`` leaves all but
+    SQLite's errors alone (for code that also runs other stages).
     """
     try:
         yield
@@ -212,6 +214,8 @@ def reading(path: str):
         raise StoreError(f"{path}: the store is damaged ({_first_line(e)}); restore it from a backup, "
                          "or rebuild it with `plays run ... --state`") from None
     except (ValueError, KeyError, TypeError, IndexError, PlanError) as e:  # json.JSONDecodeError is a ValueError
+        if not values:
+            raise
         raise StoreError(f"{path}: the store is damaged (a stored value plays did not write: "
                          f"{type(e).__name__}); restore it from a backup, or rebuild it with `plays run ... --state`"
                          ) from None
@@ -261,7 +265,7 @@ def transaction(con: sqlite3.Connection, path: str = "the store"):
 # --- applying a run --------------------------------------------------------------------
 
 
-def apply_run(con: sqlite3.Connection, plan: Plan, events: list[dict], accounts: dict[str, tuple[str, dict]],
+def apply_run(con: sqlite3.Connection, plan: Plan, events: Iterable[dict], accounts: dict[str, tuple[str, dict]],
               last_date: date | None, path: str = "the store", *, progress=None) -> dict:
     """Apply a run's events (JSON form, in the runtime's order) in one transaction; returns what changed.
 
@@ -282,7 +286,9 @@ def apply_run(con: sqlite3.Connection, plan: Plan, events: list[dict], accounts:
     tasks_by_rule = _plan_tasks(plan)
     goal_kpi = {g.name: g.kpi for g in plan.goals}
     external = {g.name for g in plan.external_goals}
-    with reading(path), transaction(con, path):
+    # Events may stream from the evaluation: only SQLite's own errors are store damage here (a bad stored
+    # value is met in _settle_external, which reads through the whole guard).
+    with reading(path, values=False), transaction(con, path):
         before = _counts(con)  # inside: a run that waited for another sees what that one wrote
         con.execute("INSERT INTO plan (id, json) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json",
                     [json.dumps(plan.to_json())])
@@ -293,7 +299,8 @@ def apply_run(con: sqlite3.Connection, plan: Plan, events: list[dict], accounts:
                 [acc, day, json.dumps(row, default=str)],
             )
         firing: dict[tuple[str, str], str] = {}
-        for n, e in enumerate(events, 1):
+        n = 0
+        for n, e in enumerate(events, 1):  # any iterable: a large run streams its events in
             if progress is not None and n % 1000 == 0:
                 progress(n)
             kind = e["event"]
@@ -338,13 +345,14 @@ def apply_run(con: sqlite3.Connection, plan: Plan, events: list[dict], accounts:
                 con.execute("UPDATE goals SET status = ?, outcome_date = ? WHERE id = ? AND status = 'active'",
                             [status, e["date"], e["instance"]])
         if last_date is not None:
-            _settle_external(con, plan, last_date)
+            with reading(path):
+                _settle_external(con, plan, last_date)
         after = _counts(con)
         changed = {k: after[k] - before[k] for k in after}
         if any(changed.values()) or not _has_run(con, plan):
             con.execute("INSERT INTO runs (applied_at, plan_hash, last_date, events) VALUES (?, ?, ?, ?)",
                         [datetime.now(timezone.utc).isoformat(timespec="seconds"), plan.source_hash,
-                         last_date.isoformat() if last_date else None, len(events)])
+                         last_date.isoformat() if last_date else None, n])
     return changed
 
 

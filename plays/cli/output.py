@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
+from typing import TextIO
 
 from plays.render import printable as p
 from plays.runtime.events import Event
 
 
 def render_jsonl(events: list[Event]) -> str:
-    return "".join(json.dumps(e.to_json(), ensure_ascii=False) + "\n" for e in events)
+    import io
+
+    out = io.StringIO()
+    write_jsonl(events, out)
+    return out.getvalue()
 
 
 def _line(e: Event) -> str:
@@ -42,42 +48,87 @@ def _fmt(v) -> str:
 
 
 def render_text(events: list[Event], *, accounts: int | None = None, rows: int | None = None) -> str:
-    out: list[str] = []
+    import io
+
+    out = io.StringIO()
+    write_text(events, out, accounts=accounts, rows=rows)
+    return out.getvalue()
+
+
+def write_text(events: Iterable[Event], out: TextIO, *, accounts: int | None = None, rows: int | None = None) -> Summary:
+    """Write events as text grouped by date and account, then the summary; streams (one event at a time)."""
+    summary = Summary()
     last = None
+    first = True
     for e in events:
+        summary.add(e)
         key = (e.date, e.account)
         if key != last:
             if last is None or last[0] != e.date:
-                out.append(f"\n{e.date}")
-            out.append(f"  {p(e.account)}")
+                out.write(f"{e.date}\n" if first else f"\n{e.date}\n")
+            out.write(f"  {p(e.account)}\n")
             last = key
-        out.append(f"    {_line(e)}")
-    out.append("")
-    out.extend(summary_lines(events, accounts=accounts, rows=rows))
-    return "\n".join(out).lstrip("\n") + "\n"
+        first = False
+        out.write(f"    {_line(e)}\n")
+    if not first:
+        out.write("\n")
+    out.write("\n".join(summary.lines(accounts=accounts, rows=rows)) + "\n")
+    return summary
+
+
+def write_jsonl(events: Iterable[Event], out: TextIO) -> Summary:
+    """Write events as JSON Lines, one event per line; streams."""
+    summary = Summary()
+    for e in events:
+        summary.add(e)
+        out.write(json.dumps(e.to_json(), ensure_ascii=False) + "\n")
+    return summary
+
+
+class Summary:
+    """Counts of a run's events, tallied as they stream by."""
+
+    def __init__(self):
+        self.kinds: Counter = Counter()
+        self.fired: Counter = Counter()
+        self.deployed: Counter = Counter()
+        self.outcomes: Counter = Counter()
+        self.tasks: Counter = Counter()
+
+    def add(self, e: Event) -> None:
+        self.kinds[e.event] += 1
+        if e.event == "alert_fired":
+            self.fired[e.alert] += 1
+        elif e.event == "goal_deployed":
+            self.deployed[(e.goal, e.playbook or "-")] += 1
+        elif e.event in ("goal_kpi_met", "goal_achieved", "goal_missed"):
+            self.outcomes[(e.goal, e.event)] += 1
+        elif e.event == "task_created":
+            self.tasks[e.alert or e.goal] += 1
+
+    def lines(self, *, accounts=None, rows=None) -> list[str]:
+        lines = ["Summary"]
+        if rows is not None:
+            lines.append(f"  {rows:,} snapshots of {accounts:,} accounts evaluated")
+        lines.append(f"  alerts fired: {self.kinds['alert_fired']}, resolved: {self.kinds['alert_resolved']}")
+        for name, n in sorted(self.fired.items()):
+            lines.append(f"    {p(name):<24} {n:>6} fired")
+        lines.append(f"  goals deployed: {self.kinds['goal_deployed']}")
+        for (goal, book), n in sorted(self.deployed.items()):
+            lines.append(f"    {p(goal):<24} {'playbook ' + p(book):<22} {n:>6} deployed")
+        for goal in sorted({g for g, _ in self.outcomes}):
+            lines.append(
+                f"    {p(goal):<24} KPI met {self.outcomes[(goal, 'goal_kpi_met')]}, "
+                f"achieved {self.outcomes[(goal, 'goal_achieved')]}, missed {self.outcomes[(goal, 'goal_missed')]}"
+            )
+        lines.append(f"  tasks created: {self.kinds['task_created']}")
+        for rule, n in sorted(self.tasks.items()):
+            lines.append(f"    {p(rule):<24} {n:>6}")
+        return lines
 
 
 def summary_lines(events: list[Event], *, accounts=None, rows=None) -> list[str]:
-    kinds = Counter(e.event for e in events)
-    fired = Counter(e.alert for e in events if e.event == "alert_fired")
-    deployed = Counter((e.goal, e.playbook or "-") for e in events if e.event == "goal_deployed")
-    outcomes = Counter((e.goal, e.event) for e in events if e.event in ("goal_kpi_met", "goal_achieved", "goal_missed"))
-    tasks = Counter(e.alert or e.goal for e in events if e.event == "task_created")
-    lines = ["Summary"]
-    if rows is not None:
-        lines.append(f"  {rows:,} snapshots of {accounts:,} accounts evaluated")
-    lines.append(f"  alerts fired: {kinds['alert_fired']}, resolved: {kinds['alert_resolved']}")
-    for name, n in sorted(fired.items()):
-        lines.append(f"    {p(name):<24} {n:>6} fired")
-    lines.append(f"  goals deployed: {kinds['goal_deployed']}")
-    for (goal, book), n in sorted(deployed.items()):
-        lines.append(f"    {p(goal):<24} {'playbook ' + p(book):<22} {n:>6} deployed")
-    for goal in sorted({g for g, _ in outcomes}):
-        lines.append(
-            f"    {p(goal):<24} KPI met {outcomes[(goal, 'goal_kpi_met')]}, achieved {outcomes[(goal, 'goal_achieved')]},"
-            f" missed {outcomes[(goal, 'goal_missed')]}"
-        )
-    lines.append(f"  tasks created: {kinds['task_created']}")
-    for rule, n in sorted(tasks.items()):
-        lines.append(f"    {p(rule):<24} {n:>6}")
-    return lines
+    summary = Summary()
+    for e in events:
+        summary.add(e)
+    return summary.lines(accounts=accounts, rows=rows)

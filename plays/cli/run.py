@@ -83,7 +83,11 @@ _PLAN = click.option("--plan", "plan_file", metavar="PLAN.json", help="Use a com
 @click.option("-o", "--output", metavar="FILE", help="Write the events to FILE instead of standard output.")
 @click.option("--state", "state", metavar="STORE",
               help="Apply the events to this state store (SQLite), created if missing; see `plays tasks`.")
-def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output, state):
+@click.option("--jobs", "-j", type=click.IntRange(min=1), metavar="N",
+              help="Worker processes for large books (default: the machine's cores).")
+@click.option("--partitions", type=click.IntRange(min=1), metavar="N",
+              help="Evaluate the accounts in N hash buckets (default: about a million snapshots each).")
+def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output, state, jobs, partitions):
     """Dry-run specs on metric snapshots: which alerts fire, goals deploy, tasks are due.
 
     Evaluates every account at each of its snapshot dates and prints the
@@ -100,9 +104,9 @@ def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output, state):
       plays run specs/ -s 'data/2026-*.parquet' --from 2026-03-01 --format json
       plays run --plan plan.json -s data.csv --account acme
       plays run specs/ -s 'data/*.parquet' --state plays.db
+      plays run specs/ -s 'data/*.parquet' --jobs 2 --format json -o events.jsonl
     """
-    from plays.runtime.engine import evaluate
-    from .output import render_jsonl, render_text
+    import tempfile
 
     if from_ and to and from_ > to:
         raise UsageError("--from is after --to")
@@ -119,28 +123,78 @@ def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output, state):
 
         store = state_store.connect(state)
         manual = state_store.manual_deploys(store)
-    progress = _progress(snaps.rows)
+    n_accounts = snaps.con.execute("SELECT count(DISTINCT account) FROM snapshots").fetchone()[0]
+    with tempfile.TemporaryDirectory(prefix="plays-run-") as work:
+        stream = _evaluate(plan, snaps, work, manual or (), jobs, partitions)
+        if store is not None:
+            changed = _apply(store, state, plan, stream(), snaps.con)
+            click.echo(f"{state}: " + (", ".join(f"{v:+d} {k.replace('_', ' ')}" for k, v in changed.items() if v)
+                                       or "no change"), err=True)
+        events = (e for e in stream() if (from_ is None or e.date >= from_) and (to is None or e.date <= to))
+        _write(events, fmt, output, accounts=n_accounts, rows=snaps.rows)
+
+
+def _evaluate(plan, snaps, work: str, manual, jobs: int | None, partitions: int | None):
+    """Evaluate the whole book; returns a function that streams the events in the contract's order (re-iterable)."""
+    from plays.runtime.engine import evaluate
+    from plays.runtime.partitions import evaluate_buckets, merged, partitions_for, spill_buckets
+
+    buckets = partitions or partitions_for(snaps.rows)
+    if buckets == 1:  # a small book: in this process, on the table already loaded
+        progress = _progress(snaps.rows)
+        try:
+            with _runtime_errors():
+                events = evaluate(plan, snaps.con, progress=progress, manual=manual)
+        finally:
+            progress("close")
+        return lambda: iter(events)
+    files = spill_buckets(snaps.con, work, buckets)
+    snaps.con.execute("DROP TABLE snapshots")  # the workers read their buckets; free the memory
+    bar = _bucket_progress(buckets)
     try:
         with _runtime_errors():
-            events = evaluate(plan, snaps.con, progress=progress, manual=manual or ())
+            results = evaluate_buckets(plan, files, work, jobs=jobs, manual=manual, progress=bar)
     finally:
-        progress("close")
-    if store is not None:
-        changed = _apply(store, state, plan, events, snaps.con)
-        click.echo(f"{state}: " + (", ".join(f"{v:+d} {k.replace('_', ' ')}" for k, v in changed.items() if v)
-                                   or "no change"), err=True)
-    events = [e for e in events if (from_ is None or e.date >= from_) and (to is None or e.date <= to)]
-    if fmt == "json":
-        text = render_jsonl(events)
-    else:
-        n_accounts = snaps.con.execute("SELECT count(DISTINCT account) FROM snapshots").fetchone()[0]
-        text = render_text(events, accounts=n_accounts, rows=snaps.rows)
-    if output:
-        from plays.sources import write_atomic
+        bar(None, None)
+    return lambda: merged(results)
 
-        write_atomic(output, text)
+
+def _write(events, fmt: str, output: str | None, *, accounts: int, rows: int) -> None:
+    """Stream the events to ``output`` (atomically: all or nothing) or standard output."""
+    from plays.sources import open_atomic
+
+    from .output import write_jsonl, write_text
+
+    def emit(out):
+        if fmt == "json":
+            write_jsonl(events, out)
+        else:
+            write_text(events, out, accounts=accounts, rows=rows)
+
+    if output:
+        with open_atomic(output) as f:
+            emit(f)
     else:
-        click.echo(text, nl=False)
+        emit(sys.stdout)
+        sys.stdout.flush()
+
+
+def _bucket_progress(total: int):
+    """A progress bar of buckets evaluated, on stderr when it is a terminal."""
+    if not sys.stderr.isatty():
+        return lambda done, of: None
+    bar = click.progressbar(length=total, label="evaluating", file=sys.stderr, show_eta=True)
+    bar.__enter__()
+    seen = [0]
+
+    def step(done, of):
+        if done is None:
+            bar.__exit__(None, None, None)
+            return
+        bar.update(done - seen[0])
+        seen[0] = done
+
+    return step
 
 
 def _apply(store, path, plan, events, con):
@@ -153,7 +207,7 @@ def _apply(store, path, plan, events, con):
     ).fetchall()
     accounts = {r[0]: (r[1].isoformat(), dict(zip(columns, r))) for r in latest}
     last = con.execute("SELECT max(date) FROM snapshots").fetchone()[0]
-    return apply_run(store, plan, [e.to_json() for e in events], accounts, last, path)
+    return apply_run(store, plan, (e.to_json() for e in events), accounts, last, path)
 
 
 def _progress(rows: int):
