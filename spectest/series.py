@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from plays.bounds import MAX_DATE, MAX_DURATION_DAYS, MIN_DATE  # noqa: F401 (MAX_DATE: used by the format)
+
 # Bounds of what a test file may write (docs/cli.md, "plays test"). Dates and
-# durations have the language's bounds; a series is at most MAX_SERIES_VALUES
+# durations have the product's bounds; a series is at most MAX_SERIES_VALUES
 # long, so that `100x999999999` is refused before anything is allocated.
-MIN_DATE = date(1900, 1, 1)
-MAX_DATE = date(2999, 12, 31)
-MAX_DURATION_DAYS = 36_500
 MAX_SERIES_VALUES = 10_000
 
 _VALUE = re.compile(r"^(?P<v>_|-?\$?\d+(?:\.\d+)?%?)(?:x(?P<n>\d+))?$")

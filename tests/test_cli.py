@@ -179,7 +179,8 @@ def test_no_paths_is_a_usage_error_with_an_example(run_cli):
     for cmd in (["check"], ["compile", "-o", "plan.json"]):
         code, out, err = run_cli(*cmd)
         assert code == 2 and out == ""
-        assert err.splitlines()[-1] == f"Error: give at least one .play file or folder of them, for example: plays {cmd[0]} specs/"
+        assert err == (f"plays: error: give at least one .play file or folder of them, for example: plays {cmd[0]} "
+                       f"specs/ (see `plays {cmd[0]} --help`)\n")
 
 
 def test_version(run_cli):
@@ -191,6 +192,31 @@ def test_version(run_cli):
 def test_bad_option_is_a_usage_error(run_cli, specs):
     code, _, err = run_cli("check", "--format", "xml", "specs")
     assert code == 2 and "Invalid value for '--format'" in err
+    assert err.count("\n") == 1 and err.startswith("plays: error: ") and err.endswith("(see `plays check --help`)\n")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["nope"], "No such command 'nope'."),
+    (["check", "--bogus", "specs"], "--bogus"),
+    (["task", "done", "t-1", "--on", "9999-12-31", "--state", "x.db"],
+     "Invalid value for '--on': 9999-12-31 is out of range: dates are between 1900-01-01 and 2999-12-31"),
+    (["goal", "deploy", "g", "--account", "a", "--on", "2026-02-30"],
+     "Invalid value for '--on': `2026-02-30` is not a date like 2026-03-01"),
+    (["tasks", "--as-of", "a\x1b[2Jb"], r"Invalid value for '--as-of': `a\x1b[2Jb` is not a date like 2026-03-01"),
+    (["report", "--as-of", "1899-12-31"], None),
+])
+def test_every_usage_error_is_one_line(run_cli, specs, args, message):
+    code, out, err = run_cli(*args)
+    assert code == 2 and out == "" and err.count("\n") == 1 and err.startswith("plays: error: ")
+    assert "\x1b" not in err
+    if message:
+        assert message in err
+
+
+def test_a_command_alone_prints_its_help(run_cli):
+    for args in ([], ["goal"]):
+        code, out, err = run_cli(*args)
+        assert code == 2 and "Usage: plays" in err and "\n\nOptions:\n" in err and "\\n" not in err
 
 
 def test_syntax_errors_exit_1_in_every_format(run_cli, tmp_path):

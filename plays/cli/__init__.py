@@ -95,12 +95,21 @@ def main(argv=None) -> None:
     except click.exceptions.Abort:
         click.echo("plays: aborted", err=True)
         sys.exit(130)
+    except click.exceptions.NoArgsIsHelpError as e:  # `plays` or `plays goal` alone: the help, exit 2
+        e.show()
+        sys.exit(2)
+    except click.UsageError as e:
+        # One line, like every other exit 2 (a bad option, a bad date, a missing argument), with where to look.
+        from plays.render import printable
+
+        where = f" (see `{e.ctx.command_path} --help`)" if e.ctx is not None else ""
+        click.echo(f"plays: error: {printable(e.format_message())}{where}", err=True)
+        sys.exit(2)
     except click.ClickException as e:
         from plays.render import printable
 
-        e.message = printable(e.message)
-        e.show()
-        sys.exit(2 if isinstance(e, click.UsageError) else e.exit_code)
+        click.echo(f"plays: error: {printable(e.format_message())}", err=True)
+        sys.exit(e.exit_code)
     except KeyboardInterrupt:
         click.echo("plays: interrupted", err=True)
         sys.exit(130)

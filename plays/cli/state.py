@@ -21,12 +21,18 @@ FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), de
 
 
 def _date(ctx, param, value):
+    from plays.bounds import date_problem
+
     if value is None:
         return date.today()
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"`{value}` is not a date like 2026-03-01") from None
+        raise click.BadParameter(f"`{printable(value)}` is not a date like 2026-03-01") from None
+    problem = date_problem(day)
+    if problem:
+        raise click.BadParameter(problem)
+    return day
 
 
 ON = click.option("--on", "on", callback=_date, metavar="DATE", help="The date (default: today).")
@@ -251,12 +257,16 @@ def report(fmt, html, as_of, state):
 
     from plays.state.report import as_of_default, figures, render_csv, render_html, render_text
 
+    from plays.bounds import date_problem
+
     day = None
     if as_of:
         try:
             day = date.fromisoformat(as_of)
         except ValueError:
             raise UsageError(f"--as-of: `{as_of}` is not a date like 2026-03-01") from None
+        if date_problem(day):
+            raise UsageError(f"--as-of: {date_problem(day)}")
     con = _open(state, readonly=True)
     with reading(state):
         day = day or as_of_default(con)
