@@ -106,7 +106,10 @@ def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output, state, jo
       plays run specs/ -s 'data/*.parquet' --state plays.db
       plays run specs/ -s 'data/*.parquet' --jobs 2 --format json -o events.jsonl
     """
+    import json
     import tempfile
+
+    from .output import json_payload, text_payload
 
     if from_ and to and from_ > to:
         raise UsageError("--from is after --to")
@@ -125,19 +128,22 @@ def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output, state, jo
         manual = state_store.manual_deploys(store)
     n_accounts = snaps.con.execute("SELECT count(DISTINCT account) FROM snapshots").fetchone()[0]
     with tempfile.TemporaryDirectory(prefix="plays-run-") as work:
-        stream = _evaluate(plan, snaps, work, manual or (), jobs, partitions)
+        render = json_payload if fmt == "json" else text_payload
+        stream = _evaluate(plan, snaps, work, manual or (), jobs, partitions, render)
         if store is not None:
-            changed = _apply(store, state, plan, stream(), snaps.con)
+            changed = _apply(store, state, plan, (json.loads(r[2]) for r in stream()), snaps.con)
             click.echo(f"{state}: " + (", ".join(f"{v:+d} {k.replace('_', ' ')}" for k, v in changed.items() if v)
                                        or "no change"), err=True)
-        events = (e for e in stream() if (from_ is None or e.date >= from_) and (to is None or e.date <= to))
-        _write(events, fmt, output, accounts=n_accounts, rows=snaps.rows)
+        recs = stream()
+        if from_ is not None or to is not None:
+            recs = (r for r in recs if (from_ is None or r[0][0] >= from_) and (to is None or r[0][0] <= to))
+        _write(recs, fmt, output, accounts=n_accounts, rows=snaps.rows)
 
 
-def _evaluate(plan, snaps, work: str, manual, jobs: int | None, partitions: int | None):
-    """Evaluate the whole book; returns a function that streams the events in the contract's order (re-iterable)."""
+def _evaluate(plan, snaps, work: str, manual, jobs: int | None, partitions: int | None, render):
+    """Evaluate the whole book; returns a function that streams its records in the contract's order (re-iterable)."""
     from plays.runtime.engine import evaluate
-    from plays.runtime.partitions import evaluate_buckets, merged, partitions_for, spill_buckets
+    from plays.runtime.partitions import evaluate_buckets, merged, partitions_for, records, spill_buckets
 
     buckets = partitions or partitions_for(snaps.rows)
     if buckets == 1:  # a small book: in this process, on the table already loaded
@@ -147,29 +153,29 @@ def _evaluate(plan, snaps, work: str, manual, jobs: int | None, partitions: int 
                 events = evaluate(plan, snaps.con, progress=progress, manual=manual)
         finally:
             progress("close")
-        return lambda: iter(events)
+        return lambda: records(events, render)
     files = spill_buckets(snaps.con, work, buckets)
     snaps.con.execute("DROP TABLE snapshots")  # the workers read their buckets; free the memory
     bar = _bucket_progress(buckets)
     try:
         with _runtime_errors():
-            results = evaluate_buckets(plan, files, work, jobs=jobs, manual=manual, progress=bar)
+            results = evaluate_buckets(plan, files, work, jobs=jobs, manual=manual, progress=bar, render=render)
     finally:
         bar(None, None)
     return lambda: merged(results)
 
 
-def _write(events, fmt: str, output: str | None, *, accounts: int, rows: int) -> None:
-    """Stream the events to ``output`` (atomically: all or nothing) or standard output."""
+def _write(recs, fmt: str, output: str | None, *, accounts: int, rows: int) -> None:
+    """Stream the records to ``output`` (atomically: all or nothing) or standard output."""
     from plays.sources import open_atomic
 
     from .output import write_jsonl, write_text
 
     def emit(out):
         if fmt == "json":
-            write_jsonl(events, out)
+            write_jsonl(recs, out)
         else:
-            write_text(events, out, accounts=accounts, rows=rows)
+            write_text(recs, out, accounts=accounts, rows=rows)
 
     if output:
         with open_atomic(output) as f:
@@ -198,7 +204,7 @@ def _bucket_progress(total: int):
 
 
 def _apply(store, path, plan, events, con):
-    """Apply a run to the state store in one transaction (see runtime/store.py)."""
+    """Apply a run's events (JSON form, streamed) to the state store in one transaction (see state/store.py)."""
     from plays.state.store import apply_run
 
     columns = [c[0] for c in con.execute("DESCRIBE snapshots").fetchall()]
@@ -207,7 +213,7 @@ def _apply(store, path, plan, events, con):
     ).fetchall()
     accounts = {r[0]: (r[1].isoformat(), dict(zip(columns, r))) for r in latest}
     last = con.execute("SELECT max(date) FROM snapshots").fetchone()[0]
-    return apply_run(store, plan, (e.to_json() for e in events), accounts, last, path)
+    return apply_run(store, plan, events, accounts, last, path)
 
 
 def _progress(rows: int):
