@@ -229,3 +229,13 @@ def test_a_temporary_left_by_a_killed_writer_is_removed_by_the_next_write(tmp_pa
     os.utime(old, (time.time() - 7200, time.time() - 7200))
     write_atomic(tmp_path / "plan.json", "{}")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["plan.json", live.name, fresh.name, other.name])
+
+
+def test_open_atomic_also_removes_temporaries_of_killed_writers(tmp_path):
+    from plays.sources import open_atomic
+
+    dead = tmp_path / ".events.jsonl.999999999.abcd1234.tmp"
+    dead.write_text("half")
+    with open_atomic(tmp_path / "events.jsonl") as f:
+        f.write("x\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.jsonl"]

@@ -54,3 +54,16 @@ def test_a_refused_action_escapes_the_id_it_names(run_cli, store_path, plan):
     evil_store(store_path, plan)
     code, _, err = run_cli("task", "done", "t-\nforged\x1b", "--state", str(store_path))
     assert code == 1 and err.count("\n") == 1 and "\x1b" not in err
+
+
+def test_plays_run_text_end_to_end_shows_escape_sequences_escaped(run_cli, tmp_path):
+    from conftest import SPEC
+
+    (tmp_path / "s.play").write_text(SPEC)
+    rows = [f"a1\x1b[31m,2026-01-{d:02d},Evil\x1b[2J\u202e,standard,{m}" for d, m in ((1, 3), (2, 3), (3, 6))]
+    (tmp_path / "s.csv").write_text("account,date,name,tier,m\n" + "\n".join(rows) + "\n")
+    for extra in ([], ["--jobs", "2"]):
+        code, out, err = run_cli("run", "s.play", "-s", "s.csv", *extra)
+        assert code == 0, err
+        clean(out)
+        assert "  a1\\x1b[31m\n" in out and "Call Evil\\x1b[2J\\u202e" in out
