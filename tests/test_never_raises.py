@@ -80,3 +80,283 @@ def test_arbitrary_text_never_raises(text):
 def test_the_seed_itself_is_clean():
     result = compile_sources([Source("seed.play", SEED)], lower=False)
     assert result.errors == []
+
+
+# --------------------------------------------------------------------------- plays run on bad snapshot files
+#
+# The real CLI (`plays run --plan ... -s FILE --format json`) on generated bad
+# snapshot files in the three formats: mutated bytes, wrong types, NaN and
+# infinities, ragged rows, duplicated columns, other encodings, empty files,
+# arrays and nulls in JSON Lines, Parquet columns of every type. Whatever the
+# file, the answer is exit 0, 1 or 2 with one-line messages, within a bound,
+# and an exit 0 prints strict JSON.
+
+import json  # noqa: E402
+import re  # noqa: E402
+import time  # noqa: E402
+
+import pytest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SNAPSHOT_LINES = (ROOT / "examples" / "snapshots.csv").read_text("utf-8").splitlines()
+HEADER, ROWS = SNAPSHOT_LINES[0], SNAPSHOT_LINES[1:5] + SNAPSHOT_LINES[200:203]
+COLUMNS = HEADER.split(",")
+RUN_BOUND_S = 20  # per run, on a busy two-core machine; a clean run of these files takes well under a second
+
+MESSAGE = re.compile(
+    r"^(\S.*:\d+:\d+: (error|warning)\[R\d{3}\]: [^\n]+"
+    r"|  = help: [^\n]+"
+    r"|\d+ problems? in the snapshots( \(and [\d,]+ more\))?; nothing was evaluated"
+    r"|plays: (error|warning): [^\n]+)$"
+)
+DUCKDB_WORDING = re.compile(r"(Binder|Invalid Input|Conversion|Catalog|Parser|IO|Internal|Out of Range) Error|"
+                            r"LINE \d+:|Candidate bindings|Possible Solution")
+VALUES = ["", "nan", "NaN", "inf", "-Infinity", "1e309", "-1e400", " acme", "acme ", "x", "12", "0.5", "-3",
+          "2026-02-30", "2026-01-01", "01/02/2026", "smb", "giant", "é", "\t", '"', '""', "a,b", "true", "null"]
+FRAGMENTS = [",", "\n", "\n\n", "\r\n", '"', ";", "\t", "\ufeff", "\x00", "nan", "1e309", " acme", "x" * 300,
+             "[1, 2]", "null", "{", "}", "NaN"]
+
+
+@pytest.fixture(scope="module")
+def plan_file(tmp_path_factory):
+    from plays.cli import main
+
+    path = tmp_path_factory.mktemp("plan") / "plan.json"
+    with pytest.raises(SystemExit) as e:
+        main(["compile", str(ROOT / "specs"), "-o", str(path)])
+    assert e.value.code in (0, None)
+    return str(path)
+
+
+def _mutate_bytes(draw, data: bytes) -> bytes:
+    for _ in range(draw(st.integers(0, 3))):
+        op = draw(st.sampled_from(["insert", "delete", "latin1", "truncate", "flip"]))
+        n = len(data)
+        a = draw(st.integers(0, n))
+        if op == "insert":
+            data = data[:a] + draw(st.sampled_from(FRAGMENTS)).encode("utf-8") + data[a:]
+        elif op == "delete":
+            data = data[:a] + data[a + draw(st.integers(1, 30)):]
+        elif op == "latin1":
+            data = data[:a] + b"caf\xe9" + data[a:]
+        elif op == "truncate":
+            data = data[:a]
+        elif n:
+            i = min(a, n - 1)
+            data = data[:i] + bytes([data[i] ^ draw(st.integers(1, 255))]) + data[i + 1:]
+    return data
+
+
+@st.composite
+def bad_csv(draw):
+    lines = [HEADER, *ROWS]
+    for _ in range(draw(st.integers(1, 4))):
+        if not lines:
+            break
+        op = draw(st.sampled_from(["cell", "ragged", "dup_column", "blank", "dup_line", "empty", "header_only"]))
+        i = draw(st.integers(1, len(lines) - 1)) if len(lines) > 1 else 0
+        if op == "cell" and len(lines) > 1:
+            cells = lines[i].split(",")
+            cells[draw(st.integers(0, len(cells) - 1))] = draw(st.sampled_from(VALUES))
+            lines[i] = ",".join(cells)
+        elif op == "ragged" and len(lines) > 1:
+            cells = lines[i].split(",")
+            lines[i] = ",".join(cells[: draw(st.integers(0, len(cells) - 1))] if draw(st.booleans()) else cells + ["9"])
+        elif op == "dup_column":
+            name = draw(st.sampled_from(COLUMNS))
+            lines = [lines[0] + "," + name] + [ln + ",1" for ln in lines[1:]]
+        elif op == "blank":
+            lines.insert(i, "")
+        elif op == "dup_line" and len(lines) > 1:
+            lines.insert(i, lines[i])
+        elif op == "empty":
+            lines = []
+        elif op == "header_only":
+            lines = lines[:1]
+    data = ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
+    return _mutate_bytes(draw, data)
+
+
+def _typed(value: str):
+    for convert in (int, float):
+        try:
+            return convert(value)
+        except ValueError:
+            pass
+    return value or None
+
+
+JSON_VALUES = [42, -1.5, "x", None, True, [1], {"a": 1}, "NaN", "", " acme", "2026-02-30", "12", 1e300]
+
+
+@st.composite
+def bad_jsonl(draw):
+    records = [json.dumps({c: _typed(v) for c, v in zip(COLUMNS, row.split(","))}) for row in ROWS]
+    for _ in range(draw(st.integers(1, 4))):
+        op = draw(st.sampled_from(["value", "raw_value", "line", "blank", "missing"]))
+        i = draw(st.integers(0, len(records) - 1)) if records else 0
+        if not records:
+            break
+        if op in ("value", "raw_value", "missing"):
+            try:
+                obj = json.loads(records[i])
+            except ValueError:
+                continue
+            if not isinstance(obj, dict):
+                continue
+            key = draw(st.sampled_from(COLUMNS))
+            if op == "missing":
+                obj.pop(key, None)
+                records[i] = json.dumps(obj)
+            elif op == "value":
+                obj[key] = draw(st.sampled_from(JSON_VALUES))
+                records[i] = json.dumps(obj)
+            else:  # literals json.dumps would not write: NaN, Infinity, 1e309
+                obj[key] = "@@"
+                records[i] = json.dumps(obj).replace('"@@"', draw(st.sampled_from(["NaN", "Infinity", "1e309", "-1e999"])))
+        elif op == "line":
+            records[i] = draw(st.sampled_from(["[1, 2]", "null", "42", '"text"', "{", "}", "", "{}", "true"]))
+        else:
+            records.insert(i, "")
+    if draw(st.integers(0, 9)) == 0:
+        records = []
+    data = ("\n".join(records) + "\n").encode("utf-8") if records else b""
+    return _mutate_bytes(draw, data)
+
+
+PARQUET_TYPES = ["VARCHAR", "BLOB", "BOOLEAN", "DOUBLE", "FLOAT", "BIGINT", "DATE", "TIMESTAMP", "INTEGER[]",
+                 "DECIMAL(4,1)"]
+
+
+@st.composite
+def bad_parquet(draw):
+    """(a SELECT over the seed rows with columns retyped and cells replaced, byte mutations to apply)."""
+    casts = {}
+    for _ in range(draw(st.integers(0, 3))):
+        casts[draw(st.sampled_from(COLUMNS))] = draw(st.sampled_from(PARQUET_TYPES))
+    cells = {}
+    for _ in range(draw(st.integers(0, 3))):
+        cells[(draw(st.integers(0, len(ROWS) - 1)), draw(st.sampled_from(COLUMNS)))] = draw(st.sampled_from(
+            ["'nan'", "'inf'", "NULL", "' acme'", "'x'", "'2026-02-30'", "'1e309'"]))
+    rows = []
+    for r, row in enumerate(ROWS):
+        values = row.split(",")
+        rows.append([cells.get((r, c), "NULL" if v == "" else "'" + v.replace("'", "''") + "'")
+                     for c, v in zip(COLUMNS, values)])
+    union = " UNION ALL ".join("SELECT " + ", ".join(f"{v} AS c{k}" for k, v in enumerate(r)) for r in rows)
+
+    def column(k, name):
+        t = casts.get(name)
+        if t == "INTEGER[]":
+            return f"[1] AS \"{name}\""
+        if t == "DOUBLE" or t == "FLOAT":
+            return f"TRY_CAST(c{k} AS {t}) AS \"{name}\""
+        if t:
+            return f"TRY_CAST(c{k} AS {t}) AS \"{name}\""
+        return f"c{k} AS \"{name}\""
+
+    select = f"SELECT {', '.join(column(k, n) for k, n in enumerate(COLUMNS))} FROM ({union})"
+    mutate = draw(st.booleans()) and draw(st.integers(0, 2**16))
+    return select, mutate
+
+
+def _check_run(run_cli, plan_file, name):
+    start = time.monotonic()
+    code, out, err = run_cli("run", "--plan", plan_file, "-s", name, "--format", "json")
+    assert time.monotonic() - start < RUN_BOUND_S
+    assert code in (0, 1, 2), err
+    assert "Traceback" not in err and "internal error" not in err
+    assert not DUCKDB_WORDING.search(err), f"DuckDB's own words reached the user: {err}"
+    for line in err.splitlines():
+        assert MESSAGE.match(line), f"not a one-line message: {line!r}"
+    if code == 0:
+        def strict(constant):
+            raise ValueError(f"{constant} is not JSON")
+
+        for line in out.splitlines():
+            json.loads(line, parse_constant=strict)
+
+
+NEVER = settings(max_examples=30, deadline=None,
+                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+
+
+@NEVER
+@given(bad_csv())
+def test_plays_run_on_a_bad_csv_file_never_crashes(run_cli, plan_file, data):
+    Path("bad.csv").write_bytes(data)
+    _check_run(run_cli, plan_file, "bad.csv")
+
+
+@NEVER
+@given(bad_jsonl())
+def test_plays_run_on_a_bad_json_lines_file_never_crashes(run_cli, plan_file, data):
+    Path("bad.jsonl").write_bytes(data)
+    _check_run(run_cli, plan_file, "bad.jsonl")
+
+
+@NEVER
+@given(bad_parquet())
+def test_plays_run_on_a_bad_parquet_file_never_crashes(run_cli, plan_file, case):
+    import duckdb
+
+    select, mutate = case
+    duckdb.connect().execute(f"COPY ({select}) TO 'bad.parquet' (FORMAT parquet)")
+    if mutate:
+        import random
+
+        data = bytearray(Path("bad.parquet").read_bytes())
+        rnd = random.Random(mutate)
+        for _ in range(rnd.randint(1, 4)):
+            i = rnd.randrange(len(data))
+            data[i] ^= rnd.randint(1, 255)
+        if rnd.random() < 0.3:
+            data = data[: rnd.randrange(len(data))]
+        Path("bad.parquet").write_bytes(bytes(data))
+    _check_run(run_cli, plan_file, "bad.parquet")
+
+
+METRICS = [c for c in COLUMNS if c in ("mau", "feature_adoption", "mrr", "seat_utilization", "health_score",
+                                        "invoice_days_overdue", "tickets_opened", "nps")]
+NOT_NUMBERS = ["nan", "NaN", "inf", "-inf", "Infinity", "1e309", "-1e400", "many", "12x"]
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(["csv", "jsonl", "parquet"]), st.integers(0, len(ROWS) - 1), st.sampled_from(METRICS),
+       st.sampled_from(NOT_NUMBERS), st.integers(0, 2))
+def test_a_value_that_is_not_a_finite_number_is_reported_at_its_position(run_cli, plan_file, fmt, r, metric, bad,
+                                                                         blanks):
+    """NaN, infinities, out-of-range and non-numbers in any one metric cell: exit 1, R103 at that line or row."""
+    import duckdb
+
+    rows = [dict(zip(COLUMNS, row.split(","))) for row in ROWS]
+    rows[r][metric] = bad
+    if fmt == "csv":
+        lines = [HEADER] + [",".join(x.values()) for x in rows]
+        lines[1:1] = [""] * blanks  # blank lines after the header shift every line
+        Path("one.csv").write_text("\n".join(lines) + "\n")
+        name, where = "one.csv", f"line {r + 2 + blanks}"
+    elif fmt == "jsonl":
+        def value(c, v):
+            if c in METRICS and v == bad:
+                return {"nan": "NaN", "NaN": "NaN", "inf": "Infinity", "-inf": "-Infinity"}.get(v, v if v[-1].isdigit()
+                                                                                                  else json.dumps(v))
+            return json.dumps(_typed(v)) if v == "" or c in METRICS else json.dumps(v)
+        lines = ["{" + ", ".join(f'"{c}": {value(c, v)}' for c, v in x.items()) + "}" for x in rows]
+        lines[:0] = [""] * blanks
+        Path("one.jsonl").write_text("\n".join(lines) + "\n")
+        name, where = "one.jsonl", f"line {r + 1 + blanks}"
+    else:
+        con = duckdb.connect()
+        con.execute("CREATE TABLE t (" + ", ".join(f'"{c}" VARCHAR' for c in COLUMNS) + ")")
+        con.executemany(f"INSERT INTO t VALUES ({', '.join('?' * len(COLUMNS))})",
+                        [[x[c] or None for c in COLUMNS] for x in rows])
+        typed = ", ".join(f'TRY_CAST("{c}" AS DOUBLE) AS "{c}"' if c == metric and bad not in ("many", "12x")
+                          else f'"{c}"' for c in COLUMNS)
+        con.execute(f"COPY (SELECT {typed} FROM t) TO 'one.parquet' (FORMAT parquet)")
+        name, where = "one.parquet", f"row {r + 1}"
+    code, _, err = run_cli("run", "--plan", plan_file, "-s", name, "--format", "json")
+    assert code == 1, err
+    line = int(where.split()[1])
+    assert f"{name}:{line}:1: error[R103]: {where}: `{metric}` is `" in err, err
