@@ -140,10 +140,10 @@ def connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
         con.execute("PRAGMA journal_mode = WAL")
         con.execute("PRAGMA foreign_keys = ON")
         version = con.execute("PRAGMA user_version").fetchone()[0]
-    except sqlite3.DatabaseError as e:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as e:
         if "readonly" in str(e):
             raise StoreError(_read_only_message(path)) from None
-        raise StoreError(f"{path}: not a plays store ({e})") from None
+        raise StoreError(f"{path}: not a plays store ({_first_line(e)})") from None
     _check_version(path, version)
     if version < SCHEMA_VERSION:
         migrate(con, path)
@@ -185,7 +185,7 @@ def _connect_readonly(path: str) -> sqlite3.Connection:
             version = con.execute("PRAGMA user_version").fetchone()[0]
         if version == 0 and con.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
             raise StoreError(f"{path}: an SQLite database of something else (it has tables but no plays version)")
-    except sqlite3.DatabaseError as e:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as e:
         raise StoreError(f"{path}: not a plays store ({_first_line(e)})") from None
     _check_version(path, version)
     if version < SCHEMA_VERSION:
@@ -208,7 +208,7 @@ def reading(path: str, *, values: bool = True):
     """
     try:
         yield
-    except sqlite3.DatabaseError as e:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as e:  # SQLite hands damaged text over undecodable
         if "readonly" in str(e):
             raise StoreError(_read_only_message(path)) from None
         raise StoreError(f"{path}: the store is damaged ({_first_line(e)}); restore it from a backup, "
@@ -238,7 +238,7 @@ def migrate(con: sqlite3.Connection, path: str = "the store") -> None:
                     if statement.strip():
                         con.execute(statement)
                 con.execute(f"PRAGMA user_version = {n + 1}")
-    except sqlite3.DatabaseError as e:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as e:
         raise StoreError(f"{path}: cannot bring the store to version {SCHEMA_VERSION} ({e})") from None
 
 

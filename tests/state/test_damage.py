@@ -160,3 +160,34 @@ def test_a_run_into_a_read_only_store_is_refused(run_cli, read_only, tmp_path):
     before = read_only.read_bytes()
     code, _, err = run_cli("run", "s.play", "-s", "s.csv", "--state", str(read_only))
     assert code == 2 and "the store is read-only" in err and read_only.read_bytes() == before
+
+
+def test_any_damage_to_the_file_is_exit_0_or_2_in_one_line(run_cli, tmp_path, plan):
+    """Hypothesis overwrites bytes anywhere in a real store (header, schema, rows, free pages)."""
+    import shutil
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    pristine = built(tmp_path / "pristine.db", plan)
+    size = pristine.stat().st_size
+
+    scale = int(os.environ.get("PLAYS_FUZZ_SCALE", "1"))  # PLAYS_FUZZ_SCALE=10 for a longer hunt
+
+    @settings(max_examples=60 * scale, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.tuples(st.integers(0, size - 1), st.binary(min_size=1, max_size=64)), min_size=1, max_size=8),
+           st.sampled_from(READERS + (["task", "done", "t-000000000000"],)))
+    def damaged(patches, args):
+        target = tmp_path / "damaged.db"
+        shutil.copy(pristine, target)
+        data = bytearray(target.read_bytes())
+        for at, chunk in patches:
+            data[at:at + len(chunk)] = chunk
+        target.write_bytes(bytes(data[:size]))
+        code, out, err = run_cli(*args, "--state", str(target))
+        assert code in (0, 1, 2), err
+        assert "internal error" not in err and "Traceback" not in err
+        if code == 2:
+            assert err.count("\n") == 1 and err.startswith(f"plays: error: {target}: ")
+
+    damaged()
