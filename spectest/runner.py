@@ -7,6 +7,8 @@ stop the run: it becomes a ``FileProblem`` beside the other files' outcomes.
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -156,6 +158,8 @@ def check_rows(test: SpecTest, plan: Plan) -> list[Diagnostic]:
             elif a.type == "date" and value is not None and not is_date(value):
                 diags.append(error("T103", f"account `{acc.account}`: `{name}` must be a date like 2026-01-31 "
                                    "(a calendar date between 1900-01-01 and 2999-12-31)", acc.span))
+            elif value is not None and (problem := _value_problem(a.type, value)):
+                diags.append(error("T103", f"account `{acc.account}`: `{name}` {problem}", acc.span))
         for metric in acc.series:
             if metric not in metrics:
                 diags.append(error("T103", f"account `{acc.account}`: unknown metric `{metric}`", acc.span,
@@ -165,6 +169,18 @@ def check_rows(test: SpecTest, plan: Plan) -> list[Diagnostic]:
             diags.append(error("T103", f"`deploy` names no goal template `{d.goal}`", test.span,
                                suggestion=suggest(d.goal, goals)))
     return diags
+
+
+def _value_problem(kind: str, value) -> str | None:
+    """Why an attribute value of a test does not fit its catalog type (text or number), or None."""
+    if kind == "number":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"must be a number, not {json.dumps(value)}"
+        if not math.isfinite(value):
+            return f"must be a finite number, not {json.dumps(value)}"
+    elif kind == "text" and not isinstance(value, str):
+        return f"is text: write {json.dumps(value)} in quotes"
+    return None
 
 
 def _compile(tf: SpecFile):

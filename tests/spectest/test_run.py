@@ -130,3 +130,28 @@ def test_no_test_files_passes_unless_tests_are_required(run_cli, tmp_path):
     assert (code, out) == (2, "")
     assert err == "plays: error: no spec tests found under specs (no *.test.yaml file)\n"
     assert run_cli("test", "nope")[0] == 2  # a path that does not exist is still an error
+
+
+@pytest.mark.parametrize("attributes, message", [
+    ("{name: Acme, tier: premium, mrr_target: .nan}", None),  # an unknown attribute: T103 as before
+    ("{name: 42}", "`name` is text: write 42 in quotes"),
+    ("{name: true}", "`name` is text: write true in quotes"),
+    ("{sales_handoff_date: 2026-02-30}", "`sales_handoff_date` must be a date like 2026-01-31"),
+])
+def test_attribute_values_must_fit_their_catalog_type(run_cli, project, attributes, message):
+    (project / "specs" / "tests" / "bad.test.yaml").write_text(
+        f"tests:\n  - name: x\n    start: 2026-01-01\n    accounts:\n      a:\n        attributes: {attributes}\n")
+    code, out, _ = run_cli("test", "specs/tests/bad.test.yaml")
+    assert code == 2 and "error[T103]" in out
+    if message:
+        assert message in out
+
+
+def test_number_attributes_must_be_finite_numbers(tmp_path, run_cli):
+    (tmp_path / "specs" / "tests").mkdir(parents=True)
+    (tmp_path / "specs" / "a.play").write_text("account { seats: number }\nmetric m: count\n")
+    for value, shown in ((".nan", "NaN"), (".inf", "Infinity"), ("true", "true"), ('"12"', '"12"')):
+        (tmp_path / "specs" / "tests" / "t.test.yaml").write_text(
+            f"tests:\n  - name: x\n    start: 2026-01-01\n    accounts: {{a: {{attributes: {{seats: {value}}}}}}}\n")
+        code, out, _ = run_cli("test", "specs")
+        assert code == 2 and f"`seats` must be a {'finite ' if shown in ('NaN', 'Infinity') else ''}number, not {shown}" in out
