@@ -56,6 +56,7 @@ class SpecTest:
     expect_none: tuple[Expectation, ...]
     span: Span
     deploy: tuple[ManualDeploy, ...] = ()  # a CSM's manual deployments
+    deploy_spans: tuple[Span, ...] = ()  # where each is written
 
 
 @dataclass
@@ -262,14 +263,15 @@ def _parse_test(t: dict, node, path: str, lines: list[str], pos, diags) -> SpecT
         ))
     expect = tuple(_expectations(t, node, "expect", path, lines, diags))
     expect_none = tuple(_expectations(t, node, "expect_none", path, lines, diags))
-    deploy = []
+    deploy, deploy_spans = [], []
     for i, d in enumerate(t.get("deploy") or ()):
         on = _value(parse_date, d["date"], node["deploy"][i], ["date"], path, diags, "deploy date")
         if on is not None:
             deploy.append(ManualDeploy(goal=d["goal"], account=d["account"], on=on, playbook=d.get("playbook")))
+            deploy_spans.append(Span.point(path, *_node_line(node, ["deploy", i])))
     return SpecTest(
         name=t["name"], accounts=tuple(accounts), expect=expect, expect_none=expect_none,
-        span=Span.point(path, *pos), deploy=tuple(deploy),
+        span=Span.point(path, *pos), deploy=tuple(deploy), deploy_spans=tuple(deploy_spans),
     )
 
 

@@ -144,7 +144,7 @@ def check_rows(test: SpecTest, plan: Plan) -> list[Diagnostic]:
     """Test-file errors that only the catalog can reveal: unknown attributes, metrics, enum values, goals."""
     attrs = {a.name: a for a in plan.catalog.attributes}
     metrics = {m.name for m in plan.catalog.metrics}
-    goals = {g.name for g in plan.goals}
+    goals = {g.name: g for g in plan.goals}
     diags = []
     for acc in test.accounts:
         for name, value in acc.attributes.items():
@@ -164,10 +164,18 @@ def check_rows(test: SpecTest, plan: Plan) -> list[Diagnostic]:
             if metric not in metrics:
                 diags.append(error("T103", f"account `{acc.account}`: unknown metric `{metric}`", acc.span,
                                    suggestion=suggest(metric, metrics)))
-    for d in test.deploy:
-        if d.goal not in goals:
-            diags.append(error("T103", f"`deploy` names no goal template `{d.goal}`", test.span,
+    accounts = {a.account for a in test.accounts}
+    for d, at in zip(test.deploy, test.deploy_spans or [test.span] * len(test.deploy)):
+        g = goals.get(d.goal)
+        if g is None:
+            diags.append(error("T103", f"`deploy` names no goal template `{d.goal}`", at,
                                suggestion=suggest(d.goal, goals)))
+        elif d.playbook is not None and d.playbook not in (books := [b.name for b in g.playbooks]):
+            diags.append(error("T103", f"`deploy` of `{d.goal}`: no playbook `{d.playbook}` "
+                               f"(it has {', '.join(books) or 'none'})", at, suggestion=suggest(d.playbook, books)))
+        if d.account not in accounts:
+            diags.append(error("T103", f"`deploy` names account `{d.account}`, which this test does not have",
+                               at, suggestion=suggest(d.account, accounts)))
     return diags
 
 

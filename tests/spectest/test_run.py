@@ -155,3 +155,16 @@ def test_number_attributes_must_be_finite_numbers(tmp_path, run_cli):
             f"tests:\n  - name: x\n    start: 2026-01-01\n    accounts: {{a: {{attributes: {{seats: {value}}}}}}}\n")
         code, out, _ = run_cli("test", "specs")
         assert code == 2 and f"`seats` must be a {'finite ' if shown in ('NaN', 'Infinity') else ''}number, not {shown}" in out
+
+
+@pytest.mark.parametrize("entry, message", [
+    ("{goal: save_plann, account: a, date: 2026-01-02}", "`deploy` names no goal template `save_plann`"),
+    ("{goal: save_plan, account: b, date: 2026-01-02}", "`deploy` names account `b`, which this test does not have"),
+    ("{goal: save_plan, account: a, date: 2026-01-02, playbook: nope}", "`deploy` of `save_plan`: no playbook `nope`"),
+])
+def test_a_deploy_must_name_a_template_playbook_and_account_of_the_test(run_cli, project, entry, message):
+    (project / "specs" / "tests" / "bad.test.yaml").write_text(
+        "tests:\n  - name: x\n    start: 2026-01-01\n    accounts: {a: {}}\n    deploy:\n"
+        f"      - {entry}\n")
+    code, out, _ = run_cli("test", "specs/tests/bad.test.yaml")
+    assert code == 2 and f"specs/tests/bad.test.yaml:6:9: error[T103]: {message}" in out
