@@ -44,6 +44,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from jinja2.tests import TESTS as JINJA_TESTS
 
 from plays.diagnostics import suggest
+from plays.errors import PlaysError
 
 from .title_values import (  # noqa: F401  (EMPTY, MAX_TITLE, DECIMALS and the filters are part of this API)
     DECIMALS, EMPTY, MAX_TITLE, TITLE_FILTERS, arith, as_text, compare, fmt_days, fmt_money, fmt_pct, is_number, join,
@@ -61,7 +62,7 @@ _DATE_PARTS = ("year", "month", "day")
 _RULES = ("alert", "goal")
 
 
-class TitleError(Exception):
+class TitleError(PlaysError):
     """A title that cannot be compiled (``problems``) or rendered (the message says why)."""
 
     def __init__(self, message: str, problems: tuple[TitleProblem, ...] = ()):
