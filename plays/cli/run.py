@@ -46,22 +46,45 @@ def load_plan(paths, plan_file):
 
 
 def load_input(snapshots, plan, accounts=None):
-    """Validated snapshots, or exit 1 with the positioned report (nothing is evaluated)."""
-    from plays.render import render_text
+    """Validated snapshots in a connection (explain), or exit 1 with the positioned report (nothing is evaluated)."""
+    from plays.runtime.snapshots import load_snapshots
 
-    from plays.runtime.snapshots import SnapshotError, load_snapshots
+    with _bad_snapshots():
+        snaps = load_snapshots(list(snapshots), plan, accounts=accounts)
+    _warn(snaps.warnings)
+    return snaps
+
+
+def prepare_input(snapshots, plan, workdir: str, partitions: int | None, accounts=None):
+    """Validated snapshots written as account buckets under ``workdir`` (a run), or exit 1 with the report."""
+    from plays.runtime.snapshots import prepare_snapshots
+
+    with _bad_snapshots():
+        prepared = prepare_snapshots(list(snapshots), plan, workdir=workdir, partitions=partitions, accounts=accounts)
+    _warn(prepared.warnings)
+    return prepared
+
+
+@contextmanager
+def _bad_snapshots():
+    from plays.render import render_text
+    from plays.runtime.snapshots import SnapshotError
 
     try:
-        snaps = load_snapshots(list(snapshots), plan, accounts=accounts)
+        yield
     except SnapshotError as e:
         click.echo(render_text(e.diagnostics, {}, with_summary=False), err=True, nl=False)
         more = f" (and {e.more:,} more)" if e.more else ""
         click.echo(f"{len(e.diagnostics)} problem{'s' if len(e.diagnostics) != 1 else ''} in the snapshots{more}; "
                    "nothing was evaluated", err=True)
         sys.exit(1)
-    if snaps.warnings:
-        click.echo(render_text(snaps.warnings, {}, with_summary=False), err=True, nl=False)
-    return snaps
+
+
+def _warn(warnings) -> None:
+    if warnings:
+        from plays.render import render_text
+
+        click.echo(render_text(warnings, {}, with_summary=False), err=True, nl=False)
 
 
 _SNAPSHOTS = click.option(
@@ -78,16 +101,20 @@ _PLAN = click.option("--plan", "plan_file", metavar="PLAN.json", help="Use a com
 @click.option("--from", "from_", callback=_date, metavar="DATE", help="Report events from this date on.")
 @click.option("--to", "to", callback=_date, metavar="DATE", help="Report events up to this date.")
 @click.option("--account", "accounts", multiple=True, metavar="ID", help="Only this account; repeatable.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="text for people; json for JSON Lines, one event per line.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "parquet"]), default="text", show_default=True,
+              help="text for people; json for JSON Lines, one event per line; parquet (with -o) for large runs.")
 @click.option("-o", "--output", metavar="FILE", help="Write the events to FILE instead of standard output.")
 @click.option("--state", "state", metavar="STORE",
               help="Apply the events to this state store (SQLite), created if missing; see `plays tasks`.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), metavar="N",
               help="Worker processes for large books (default: the machine's cores).")
 @click.option("--partitions", type=click.IntRange(min=1), metavar="N",
-              help="Evaluate the accounts in N hash buckets (default: about a million snapshots each).")
-def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output, state, jobs, partitions):
+              help="Evaluate the accounts in N hash buckets (default: from the input size).")
+@click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
+              help="local: this machine's cores; spark: a Spark cluster (pip install 'plays[spark]'), with -o.")
+@click.option("--spark-master", "spark_master", metavar="URL",
+              help="With --engine spark: the Spark master (default local[*]).")
+def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output, state, jobs, partitions, engine, spark_master):
     """Dry-run specs on metric snapshots: which alerts fire, goals deploy, tasks are due.
 
     Evaluates every account at each of its snapshot dates and prints the
@@ -104,74 +131,118 @@ def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output, state, jo
       plays run specs/ -s 'data/2026-*.parquet' --from 2026-03-01 --format json
       plays run --plan plan.json -s data.csv --account acme
       plays run specs/ -s 'data/*.parquet' --state plays.db
-      plays run specs/ -s 'data/*.parquet' --jobs 2 --format json -o events.jsonl
+      plays run specs/ -s 'data/*.parquet' --jobs 2 --format parquet -o events.parquet
+      plays run specs/ -s data/ --engine spark --spark-master spark://host:7077 -o events.parquet
     """
+    import json
     import tempfile
+
+    from plays.runtime.partitions import merged
+
+    from .output import event_payload, json_payload, text_payload
 
     if from_ and to and from_ > to:
         raise UsageError("--from is after --to")
+    if fmt == "parquet" and not output:
+        raise UsageError("--format parquet needs -o FILE (Parquet is not for a terminal)")
+    if engine == "spark":
+        return _run_on_spark(paths, plan_file, snapshots, output, fmt, spark_master, partitions,
+                             refused={"--from": from_, "--to": to, "--account": accounts, "--state": state,
+                                      "--jobs": jobs})
+    if spark_master:
+        raise UsageError("--spark-master goes with --engine spark")
     plan = load_plan(paths, plan_file)
-    snaps = load_input(snapshots, plan, list(accounts) or None)
-    if accounts:
-        found = {r[0] for r in snaps.con.execute("SELECT DISTINCT account FROM snapshots").fetchall()}
-        for a in dict.fromkeys(accounts):
-            if a not in found:
-                click.echo(f"plays: warning: no snapshots for account `{a}`", err=True)
-    store = manual = None
-    if state:
-        from plays.state import store as state_store
-
-        store = state_store.connect(state)
-        manual = state_store.manual_deploys(store)
-    n_accounts = snaps.con.execute("SELECT count(DISTINCT account) FROM snapshots").fetchone()[0]
     with tempfile.TemporaryDirectory(prefix="plays-run-") as work:
-        stream = _evaluate(plan, snaps, work, manual or (), jobs, partitions)
+        prepared = prepare_input(snapshots, plan, work, partitions, list(accounts) or None)
+        if accounts:
+            found = _accounts_among(prepared, accounts)
+            for a in dict.fromkeys(accounts):
+                if a not in found:
+                    click.echo(f"plays: warning: no snapshots for account `{a}`", err=True)
+        store = manual = None
+        if state:
+            from plays.state import store as state_store
+
+            store = state_store.connect(state)
+            manual = state_store.manual_deploys(store)
+        render = {"json": json_payload, "text": text_payload, "parquet": event_payload}[fmt]
+        results = _evaluate(plan, prepared, work, manual or (), jobs, render)
         if store is not None:
-            changed = _apply(store, state, plan, stream(), snaps.con)
+            changed = _apply(store, state, plan, (_as_json(r) for r in merged(results)), prepared)
             click.echo(f"{state}: " + (", ".join(f"{v:+d} {k.replace('_', ' ')}" for k, v in changed.items() if v)
                                        or "no change"), err=True)
-        events = (e for e in stream() if (from_ is None or e.date >= from_) and (to is None or e.date <= to))
-        _write(events, fmt, output, accounts=n_accounts, rows=snaps.rows)
+        recs = merged(results)
+        if from_ is not None or to is not None:
+            recs = (r for r in recs if (from_ is None or r[0][0] >= from_) and (to is None or r[0][0] <= to))
+        _write(recs, fmt, output, accounts=prepared.accounts, rows=prepared.rows)
 
 
-def _evaluate(plan, snaps, work: str, manual, jobs: int | None, partitions: int | None):
-    """Evaluate the whole book; returns a function that streams the events in the contract's order (re-iterable)."""
-    from plays.runtime.engine import evaluate
-    from plays.runtime.partitions import evaluate_buckets, merged, partitions_for, spill_buckets
+def _evaluate(plan, prepared, work: str, manual, jobs: int | None, render):
+    """Evaluate every bucket (in a process pool when there are several); the spilled, sorted results."""
+    from plays.runtime.partitions import evaluate_buckets
 
-    buckets = partitions or partitions_for(snaps.rows)
-    if buckets == 1:  # a small book: in this process, on the table already loaded
-        progress = _progress(snaps.rows)
-        try:
-            with _runtime_errors():
-                events = evaluate(plan, snaps.con, progress=progress, manual=manual)
-        finally:
-            progress("close")
-        return lambda: iter(events)
-    files = spill_buckets(snaps.con, work, buckets)
-    snaps.con.execute("DROP TABLE snapshots")  # the workers read their buckets; free the memory
-    bar = _bucket_progress(buckets)
+    step = _progress(prepared.rows)
     try:
         with _runtime_errors():
-            results = evaluate_buckets(plan, files, work, jobs=jobs, manual=manual, progress=bar)
+            return evaluate_buckets(plan, prepared.partitions, work, jobs=jobs, manual=manual, render=render,
+                                    progress=lambda done, total: step("buckets", done, total))
     finally:
-        bar(None, None)
-    return lambda: merged(results)
+        step("close")
 
 
-def _write(events, fmt: str, output: str | None, *, accounts: int, rows: int) -> None:
-    """Stream the events to ``output`` (atomically: all or nothing) or standard output."""
+def _as_json(record) -> dict:
+    """A record's event in JSON form, for the state store (the payload is a JSON line or the event)."""
+    import json
+
+    payload = record[2]
+    return json.loads(payload) if isinstance(payload, str) else payload.to_json()
+
+
+def _run_on_spark(paths, plan_file, snapshots, output, fmt, master, partitions, refused) -> None:
+    """``--engine spark``: the same engine inside Spark's Python workers; events to a Parquet file or folder."""
+    given = [name for name, value in refused.items() if value]
+    if given:
+        raise UsageError(f"{given[0]} is not available with --engine spark (it writes every event to -o)")
+    if not output:
+        raise UsageError("--engine spark needs -o FILE.parquet (or a folder ending in /)")
+    if fmt not in ("parquet", "text"):  # text is the default: the Spark engine writes Parquet
+        raise UsageError("--engine spark writes Parquet: use --format parquet")
+    from plays.spark import run_files
+
+    plan = load_plan(paths, plan_file)
+    with _runtime_errors(), _bad_snapshots():
+        n = run_files(plan, list(snapshots), output, master=master, partitions=partitions)
+    click.echo(f"wrote {n:,} events to {output}", err=True)
+
+
+def _accounts_among(prepared, accounts) -> set[str]:
+    import duckdb
+
+    files = [f for bucket in prepared.partitions for f in bucket]
+    if not files:
+        return set()
+    rows = duckdb.connect().execute(
+        "SELECT DISTINCT account FROM read_parquet(?, hive_partitioning = false) WHERE account IN (SELECT unnest(?))",
+        [files, list(accounts)]).fetchall()
+    return {r[0] for r in rows}
+
+
+def _write(recs, fmt: str, output: str | None, *, accounts: int, rows: int) -> None:
+    """Stream the records to ``output`` (atomically: all or nothing) or standard output."""
     from plays.sources import open_atomic
 
-    from .output import write_jsonl, write_text
+    from .output import write_jsonl, write_parquet, write_text
 
     def emit(out):
         if fmt == "json":
-            write_jsonl(events, out)
+            write_jsonl(recs, out)
         else:
-            write_text(events, out, accounts=accounts, rows=rows)
+            write_text(recs, out, accounts=accounts, rows=rows)
 
-    if output:
+    if fmt == "parquet":
+        with open_atomic(output, "wb") as f:
+            write_parquet(recs, f)
+    elif output:
         with open_atomic(output) as f:
             emit(f)
     else:
@@ -179,51 +250,40 @@ def _write(events, fmt: str, output: str | None, *, accounts: int, rows: int) ->
         sys.stdout.flush()
 
 
-def _bucket_progress(total: int):
-    """A progress bar of buckets evaluated, on stderr when it is a terminal."""
-    if not sys.stderr.isatty():
-        return lambda done, of: None
-    bar = click.progressbar(length=total, label="evaluating", file=sys.stderr, show_eta=True)
-    bar.__enter__()
-    seen = [0]
+def _apply(store, path, plan, events, prepared):
+    """Apply a run's events (JSON form, streamed) to the state store in one transaction (see state/store.py)."""
+    import duckdb
 
-    def step(done, of):
-        if done is None:
-            bar.__exit__(None, None, None)
-            return
-        bar.update(done - seen[0])
-        seen[0] = done
-
-    return step
-
-
-def _apply(store, path, plan, events, con):
-    """Apply a run to the state store in one transaction (see runtime/store.py)."""
     from plays.state.store import apply_run
 
-    columns = [c[0] for c in con.execute("DESCRIBE snapshots").fetchall()]
-    latest = con.execute(
-        "SELECT * FROM snapshots QUALIFY row_number() OVER (PARTITION BY account ORDER BY date DESC) = 1"
-    ).fetchall()
-    accounts = {r[0]: (r[1].isoformat(), dict(zip(columns, r))) for r in latest}
-    last = con.execute("SELECT max(date) FROM snapshots").fetchone()[0]
-    return apply_run(store, plan, (e.to_json() for e in events), accounts, last, path)
+    files = [f for bucket in prepared.partitions for f in bucket]
+    accounts = {}
+    if files:
+        cur = duckdb.connect().execute(
+            "SELECT * FROM read_parquet(?, hive_partitioning = false) "
+            "QUALIFY row_number() OVER (PARTITION BY account ORDER BY date DESC) = 1", [files])
+        columns = [c[0] for c in cur.description]
+        accounts = {r[0]: (r[1].isoformat(), dict(zip(columns, r))) for r in cur.fetchall()}
+    return apply_run(store, plan, events, accounts, prepared.last_date, path)
 
 
 def _progress(rows: int):
-    """A progress bar on stderr for long runs, only when stderr is a terminal."""
+    """A progress bar on stderr for long runs (buckets evaluated), only when stderr is a terminal."""
     if rows < 200_000 or not sys.stderr.isatty():
-        return lambda label: None
-    steps = ["alerts", "goals", "details", "done"]
-    bar = click.progressbar(length=len(steps), label="evaluating", file=sys.stderr, show_eta=False)
+        return lambda label, done=None, total=None: None
+    bar = click.progressbar(length=100, label="evaluating", file=sys.stderr, show_eta=True)
     bar.__enter__()
+    shown = [0]
 
-    def step(label):
+    def step(label, done=None, total=None):
         if label == "close":
             bar.__exit__(None, None, None)
-        elif label in steps:
-            bar.label = f"evaluating {label}"
-            bar.update(1)
+            return
+        bar.label = f"evaluating {label}"
+        if done is not None and total:
+            now = done * 100 // total
+            bar.update(now - shown[0])
+            shown[0] = now
 
     return step
 
@@ -263,7 +323,7 @@ def _runtime_errors():
     """A problem met while evaluating: one line on stderr and exit 1, never a traceback."""
     import duckdb
 
-    from plays.runtime.engine import EvaluationError
+    from plays.errors import EvaluationError
 
     try:
         yield

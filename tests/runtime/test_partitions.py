@@ -9,13 +9,25 @@ import pytest
 
 from plays.compiler.driver import compile_sources
 from plays.runtime.engine import ManualDeploy, evaluate
-from plays.runtime.partitions import bucket_of, bucket_sql, evaluate_buckets, merged, spill_buckets
-from plays.runtime.snapshots import load_snapshots, snapshots_from_rows
+from plays.runtime.partitions import evaluate_buckets, merged
+from plays.runtime.snapshots import bucket_of, bucket_sql, load_snapshots, snapshots_from_rows
 from plays.sources import discover
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SPECS = str(ROOT / "specs")
 EXAMPLE = str(ROOT / "examples" / "snapshots.csv")
+
+
+def spill_buckets(con, workdir: str, partitions: int) -> list[list[str]]:
+    """A connection's ``snapshots`` table as one Parquet file per bucket (what prepare_snapshots writes)."""
+    out = []
+    for k in range(partitions):
+        path = f"{workdir}/bucket-{k}.parquet"
+        con.execute(f"COPY (SELECT * FROM snapshots WHERE {bucket_sql('account', partitions)} = {k} "
+                    f"ORDER BY account, date) TO '{path}' (FORMAT PARQUET)")
+        n = con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]
+        out.append([path] if n else [])
+    return out
 
 
 def test_bucket_of_is_the_sql_bucket_for_every_kind_of_id():
@@ -68,7 +80,7 @@ def test_generated_book_with_every_rule_kind_is_the_same_in_buckets(tmp_path, pa
     files = spill_buckets(con, str(tmp_path), partitions)
     assert sum(1 for f in files if f) > (1 if partitions > 1 else 0)
     results = evaluate_buckets(plan, files, str(tmp_path), jobs=jobs, manual=manual)
-    assert [e.to_json() for e in merged(results)] == whole
+    assert [r[2].to_json() for r in merged(results)] == whole  # records: (sort key, playbook, event)
 
 
 def test_buckets_hold_whole_accounts(tmp_path):
@@ -81,3 +93,32 @@ def test_buckets_hold_whole_accounts(tmp_path):
             for (acc,) in duckdb.sql(f"SELECT DISTINCT account FROM read_parquet('{f}', hive_partitioning = false)").fetchall():
                 assert seen.setdefault(acc, k) == k and bucket_of(acc, 5) == k
     assert len(seen) == snaps.con.execute("SELECT count(DISTINCT account) FROM snapshots").fetchone()[0]
+
+
+def test_parquet_output_holds_exactly_the_json_events(run_cli, tmp_path):
+    import json
+
+    import pyarrow.parquet as pq
+
+    from plays.runtime.arrow import events_from_arrow
+
+    code, jsonl, _ = run_cli("run", SPECS, "-s", EXAMPLE, "--format", "json")
+    out = tmp_path / "events.parquet"
+    code2, stdout, err = run_cli("run", SPECS, "-s", EXAMPLE, "--format", "parquet", "-o", str(out),
+                                 "--partitions", "3", "--jobs", "2")
+    assert code == code2 == 0 and stdout == "" and err == ""
+    lines = "".join(json.dumps(e.to_json(), ensure_ascii=False) + "\n" for e in events_from_arrow(pq.read_table(out)))
+    assert lines == jsonl
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--format", "parquet"), "--format parquet needs -o FILE"),
+    (("--engine", "spark", "--state", "s.db", "-o", "e.parquet"), "--state is not available with --engine spark"),
+    (("--engine", "spark"), "--engine spark needs -o FILE.parquet"),
+    (("--spark-master", "local[2]"), "--spark-master goes with --engine spark"),
+    (("--format", "json", "-o", "no/such/folder/events.jsonl"), "no/such/folder/events.jsonl: cannot write"),
+])
+def test_run_refuses_what_it_cannot_do_in_one_line(run_cli, tmp_path, args, message):
+    code, out, err = run_cli("run", SPECS, "-s", EXAMPLE, *args)
+    assert code == 2 and out == "" and message in err and err.count("\n") == 1, err
+    assert not list(tmp_path.rglob("*.jsonl")) and not list(tmp_path.rglob("*.tmp"))
