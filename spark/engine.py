@@ -24,7 +24,8 @@ import pyarrow as pa
 
 from plays.compiler.plan import Plan
 from plays.compiler.plan import check as check_plan
-from plays.diagnostics import UsageError, error
+from plays.diagnostics import error
+from plays.errors import PlaysError, UsageError
 from plays.runtime.arrow import EVENT_SCHEMA, evaluate_arrow
 from plays.runtime.events import KINDS
 from plays.runtime.snapshots import SnapshotError
@@ -51,7 +52,7 @@ class SparkInputError(SnapshotError):
         return f"{n:,} problem{'s' if n != 1 else ''} in the snapshots, nothing was evaluated: {shown}{more}"
 
 
-class SparkJobError(Exception):
+class SparkJobError(PlaysError):
     """The Spark job failed: a plays error in a worker (its message), or Spark's own (its first useful line)."""
 
 
@@ -428,5 +429,5 @@ def _first_line(e: Exception) -> str:
     for ln in reversed(lines):  # a Python worker's traceback ends with "module.SomeError: message"
         m = re.match(r"^([\w.]+(?:Error|Error_|Exception)): (.+)$", ln)
         if m:
-            return m.group(2) if m.group(1).startswith("plays.") else ln
-    return lines[0] if lines else type(e).__name__
+            return m.group(2) if m.group(1).startswith("plays.") else f"the Spark job failed: {ln}"
+    return f"the Spark job failed: {lines[0] if lines else type(e).__name__}"
