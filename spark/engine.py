@@ -308,15 +308,34 @@ def _session(master: str | None):
     except ImportError:
         raise SparkMissing("the Spark engine needs PySpark: pip install 'plays[spark]'") from None
     master = master or "local[*]"
-    if master.startswith("local"):
+    ours = SparkSession.getActiveSession() is None
+    builder = SparkSession.builder.master(master).appName("plays run").config("spark.ui.showConsoleProgress", "false")
+    log_config = None
+    if master.startswith("local") and ours:
         # the workers run this interpreter (with plays installed), not whatever `python3` is first on PATH
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    ours = SparkSession.getActiveSession() is None
-    spark = (SparkSession.builder.master(master).appName("plays run")
-             .config("spark.ui.showConsoleProgress", "false")
-             .getOrCreate())
+        # on one machine, only Spark's errors on stderr (a cluster keeps its own logging)
+        fd, log_config = tempfile.mkstemp(prefix="plays-log4j2-", suffix=".properties")
+        with os.fdopen(fd, "w") as f:
+            f.write(_LOG4J2)
+        builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log_config}")
+    try:
+        spark = builder.getOrCreate()
+    finally:
+        if log_config:
+            os.unlink(log_config)  # read once, when the JVM started
     spark.sparkContext.setLogLevel("ERROR")
     return spark, ours
+
+
+_LOG4J2 = """rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = stderr
+appender.console.type = Console
+appender.console.name = stderr
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %p %c{1}: %m%n%ex
+"""
 
 
 def run_files(plan, snapshot_paths, output: str, *, master: str | None = None, partitions: int | None = None,
