@@ -44,7 +44,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from jinja2.tests import TESTS as JINJA_TESTS
 
 from plays.diagnostics import suggest
-from plays.dsl.language import DATE_ATTRIBUTE, FUNCTIONS, MAX_DAYS, UNITS
+from plays.dsl.language import DATE_ATTRIBUTE, FUNCTIONS, MAX_DAYS, MAX_DEPTH, UNITS  # one bound on nesting
 from plays.errors import PlaysError
 
 from .title_values import (  # noqa: F401  (EMPTY, MAX_TITLE, DECIMALS and the filters are part of this API)
@@ -52,10 +52,6 @@ from .title_values import (  # noqa: F401  (EMPTY, MAX_TITLE, DECIMALS and the f
     plain, rounded_number,
 )
 from .types import Type
-
-MAX_DEPTH = 50
-"""How deeply a title's tree may nest (operators, parentheses, filters, ``if`` blocks)."""
-
 
 _DATE_PARTS = ("year", "month", "day")
 _RULES = ("alert", "goal")

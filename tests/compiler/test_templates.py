@@ -118,7 +118,7 @@ def test_what_a_title_may_not_compute_is_refused_at_check_time(title, message):
 )
 def test_deep_or_long_titles_are_refused_not_a_recursion_error(title):
     [d] = diagnostics(title)
-    assert (d.code, d.message) == ("E603", "the title nests too deeply (at most 50 levels of operators, "
+    assert (d.code, d.message) == ("E603", "the title nests too deeply (at most 64 levels of operators, "
                                            "parentheses, filters and blocks)")
 
 
