@@ -5,6 +5,7 @@ import time
 import pytest
 
 from plays.compiler.driver import compile_sources
+from plays.dsl.language import MAX_DEPTH
 from plays.sources import Source
 
 CATALOG = "account { name: text  go_live_date: date  tier: enum(gold, silver) }\nmetric mau: count\nmetric mrr: money\n"
@@ -118,7 +119,7 @@ def test_what_a_title_may_not_compute_is_refused_at_check_time(title, message):
 )
 def test_deep_or_long_titles_are_refused_not_a_recursion_error(title):
     [d] = diagnostics(title)
-    assert (d.code, d.message) == ("E603", "the title nests too deeply (at most 64 levels of operators, "
+    assert (d.code, d.message) == ("E603", f"the title nests too deeply (at most {MAX_DEPTH} levels of operators, "
                                            "parentheses, filters and blocks)")
 
 
