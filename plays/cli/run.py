@@ -323,7 +323,7 @@ def _runtime_errors():
     """A problem met while evaluating: one line on stderr and exit 1, never a traceback."""
     import duckdb
 
-    from plays.runtime.engine import EvaluationError
+    from plays.errors import EvaluationError
 
     try:
         yield
