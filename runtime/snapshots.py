@@ -39,11 +39,12 @@ from plays.compiler.plan import Catalog, Plan
 from plays.diagnostics import Diagnostic, Span, error, suggest, warning
 from plays.errors import PlaysError
 
+from .db import connect
 from .sql import ident, text
 
 MAX_REPORTED = 20
 MEMORY_LIMIT = "768MB"  # DuckDB's own limit while validating / partitioning; it spills to disk beyond it
-ROWS_PER_PARTITION = 1_500_000
+ROWS_PER_PARTITION = 500_000  # a worker holds about 350 MB for a bucket this size (docs/performance.md)
 PARQUET = (".parquet", ".pq")
 
 
@@ -313,7 +314,7 @@ def _expr(src: _Source, col: _Column) -> _Expr | str:
 # --------------------------------------------------------------------------- DuckDB
 
 def _connect(tmp: str) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
+    con = connect()
     con.execute(f"SET memory_limit = {text(MEMORY_LIMIT)}")
     con.execute(f"SET temp_directory = {text(tmp)}")
     con.execute("SET preserve_insertion_order = false")
@@ -770,7 +771,7 @@ def load_snapshots(
 
     ``SnapshotError`` (positioned diagnostics) when the input is unusable.
     """
-    con = con or duckdb.connect()
+    con = con or connect()
     tmp = tempfile.mkdtemp(prefix="plays-validate-")
     check = _connect(tmp)
     try:
@@ -874,7 +875,7 @@ def snapshots_from_rows(plan: Plan, rows: list[dict], con: duckdb.DuckDBPyConnec
     Rows are dicts with ``account``, ``date`` (a ``datetime.date``) and any
     attributes and metrics of the catalog; missing ones are empty.
     """
-    con = con or duckdb.connect()
+    con = con or connect()
     cols = [(c.name, c.sql_type) for c in _catalog(plan)]
     con.execute(f"CREATE OR REPLACE TABLE snapshots ({', '.join(f'{ident(c)} {t}' for c, t in cols)})")
     ordered = sorted(rows, key=lambda r: (r["account"], str(r["date"])))
