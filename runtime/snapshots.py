@@ -43,7 +43,7 @@ from .sql import ident, text
 MAX_REPORTED = 20
 MEMORY_LIMIT = "768MB"  # DuckDB's own limit while validating / partitioning; it spills to disk beyond it
 ROWS_PER_PARTITION = 1_500_000
-FILTERED_SCANS = 8  # up to this many buckets of a Parquet input, one filtered scan each; beyond, one spilling pass
+FILTERED_SCANS = 16  # up to this many buckets of a Parquet input, one filtered scan each; beyond, one spilling pass
 PARQUET = (".parquet", ".pq")
 
 
