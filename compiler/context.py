@@ -7,15 +7,17 @@ from dataclasses import dataclass, field
 from plays.diagnostics import Diagnostic, Span, error, suggest, warning
 from plays.dsl import ast
 
-# Metric types and attribute types of the catalog (LANGUAGE.md, "The account catalog").
-METRIC_TYPES = ("count", "number", "money", "percent")
-ATTRIBUTE_TYPES = ("text", "date", "number", "enum")
-
-SEVERITIES = ("low", "medium", "high", "critical")
-CATEGORIES = ("onboarding", "adoption", "expansion", "retention", "other")
-TASK_TYPES = ("call", "email", "meeting", "todo")
-
-from plays.dsl.ast import ALERT_KEYS, EXTERNAL_KEYS, GOAL_KEYS, TASK_KEYS  # noqa: F401  (re-exported)
+from plays.dsl.language import (  # noqa: F401  (re-exported for the passes)
+    ALERT_KEYS,
+    ATTRIBUTE_TYPES,
+    CATEGORIES,
+    EXTERNAL_KEYS,
+    GOAL_KEYS,
+    METRIC_TYPES,
+    SEVERITIES,
+    TASK_KEYS,
+    TASK_TYPES,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,9 @@ class Context:
     alerts: dict[str, ast.Alert] = field(default_factory=dict)
     goals: dict[str, ast.Goal] = field(default_factory=dict)  # internal and external
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # The type of every expression node, by node identity (``id``), as the
+    # typecheck pass inferred it; lowering reads it and never infers again.
+    types: dict = field(default_factory=dict)
 
     def error(self, code: str, message: str, span: Span | None, **kw) -> None:
         self.diagnostics.append(error(code, message, span, **kw))

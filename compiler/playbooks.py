@@ -13,6 +13,8 @@ from itertools import product
 from plays.diagnostics import Note, suggest
 from plays.dsl import ast
 
+from plays.dsl.language import MAX_DAYS
+
 from .context import TASK_TYPES, Context, props_of
 
 # Above this many enum combinations the coverage analysis is skipped.
@@ -107,7 +109,38 @@ def _check_tasks(ctx: Context, book: ast.Playbook, *, is_alert: bool) -> None:
             if every is not None:
                 ctx.error("E407", f"recurring task `{name}` cannot be followed by other tasks: it has no single due date",
                           every.span)
-        _check_cycles(ctx, tasks)
+        if _check_cycles(ctx, tasks):
+            _check_schedule(ctx, tasks)
+
+
+def _days(t: ast.Task, key: str) -> int:
+    p = next((p for p in t.props if p.key == key), None)
+    v = p.value if p is not None else None
+    return v.value if isinstance(v, ast.Literal) and v.kind == "duration" else 0
+
+
+def _check_schedule(ctx: Context, tasks: dict[str, ast.Task]) -> None:
+    """E408: a task planned more than ``MAX_DAYS`` after the start (chained `due:`s add up)."""
+    deps = {name: [w.name for p in t.props if p.key == "after" for w in p.value.names if w.name in tasks]
+            for name, t in tasks.items()}
+    offset: dict[str, int] = {}
+    for root in tasks:  # iterative: a dependency's offset before its follower's (no cycle here)
+        stack = [root]
+        while stack:
+            name = stack[-1]
+            if name in offset:
+                stack.pop()
+                continue
+            pending = [d for d in deps[name] if d not in offset]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            offset[name] = max((offset[d] for d in deps[name]), default=0) + _days(tasks[name], "due")
+            if offset[name] > MAX_DAYS:
+                ctx.error("E408", f"task `{name}` would be due {offset[name]:,} days after the start; "
+                                  f"plans reach at most {MAX_DAYS:,} days (100 years)", tasks[name].span)
+                return  # once per playbook, not again for every task after it
 
 
 def _check_duration(ctx: Context, p: ast.Property) -> None:
@@ -121,8 +154,9 @@ def _check_duration(ctx: Context, p: ast.Property) -> None:
         ctx.error("E304", "`every:` must be longer than 0d", v.span)
 
 
-def _check_cycles(ctx: Context, tasks: dict[str, ast.Task]) -> None:
-    """Report each dependency cycle once, naming its members in order."""
+def _check_cycles(ctx: Context, tasks: dict[str, ast.Task]) -> bool:
+    """Report each dependency cycle once, naming its members in order; whether there was none."""
+    clean = True
     deps = {
         name: [w.name for p in t.props if p.key == "after" for w in p.value.names if w.name in tasks]
         for name, t in tasks.items()
@@ -141,12 +175,14 @@ def _check_cycles(ctx: Context, tasks: dict[str, ast.Task]) -> None:
                 stack[-1] = (node, i + 1)
                 nxt = deps[node][i]
                 if state.get(nxt) == 1:
+                    clean = False
                     cycle = path[path.index(nxt):]
                     members = " -> ".join([*cycle, nxt])
                     first = tasks[cycle[0]]
                     ctx.error(
                         "E401",
-                        f"these tasks depend on each other in a circle: {members}",
+                        f"task `{nxt}` cannot come after itself" if len(cycle) == 1
+                        else f"these tasks depend on each other in a circle: {members}",
                         first.span,
                         notes=[Note(f"`{m}` is here", tasks[m].span) for m in cycle[1:]],
                     )
@@ -158,6 +194,7 @@ def _check_cycles(ctx: Context, tasks: dict[str, ast.Task]) -> None:
                 state[node] = 2
                 stack.pop()
                 path.pop()
+    return clean
 
 
 # --- segment coverage ------------------------------------------------------------
@@ -171,30 +208,16 @@ UNKNOWN = _Unknown()
 
 
 def _enum_attrs_used(ctx: Context, expr, out: set[str]) -> None:
-    if isinstance(expr, ast.Name) and expr.name in ctx.catalog.attributes:
-        if ctx.catalog.attributes[expr.name].type == "enum":
-            out.add(expr.name)
-    elif isinstance(expr, ast.AttrRef) and expr.attr in ctx.catalog.attributes:
-        if ctx.catalog.attributes[expr.attr].type == "enum":
-            out.add(expr.attr)
-    for child in _children(expr):
-        _enum_attrs_used(ctx, child, out)
-
-
-def _children(e):
-    if isinstance(e, ast.Binary):
-        return (e.left, e.right)
-    if isinstance(e, (ast.Unary, ast.IsEmpty)):
-        return (e.operand,)
-    if isinstance(e, ast.InList):
-        return (e.operand, *e.items)
-    if isinstance(e, ast.Call):
-        return e.args
-    return ()
+    attributes = ctx.catalog.attributes
+    for node in ast.find_all(expr, (ast.Name, ast.AttrRef)):
+        name = node.name if isinstance(node, ast.Name) else node.attr
+        if name in attributes and attributes[name].type == "enum":
+            out.add(name)
 
 
 def _enum_value(ctx: Context, e, combo: dict[str, str]):
     """The enum value an operand stands for under ``combo``: an attribute's value or a bare word."""
+    e = ast.unparen(e)
     name = e.name if isinstance(e, ast.Name) else e.attr if isinstance(e, ast.AttrRef) else None
     if name is not None and name in combo:
         return ("attr", combo[name])
@@ -206,7 +229,11 @@ def _enum_value(ctx: Context, e, combo: dict[str, str]):
 
 
 def _holds(ctx: Context, e, combo: dict[str, str]):
-    """Three-valued truth of ``e`` for one combination of enum values (UNKNOWN when it depends on more)."""
+    """Three-valued truth of ``e`` for one combination of enum values (UNKNOWN when it depends on more).
+
+    Recursive over ``and``/``or``/``not``: the parser bounds the depth (E102).
+    """
+    e = ast.unparen(e)
     if isinstance(e, ast.Binary):
         if e.op in ("and", "or"):
             a, b = _holds(ctx, e.left, combo), _holds(ctx, e.right, combo)
@@ -327,9 +354,4 @@ def _check_goal(ctx: Context, goal: ast.Goal) -> None:
 def _metrics_in(e, cat) -> list[str]:
     if isinstance(e, ast.KpiRelative):
         return [e.metric.name]
-    out = []
-    if isinstance(e, ast.Name) and e.name in cat.metrics:
-        out.append(e.name)
-    for c in _children(e):
-        out.extend(_metrics_in(c, cat))
-    return out
+    return [n.name for n in ast.find_all(e, ast.Name) if n.name in cat.metrics]

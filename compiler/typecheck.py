@@ -1,7 +1,8 @@
 """Compiler pass 2: the types of every expression and property value.
 
 Unknown names, enum values and functions are found here too: names are
-resolved against the catalog while inferring types (``types.infer``).
+resolved against the catalog while inferring types (``types.infer``). The type
+of every expression node is recorded in ``ctx.types`` for lowering.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from plays.dsl import ast
 from plays.dsl.parser import literal_date
 
 from .context import Context
-from .types import check_condition
+from .types import check_condition as _check_condition
 
 # Literal-valued properties of alerts and goals and the kind each must be.
 _LITERAL_KINDS = {
@@ -27,6 +28,9 @@ def typecheck(ctx: Context) -> None:
     """Check the types of conditions and property values of every alert and goal."""
     report = ctx.diagnostics.append
     catalog = ctx.catalog
+
+    def check_condition(expr, catalog, report, what):  # every type lands in ctx.types, for lowering
+        return _check_condition(expr, catalog, report, what, ctx.types)
     for decl in (*ctx.alerts.values(), *ctx.goals.values()):
         what = "alert" if isinstance(decl, ast.Alert) else "goal"
         for p in decl.props:

@@ -1,8 +1,12 @@
-"""Types of expressions: inference over the AST, shared by typecheck and lower.
+"""Types of expressions: inference over the AST, run once by the typecheck pass.
 
-``infer(expr, catalog, report)`` returns the expression's ``Type`` and, when
-``report`` is given, reports every problem it meets through it (the typecheck
-pass); ``lower`` calls it with ``report=None`` to label plan nodes.
+``infer(expr, catalog, report, types)`` returns the expression's ``Type``,
+reports every problem it meets through ``report`` and records the type of
+every node it visits in ``types`` (by node identity: ``Context.types``), which
+lowering reads to label plan nodes; nothing infers a type twice.
+
+Inference recurses over the tree: the parser refuses expressions nested more
+than ``MAX_DEPTH`` levels (E102), so the depth is bounded.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import Callable
 
 from plays.diagnostics import Diagnostic, error, suggest, warning
 from plays.dsl import ast
+from plays.dsl.language import DATE_ATTRIBUTE, FUNCTIONS, METRIC
 
 from .context import Catalog
 
@@ -44,21 +49,6 @@ DURATION = Type("duration")
 DATE = Type("date")
 COUNT = Type("count")
 
-# name -> (arity, first argument must be a metric / a date attribute, result)
-FUNCTIONS: dict[str, tuple[int, str]] = {
-    "value_at": (2, "metric"),
-    "previous": (1, "metric"),
-    "change": (2, "metric"),
-    "pct_change": (2, "metric"),
-    "sum": (2, "metric"),
-    "avg": (2, "metric"),
-    "min": (2, "metric"),
-    "max": (2, "metric"),
-    "count": (2, "metric"),
-    "days_since": (1, "date"),
-    "days_until": (1, "date"),
-}
-
 Report = Callable[[Diagnostic], None] | None
 
 
@@ -72,15 +62,16 @@ def attribute_type(catalog: Catalog, name: str) -> Type:
     return Type("enum", attr=name) if a.type == "enum" else Type(a.type)
 
 
-def infer(expr: ast.Expr, catalog: Catalog, report: Report = None) -> Type:
-    """The type of ``expr``; problems go to ``report`` when given."""
-    return _Infer(catalog, report).visit(expr)
+def infer(expr: ast.Expr, catalog: Catalog, report: Report = None, types: dict | None = None) -> Type:
+    """The type of ``expr``; problems go to ``report`` and each node's type to ``types`` when given."""
+    return _Infer(catalog, report, types).visit(expr)
 
 
 class _Infer:
-    def __init__(self, catalog: Catalog, report: Report):
+    def __init__(self, catalog: Catalog, report: Report, types: dict | None = None):
         self.catalog = catalog
         self.report = report
+        self.types = {} if types is None else types
 
     def err(self, code, message, span, **kw) -> Type:
         if self.report:
@@ -92,7 +83,12 @@ class _Infer:
             self.report(warning(code, message, span, **kw))
 
     def visit(self, e: ast.Expr) -> Type:
-        return getattr(self, "visit_" + type(e).__name__)(e)
+        t = getattr(self, "visit_" + type(e).__name__)(e)
+        self.types[id(e)] = t
+        return t
+
+    def visit_Paren(self, e: ast.Paren) -> Type:
+        return self.visit(e.expr)
 
     # operands ----------------------------------------------------------------
     def visit_Literal(self, e: ast.Literal) -> Type:
@@ -138,16 +134,15 @@ class _Infer:
 
     # functions ---------------------------------------------------------------
     def visit_Call(self, e: ast.Call) -> Type:
-        sig = FUNCTIONS.get(e.func)
-        if sig is None:
+        f = FUNCTIONS.get(e.func)
+        if f is None:
             return self.err("E204", f"unknown function `{e.func}`", e.span,
                             suggestion=suggest(e.func, FUNCTIONS))
-        arity, first = sig
-        if len(e.args) != arity:
-            shape = f"{e.func}(m, 7d)" if arity == 2 else f"{e.func}({'d' if first == 'date' else 'm'})"
-            return self.err("E301", f"`{e.func}` takes {arity} argument{'s' if arity > 1 else ''}: {shape}", e.span)
-        arg = e.args[0]
-        if first == "metric":
+        if len(e.args) != f.arity:
+            return self.err("E301", f"`{e.func}` takes {f.arity} argument{'s' if f.arity > 1 else ''}: {f.shape}",
+                            e.span)
+        arg = ast.unparen(e.args[0])
+        if f.params[0] == METRIC:
             if not (isinstance(arg, ast.Name) and arg.name in self.catalog.metrics):
                 t = self.visit(arg)
                 if t.kind == "unknown":
@@ -155,25 +150,50 @@ class _Infer:
                 hint = suggest(getattr(arg, "name", ""), self.catalog.metrics) if isinstance(arg, ast.Name) else None
                 return self.err("E301", f"the first argument of `{e.func}` must be a metric name", arg.span,
                                 suggestion=hint)
+            self.visit(e.args[0])
             mtype = self.catalog.metrics[arg.name].type
-        else:
-            t = self.visit(arg)
-            if t.kind == "unknown":
-                return UNKNOWN
-            if t.kind != "date":
-                return self.err("E301", f"`{e.func}` takes a date attribute, not {t}", arg.span)
-            return NUMBER
-        if arity == 2:
-            w = e.args[1]
+        elif f.params[0] == DATE_ATTRIBUTE:
+            return self.date_argument(e, f, arg)
+        if f.windowed:
+            w = ast.unparen(e.args[1])
             if not (isinstance(w, ast.Literal) and w.kind == "duration"):
                 return self.err("E301", f"the window of `{e.func}` must be a duration like 7d", w.span)
             if w.value <= 0:
                 return self.err("E301", f"the window of `{e.func}` must be longer than 0d", w.span)
-        if e.func == "pct_change":
-            return PERCENT
-        if e.func == "count":
-            return COUNT
-        return Type(mtype)
+            self.visit(e.args[1])
+        return Type(mtype) if f.result == "metric" else Type(f.result)
+
+    def date_argument(self, e: ast.Call, f, arg: ast.Expr) -> Type:
+        """``days_since(d)``/``days_until(d)``: ``d`` is a date attribute (LANGUAGE.md), bare or ``account.``."""
+        t = self.visit(arg)
+        if t.kind == "unknown":
+            return UNKNOWN
+        dates = [a.name for a in self.catalog.attributes.values() if a.type == "date"]
+        is_attribute = isinstance(arg, ast.AttrRef) or (isinstance(arg, ast.Name) and arg.name in self.catalog.attributes)
+        if is_attribute and t.kind == "date":
+            self.visit(e.args[0])
+            return NUMBER
+        if isinstance(arg, (ast.Name, ast.AttrRef)):
+            if t.kind == "enum_value":
+                t = self.unknown_name(t, arg)
+                if t.kind == "unknown":
+                    return UNKNOWN
+            return self.err("E301", f"`{e.func}` takes a date attribute, not {t}", arg.span,
+                            suggestion=suggest(getattr(arg, "name", getattr(arg, "attr", "")), dates))
+        example = f" like `{dates[0]}`" if dates else ""
+        # A date computed from an attribute and a duration: shift the result instead.
+        hint = None
+        if isinstance(arg, ast.Binary) and arg.op in ("+", "-"):
+            base, off = ast.unparen(arg.left), ast.unparen(arg.right)
+            if (isinstance(off, ast.Literal) and off.kind == "duration"
+                    and isinstance(base, (ast.Name, ast.AttrRef)) and self.types.get(id(base)) == DATE):
+                # days_since(d + n) = days_since(d) - n; days_until(d + n) = days_until(d) + n
+                later = (arg.op == "+") == (e.func == "days_until")
+                name = base.name if isinstance(base, ast.Name) else f"account.{base.attr}"
+                hint = f"{e.func}({name}) {'+' if later else '-'} {abs(off.value)}"
+        what = "a date literal" if isinstance(arg, ast.Literal) else "an expression"
+        return self.err("E301", f"`{e.func}` takes a date attribute{example}, not {what}", arg.span,
+                        suggestion=hint)
 
     # operators ---------------------------------------------------------------
     def visit_Unary(self, e: ast.Unary) -> Type:
@@ -252,7 +272,7 @@ class _Infer:
         return self.err("E300", f"cannot compare {left} with {right}", e.span)
 
     def percent_hint(self, e: ast.Binary, left: Type, right: Type) -> None:
-        for t, other in ((left, e.right), (right, e.left)):
+        for t, other in ((left, ast.unparen(e.right)), (right, ast.unparen(e.left))):
             if t.kind == "percent" and isinstance(other, ast.Literal) and other.kind == "number" and abs(other.value) > 1:
                 self.warn(
                     "W300",
@@ -263,6 +283,7 @@ class _Infer:
 
     def enum_value_check(self, enum: Type, other: Type, node: ast.Expr) -> Type:
         values = self.catalog.attributes[enum.attr].values
+        node = ast.unparen(node)
         if other.kind == "enum_value" or (other.kind == "text" and isinstance(node, ast.Literal)):
             value = other.value if other.kind == "enum_value" else node.value
             if value not in values:
@@ -300,9 +321,9 @@ class _Infer:
         return UNKNOWN if t.kind == "unknown" else BOOL
 
 
-def check_condition(expr: ast.Expr, catalog: Catalog, report: Report, what: str) -> Type:
+def check_condition(expr: ast.Expr, catalog: Catalog, report: Report, what: str, types: dict | None = None) -> Type:
     """Infer ``expr`` and require a condition (true/false); ``what`` names the place."""
-    t = infer(expr, catalog, report)
+    t = infer(expr, catalog, report, types)
     if t.kind == "enum_value":
         t = _Infer(catalog, report).unknown_name(t, expr)
     if t.kind not in ("bool", "unknown") and report:

@@ -7,27 +7,27 @@ that tests can compare trees without positions (Jinja does the same with
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
+from functools import cache
 from typing import Union
 
 from plays.diagnostics import Span
 
 _NODE = dict(frozen=True, slots=True, kw_only=True)
 
-# Which property keys each kind of block takes. The grammar accepts every key
-# in every block so that a misplaced key gets a precise message from the
-# compiler; the parser uses these lists to say what a misspelt key could be.
-ALERT_KEYS = ("severity", "where", "when", "for", "cooldown")
-GOAL_KEYS = ("category", "duration", "deploy", "where", "kpi")
-EXTERNAL_KEYS = ("account", "measure", "start", "due", "category")
-TASK_KEYS = ("type", "owner", "due", "after", "every", "until")
+
+class Node:
+    """The base of every AST node (walk them with ``iter_child_nodes``, ``walk``, ``find_all``)."""
+
+    __slots__ = ()
 
 
 # --- expressions -----------------------------------------------------------
 
 
 @dataclass(**_NODE)
-class Literal:
+class Literal(Node):
     """A literal: number, percent (as a fraction), duration (days), date, money, bool or string."""
 
     kind: str  # number | percent | duration | date | money | bool | string
@@ -37,7 +37,7 @@ class Literal:
 
 
 @dataclass(**_NODE)
-class Name:
+class Name(Node):
     """A bare name: a metric, an attribute or an enum value, resolved later."""
 
     name: str
@@ -45,7 +45,7 @@ class Name:
 
 
 @dataclass(**_NODE)
-class AttrRef:
+class AttrRef(Node):
     """``account.ATTR``: an attribute of the account catalog."""
 
     attr: str
@@ -53,16 +53,17 @@ class AttrRef:
 
 
 @dataclass(**_NODE)
-class Call:
+class Call(Node):
     """A function call such as ``pct_change(mau, 7d)``."""
 
     func: str
     args: tuple[Expr, ...]
     span: Span = field(compare=False)
+    source: str = field(default="", compare=False, repr=False)  # the call as written
 
 
 @dataclass(**_NODE)
-class Unary:
+class Unary(Node):
     """``-x`` or ``not x``."""
 
     op: str  # "-" | "not"
@@ -71,7 +72,7 @@ class Unary:
 
 
 @dataclass(**_NODE)
-class Binary:
+class Binary(Node):
     """Arithmetic (``+ - * /``), comparison (``== != < <= > >=``) or logic (``and``, ``or``)."""
 
     op: str
@@ -81,7 +82,7 @@ class Binary:
 
 
 @dataclass(**_NODE)
-class InList:
+class InList(Node):
     """``x in (a, b)`` or ``x not in (a, b)``."""
 
     operand: Expr
@@ -91,7 +92,7 @@ class InList:
 
 
 @dataclass(**_NODE)
-class IsEmpty:
+class IsEmpty(Node):
     """``x is empty`` or ``x is not empty``."""
 
     operand: Expr
@@ -99,14 +100,29 @@ class IsEmpty:
     span: Span = field(compare=False)
 
 
-Expr = Union[Literal, Name, AttrRef, Call, Unary, Binary, InList, IsEmpty]
+@dataclass(**_NODE)
+class Paren(Node):
+    """``( expr )``: kept so that spans cover the parentheses as written; means ``expr``."""
+
+    expr: Expr
+    span: Span = field(compare=False)
+
+
+Expr = Union[Literal, Name, AttrRef, Call, Unary, Binary, InList, IsEmpty, Paren]
+
+
+def unparen(e: Expr) -> Expr:
+    """``e`` without the parentheses around it."""
+    while isinstance(e, Paren):
+        e = e.expr
+    return e
 
 
 # --- property values -------------------------------------------------------
 
 
 @dataclass(**_NODE)
-class Word:
+class Word(Node):
     """A bare word as a property value: ``severity: high``, ``type: call``."""
 
     name: str
@@ -114,7 +130,7 @@ class Word:
 
 
 @dataclass(**_NODE)
-class Text:
+class Text(Node):
     """A quoted string as a property value: ``account: "acme"``."""
 
     value: str
@@ -122,7 +138,7 @@ class Text:
 
 
 @dataclass(**_NODE)
-class NameList:
+class NameList(Node):
     """``after: a, b``: task names."""
 
     names: tuple[Word, ...]
@@ -130,7 +146,7 @@ class NameList:
 
 
 @dataclass(**_NODE)
-class DeployOn:
+class DeployOn(Node):
     """``deploy: on DATEATTR [+|- offset]``."""
 
     attr: Word
@@ -139,22 +155,23 @@ class DeployOn:
 
 
 @dataclass(**_NODE)
-class DeployWhen:
+class DeployWhen(Node):
     """``deploy: when EXPR``: deploys when EXPR becomes true."""
 
     condition: Expr
     span: Span = field(compare=False)
+    source: str = field(default="", compare=False, repr=False)  # the condition as written
 
 
 @dataclass(**_NODE)
-class DeployManual:
+class DeployManual(Node):
     """``deploy: manual``."""
 
     span: Span = field(compare=False)
 
 
 @dataclass(**_NODE)
-class KpiRelative:
+class KpiRelative(Node):
     """``kpi: mrr up 10%``: relative to the metric's value at deploy."""
 
     metric: Word
@@ -164,7 +181,7 @@ class KpiRelative:
 
 
 @dataclass(**_NODE)
-class Measure:
+class Measure(Node):
     """``measure: "label" target <= 30``: an external goal's hand-recorded measure."""
 
     label: str
@@ -177,20 +194,23 @@ Value = Union[Expr, Word, Text, NameList, DeployOn, DeployWhen, DeployManual, Kp
 
 
 @dataclass(**_NODE)
-class Property:
+class Property(Node):
     """``key: value`` inside an alert, goal or task block."""
 
     key: str
     value: Value
     span: Span = field(compare=False)  # the key
     value_span: Span = field(compare=False)
+    # The value exactly as written (comments and line breaks kept, CRLF as LF):
+    # a condition's ``source`` in the plan.
+    source: str = field(default="", compare=False, repr=False)
 
 
 # --- declarations ----------------------------------------------------------
 
 
 @dataclass(**_NODE)
-class TypeRef:
+class TypeRef(Node):
     """An attribute or metric type: ``text``, ``date``, ``enum(a, b)``, ``percent``..."""
 
     name: str
@@ -199,7 +219,7 @@ class TypeRef:
 
 
 @dataclass(**_NODE)
-class Attribute:
+class Attribute(Node):
     """One line of the ``account`` block."""
 
     name: str
@@ -208,7 +228,7 @@ class Attribute:
 
 
 @dataclass(**_NODE)
-class AccountCatalog:
+class AccountCatalog(Node):
     """The ``account { ... }`` block: the snapshot's attributes."""
 
     attributes: tuple[Attribute, ...]
@@ -216,7 +236,7 @@ class AccountCatalog:
 
 
 @dataclass(**_NODE)
-class Metric:
+class Metric(Node):
     """``metric NAME: TYPE "description"``."""
 
     name: str
@@ -226,7 +246,7 @@ class Metric:
 
 
 @dataclass(**_NODE)
-class Task:
+class Task(Node):
     """``task NAME "title" { props }``; the title is a Jinja template."""
 
     name: str
@@ -237,17 +257,18 @@ class Task:
 
 
 @dataclass(**_NODE)
-class Playbook:
+class Playbook(Node):
     """``playbook [NAME] [where EXPR] { tasks }``."""
 
     name: str | None
     where: Expr | None
     tasks: tuple[Task, ...]
     span: Span = field(compare=False)
+    where_source: str = field(default="", compare=False, repr=False)  # the `where` as written
 
 
 @dataclass(**_NODE)
-class Alert:
+class Alert(Node):
     """``alert NAME "title" { props playbooks }``."""
 
     name: str
@@ -258,7 +279,7 @@ class Alert:
 
 
 @dataclass(**_NODE)
-class Goal:
+class Goal(Node):
     """``goal NAME "title" { ... }`` (a template) or ``external goal ...``."""
 
     name: str
@@ -273,9 +294,57 @@ Declaration = Union[AccountCatalog, Metric, Alert, Goal]
 
 
 @dataclass(**_NODE)
-class Module:
+class Module(Node):
     """One parsed ``.play`` file."""
 
     path: str
     declarations: tuple[Declaration, ...]
     span: Span = field(compare=False)
+
+
+# --- walking ---------------------------------------------------------------
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls) if not f.name.endswith("span"))
+
+
+def iter_child_nodes(node: Node) -> Iterator[Node]:
+    """The direct children of ``node``, in field order (like Jinja's ``Node.iter_child_nodes``).
+
+    >>> from plays.dsl import ast, parse_expression
+    >>> [type(c).__name__ for c in ast.iter_child_nodes(parse_expression("mau > 1"))]
+    ['Name', 'Literal']
+    """
+    for name in _field_names(type(node)):
+        value = getattr(node, name)
+        if isinstance(value, Node):
+            yield value
+        elif isinstance(value, tuple):
+            for item in value:
+                if isinstance(item, Node):
+                    yield item
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """``node`` and every node under it, depth first in written order, without recursion.
+
+    >>> from plays.dsl import ast, parse_expression
+    >>> [getattr(n, "name", n.__class__.__name__) for n in ast.walk(parse_expression("a and (b or c)"))]
+    ['Binary', 'a', 'Paren', 'Binary', 'b', 'c']
+    """
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        children = list(iter_child_nodes(n))
+        children.reverse()
+        stack.extend(children)
+
+
+def find_all(node: Node, types) -> Iterator[Node]:
+    """Every node of ``types`` (a class or a tuple of classes) under ``node``, ``node`` included."""
+    for n in walk(node):
+        if isinstance(n, types):
+            yield n

@@ -1,25 +1,47 @@
 """The syntax stage: ``.play`` text -> ``Module`` AST, or syntax diagnostics.
 
-The Lark LALR parser is built once, with the transformer applied inline (no
-parse tree is built), and spans are taken from the tokens. A file is first
-parsed whole; only when that fails is it split at its top-level declarations
-and each one parsed alone, so that one mistake yields one error and the other
-declarations still reach the compiler.
+The Lark LALR tables are built once per process (and cached on disk between
+processes, in the user's cache folder). Each file gets its own ``_Builder``,
+applied inline as the parser reduces (no parse tree is built, nothing is
+recursive), so parses share no mutable state. Spans come from the tokens.
+A file is first parsed whole; only when that fails is it split at its
+top-level declarations and each one parsed alone (as a slice of the same
+text, so positions stay the file's), so that one mistake yields one error
+and the other declarations still reach the compiler.
+
+The builder also enforces the language's bounds (dsl/language.py): nesting
+depth (E102), digits of a number (E103), durations (E104) and dates (E105).
 """
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from datetime import date
 from functools import cache
 from importlib import resources
 
-from lark import Lark, Token, Transformer
+from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.utils import TextSlice
 
-from plays.diagnostics import CompileError, Diagnostic, Span, error, warning
+from plays.diagnostics import CompileError, Diagnostic, Span, error, suggest, warning
 
 from . import ast
+from .language import (
+    ALERT_KEYS,
+    BLOCK_KEYS,
+    EXTERNAL_KEYS,
+    GOAL_KEYS,
+    MAX_DATE,
+    MAX_DAYS,
+    MAX_DEPTH,
+    MAX_DIGITS,
+    MIN_DATE,
+    TASK_KEYS,
+    UNITS,
+)
 
 __all__ = ["parse", "parse_module", "parse_expression"]
 
@@ -31,21 +53,74 @@ def _esc(s: str) -> str:
     return s[1:-1].replace('\\"', '"').replace("\\\\", "\\")
 
 
-class _Builder(Transformer):
-    """Turns Lark's callbacks into AST nodes; ``path`` and ``line_offset`` are set per parse."""
+class _TooDeep(Exception):
+    """An expression nests deeper than ``MAX_DEPTH``: the declaration is refused (E102)."""
 
-    path = "<string>"
-    line_offset = 0
+    def __init__(self, span: Span):
+        self.span = span
 
-    # spans ---------------------------------------------------------------
+
+class _Builder:
+    """Turns Lark's reductions into AST nodes for one file (``path``, ``text``).
+
+    Besides the nodes it keeps, by node identity, each node's character range
+    in ``text`` (for the ``source`` of conditions) and each expression's depth,
+    and collects the bound diagnostics (E103-E105) in ``diagnostics``.
+    """
+
+    def __init__(self, path: str, text: str):
+        self._path = path
+        self._text = text
+        self.diagnostics: list[Diagnostic] = []
+        self._range: dict[int, tuple[int, int]] = {}
+        self._depth: dict[int, int] = {}
+
+    # spans and ranges ------------------------------------------------------
     def _tok_span(self, t: Token) -> Span:
-        o = self.line_offset
-        return Span(self.path, t.line + o, t.column, t.end_line + o, t.end_column)
+        return Span(self._path, t.line, t.column, t.end_line, t.end_column)
+
+    def _bounds(self, x) -> tuple[int, int]:
+        if isinstance(x, Token):
+            return x.start_pos, x.end_pos
+        return self._range[id(x)]
 
     def _span(self, first, last) -> Span:
-        a = self._tok_span(first) if isinstance(first, Token) else first.span
-        b = self._tok_span(last) if isinstance(last, Token) else last.span
-        return Span(a.path, a.line, a.col, b.end_line, b.end_col)
+        if isinstance(first, Token):
+            line, col = first.line, first.column
+        else:
+            line, col = first.span.line, first.span.col
+        if isinstance(last, Token):
+            end_line, end_col = last.end_line, last.end_column
+        else:
+            end_line, end_col = last.span.end_line, last.span.end_col
+        return Span(self._path, line, col, end_line, end_col)
+
+    def _node(self, cls, first, last, **fields):
+        """A node of ``cls`` spanning ``first``..``last`` (tokens or nodes), whose text is never needed."""
+        return cls(span=self._span(first, last), **fields)
+
+    def _mk(self, cls, first, last, **fields):
+        """A value or expression node: also records its character range (for ``source``)."""
+        node = cls(span=self._span(first, last), **fields)
+        self._range[id(node)] = (
+            first.start_pos if isinstance(first, Token) else self._range[id(first)][0],
+            last.end_pos if isinstance(last, Token) else self._range[id(last)][1],
+        )
+        return node
+
+    def _expr(self, cls, first, last, children, **fields):
+        """An expression node; refuses it (``_TooDeep``) past ``MAX_DEPTH`` levels."""
+        node = self._mk(cls, first, last, **fields)
+        # An operand (a name, a literal) is level 0; each operator, call or pair of parentheses adds one.
+        depth = 1 + max((self._depth[id(c)] for c in children), default=-1)
+        if depth > MAX_DEPTH:
+            raise _TooDeep(node.span)
+        self._depth[id(node)] = depth
+        return node
+
+    def _source(self, first, last) -> str:
+        a, b = self._bounds(first)[0], self._bounds(last)[1]
+        return self._text[a:b].replace("\r\n", "\n")
 
     def start(self, c):
         return c
@@ -53,26 +128,24 @@ class _Builder(Transformer):
     # catalog -------------------------------------------------------------
     def account_block(self, c):
         attrs = tuple(x for x in c if isinstance(x, ast.Attribute))
-        return ast.AccountCatalog(attributes=attrs, span=self._span(c[0], c[-1]))
+        return self._node(ast.AccountCatalog, c[0], c[-1], attributes=attrs)
 
     def attribute(self, c):
         name, typ = c
-        return ast.Attribute(name=str(name), type=typ, span=self._span(name, typ))
+        return self._node(ast.Attribute, name, typ, name=str(name), type=typ)
 
     def simple_type(self, c):
         (t,) = c
-        return ast.TypeRef(name=str(t), span=self._tok_span(t))
+        return self._node(ast.TypeRef, t, t, name=str(t))
 
     def enum_type(self, c):
         words = tuple(x for x in c if isinstance(x, ast.Word))
-        return ast.TypeRef(name="enum", values=words, span=self._span(words[0], words[-1]))
+        return self._node(ast.TypeRef, words[0], words[-1], name="enum", values=words)
 
     def metric(self, c):
         kw, name, _colon, typ, *rest = c
         desc = _esc(rest[0]) if rest else None
-        return ast.Metric(
-            name=str(name), type=typ, description=desc, span=self._span(kw, rest[0] if rest else typ)
-        )
+        return self._node(ast.Metric, kw, rest[0] if rest else typ, name=str(name), type=typ, description=desc)
 
     # declarations ----------------------------------------------------------
     def _block(self, c):
@@ -85,19 +158,12 @@ class _Builder(Transformer):
 
     def alert(self, c):
         name, title, props, books = self._block(c)
-        return ast.Alert(
-            name=str(name), title=title, props=props, playbooks=books, span=self._span(c[0], name)
-        )
+        return self._node(ast.Alert, c[0], name, name=str(name), title=title, props=props, playbooks=books)
 
     def goal(self, c, external=False):
         name, title, props, books = self._block(c)
-        return ast.Goal(
-            name=str(name),
-            title=title,
-            external=external,
-            props=props,
-            playbooks=books,
-            span=self._span(c[0], name),
+        return self._node(
+            ast.Goal, c[0], name, name=str(name), title=title, external=external, props=props, playbooks=books
         )
 
     def external_goal(self, c):
@@ -109,29 +175,34 @@ class _Builder(Transformer):
         where = next((x for x in c if not isinstance(x, (Token, ast.Task))), None)
         tasks = tuple(x for x in c if isinstance(x, ast.Task))
         head_end = name or kw
-        return ast.Playbook(
+        return self._node(
+            ast.Playbook,
+            kw,
+            where if where is not None else head_end,
             name=str(name) if name else None,
             where=where,
             tasks=tasks,
-            span=self._span(kw, where if where is not None else head_end),
+            where_source=self._source(where, where) if where is not None else "",
         )
 
     def task(self, c):
         kw, name, title = c[0], c[1], c[2]
         props = tuple(x for x in c if isinstance(x, ast.Property))
-        return ast.Task(
-            name=str(name),
-            title=_esc(title),
-            title_span=self._tok_span(title),
-            props=props,
-            span=self._span(kw, name),
+        return self._node(
+            ast.Task, kw, name, name=str(name), title=_esc(title), title_span=self._tok_span(title), props=props
         )
 
     # properties -------------------------------------------------------------
     def _prop(self, c):
         key, value = c[0], c[-1]
-        return ast.Property(
-            key=str(key), value=value, span=self._tok_span(key), value_span=self._span(c[2], value)
+        return self._node(
+            ast.Property,
+            key,
+            key,
+            key=str(key),
+            value=value,
+            value_span=self._span(c[2], value),
+            source=self._source(c[2], value),
         )
 
     prop_severity = prop_category = prop_where = prop_when = prop_for = _prop
@@ -142,16 +213,19 @@ class _Builder(Transformer):
     def prop_after(self, c):
         key = c[0]
         words = tuple(x for x in c if isinstance(x, ast.Word))
-        names = ast.NameList(names=words, span=self._span(words[0], words[-1]))
-        return ast.Property(key=str(key), value=names, span=self._tok_span(key), value_span=names.span)
+        names = self._mk(ast.NameList, words[0], words[-1], names=words)
+        return self._node(
+            ast.Property, key, key, key=str(key), value=names, value_span=names.span,
+            source=self._source(words[0], words[-1]),
+        )
 
     def word(self, c):
         t = c[-1]
-        return ast.Word(name=str(t), span=self._span(c[0], t))
+        return self._mk(ast.Word, c[0], t, name=str(t))
 
     def text(self, c):
         (t,) = c
-        return ast.Text(value=_esc(t), span=self._tok_span(t))
+        return self._mk(ast.Text, t, t, value=_esc(t))
 
     def value(self, c):
         return c[0]
@@ -160,127 +234,154 @@ class _Builder(Transformer):
         minus, lit = c
         return self._negate(lit, minus)
 
-    def _negate(self, lit: ast.Literal, minus: Token) -> ast.Literal:
-        if lit.kind in ("number", "percent", "duration", "money"):
-            return ast.Literal(
-                kind=lit.kind, value=-lit.value, text="-" + lit.text, span=self._span(minus, lit)
+    def _negate(self, lit, minus: Token):
+        """``-lit``: a negative literal when ``lit`` is a number, percent, duration or amount."""
+        inner = ast.unparen(lit)
+        if isinstance(inner, ast.Literal) and inner.kind in ("number", "percent", "duration", "money"):
+            return self._expr(
+                ast.Literal, minus, lit, (), kind=inner.kind, value=-inner.value, text="-" + inner.text
             )
-        return ast.Unary(op="-", operand=lit, span=self._span(minus, lit))
+        return self._expr(ast.Unary, minus, lit, (lit,), op="-", operand=lit)
 
     def deploy_on(self, c):
         (attr,) = c
-        return ast.DeployOn(attr=attr, offset=None, span=attr.span)
+        return self._mk(ast.DeployOn, attr, attr, attr=attr, offset=None)
 
     def deploy_on_plus(self, c):
         attr, _plus, off = c
-        return ast.DeployOn(attr=attr, offset=off, span=self._span(attr, off))
+        return self._mk(ast.DeployOn, attr, off, attr=attr, offset=off)
 
     def deploy_on_minus(self, c):
         attr, minus, off = c
         if isinstance(off, ast.Literal):
             off = self._negate(off, minus)
-        return ast.DeployOn(attr=attr, offset=off, span=self._span(attr, off))
+        return self._mk(ast.DeployOn, attr, off, attr=attr, offset=off)
 
     def deploy_when(self, c):
         (expr,) = c
-        return ast.DeployWhen(condition=expr, span=expr.span)
+        return self._mk(ast.DeployWhen, expr, expr, condition=expr, source=self._source(expr, expr))
 
     def deploy_manual(self, c):
-        return ast.DeployManual(span=self._tok_span(c[0]))
+        return self._mk(ast.DeployManual, c[0], c[0])
 
     def kpi_condition(self, c):
         return c[0]
 
     def kpi_relative(self, c):
         metric, direction, amount = c
-        return ast.KpiRelative(
-            metric=metric, direction=str(direction), amount=amount, span=self._span(metric, amount)
-        )
+        return self._mk(ast.KpiRelative, metric, amount, metric=metric, direction=str(direction), amount=amount)
 
     def measure(self, c):
         label, op, target = c
-        return ast.Measure(label=_esc(label), op=str(op), target=target, span=self._span(label, target))
+        return self._mk(ast.Measure, label, target, label=_esc(label), op=str(op), target=target)
 
     # expressions -------------------------------------------------------------
     def name(self, c):
         (t,) = c
-        return ast.Name(name=str(t), span=self._tok_span(t))
+        return self._expr(ast.Name, t, t, (), name=str(t))
 
     def attr(self, c):
         kw, name = c
-        return ast.AttrRef(attr=str(name), span=self._span(kw, name))
+        return self._expr(ast.AttrRef, kw, name, (), attr=str(name))
 
     def call(self, c):
         name, args, rpar = c
-        return ast.Call(func=str(name), args=tuple(args or ()), span=self._span(name, rpar))
+        args = tuple(args or ())
+        return self._expr(ast.Call, name, rpar, args, func=str(name), args=args, source=self._source(name, rpar))
 
     def expr_list(self, c):
         return tuple(c)
 
     def paren(self, c):
-        return c[0]
+        lpar, expr, rpar = c
+        return self._expr(ast.Paren, lpar, rpar, (expr,), expr=expr)
 
     def or_(self, c):
-        return ast.Binary(op="or", left=c[0], right=c[1], span=self._span(c[0], c[1]))
+        return self._expr(ast.Binary, c[0], c[1], c, op="or", left=c[0], right=c[1])
 
     def and_(self, c):
-        return ast.Binary(op="and", left=c[0], right=c[1], span=self._span(c[0], c[1]))
+        return self._expr(ast.Binary, c[0], c[1], c, op="and", left=c[0], right=c[1])
 
     def not_(self, c):
         kw, operand = c
-        return ast.Unary(op="not", operand=operand, span=self._span(kw, operand))
+        return self._expr(ast.Unary, kw, operand, (operand,), op="not", operand=operand)
 
     def compare(self, c):
         left, op, right = c
-        return ast.Binary(op=str(op), left=left, right=right, span=self._span(left, right))
+        return self._expr(ast.Binary, left, right, (left, right), op=str(op), left=left, right=right)
 
     arith = compare
 
     def neg(self, c):
         minus, operand = c
-        if isinstance(operand, ast.Literal):
-            return self._negate(operand, minus)
-        return ast.Unary(op="-", operand=operand, span=self._span(minus, operand))
+        return self._negate(operand, minus)
 
     def in_(self, c):
         operand, items, rpar = c
-        return ast.InList(operand=operand, items=items, negated=False, span=self._span(operand, rpar))
+        return self._expr(ast.InList, operand, rpar, (operand, *items), operand=operand, items=items, negated=False)
 
     def not_in(self, c):
         operand, _not, items, rpar = c
-        return ast.InList(operand=operand, items=items, negated=True, span=self._span(operand, rpar))
+        return self._expr(ast.InList, operand, rpar, (operand, *items), operand=operand, items=items, negated=True)
 
     def is_empty(self, c):
         operand, kw = c
-        return ast.IsEmpty(operand=operand, negated=False, span=self._span(operand, kw))
+        return self._expr(ast.IsEmpty, operand, kw, (operand,), operand=operand, negated=False)
 
     def is_not_empty(self, c):
         operand, _not, kw = c
-        return ast.IsEmpty(operand=operand, negated=True, span=self._span(operand, kw))
+        return self._expr(ast.IsEmpty, operand, kw, (operand,), operand=operand, negated=True)
 
     # literals ----------------------------------------------------------------
     def _lit(self, kind, value, t):
-        return ast.Literal(kind=kind, value=value, text=str(t), span=self._tok_span(t))
+        return self._expr(ast.Literal, t, t, (), kind=kind, value=value, text=str(t))
+
+    def _num(self, digits: str, t: Token):
+        """Integers stay ints; anything with a point is a float (``0.5``). E103 past ``MAX_DIGITS``."""
+        whole, _, fraction = digits.partition(".")
+        if len(whole.lstrip("0")) > MAX_DIGITS or len(fraction) > MAX_DIGITS:
+            self.diagnostics.append(error(
+                "E103",
+                f"`{_shorten(str(t))}` has too many digits: numbers have at most {MAX_DIGITS} digits "
+                f"before the point and {MAX_DIGITS} after it",
+                self._tok_span(t),
+            ))
+            return 0
+        return float(digits) if "." in digits else int(digits)
 
     def number(self, c):
         (t,) = c
-        return self._lit("number", _num(t), t)
+        return self._lit("number", self._num(str(t), t), t)
 
     def percent(self, c):
         (t,) = c
-        return self._lit("percent", _num(t[:-1]) / 100, t)
+        return self._lit("percent", self._num(t[:-1], t) / 100, t)
 
     def money(self, c):
         (t,) = c
-        return self._lit("money", _num(t[1:]), t)
+        return self._lit("money", self._num(t[1:], t), t)
 
     def duration(self, c):
         (t,) = c
-        n = int(t[:-1])
-        return self._lit("duration", n * 7 if t.endswith("w") else n, t)
+        digits = t[:-1].lstrip("0") or "0"
+        days = int(digits) * UNITS[t[-1]] if len(digits) <= 6 else MAX_DAYS + 1
+        if days > MAX_DAYS:
+            self.diagnostics.append(error(
+                "E104",
+                f"`{_shorten(str(t))}` is too long: durations are at most {MAX_DAYS:,}d (100 years)",
+                self._tok_span(t),
+            ))
+            days = 0
+        return self._lit("duration", days, t)
 
     def date(self, c):
         (t,) = c
+        if not MIN_DATE.year <= int(t[:4]) <= MAX_DATE.year:
+            self.diagnostics.append(error(
+                "E105",
+                f"`{t}` is out of range: dates are from {MIN_DATE.isoformat()} to {MAX_DATE.isoformat()}",
+                self._tok_span(t),
+            ))
         return self._lit("date", str(t), t)
 
     def string(self, c):
@@ -294,34 +395,70 @@ class _Builder(Transformer):
         return self._lit("bool", False, c[0])
 
 
-def _num(text: str):
-    """Integers stay ints; anything with a point is a float (``0.5``)."""
-    return float(text) if "." in text else int(text)
+def _shorten(text: str, limit: int = 24) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # --- the parser ------------------------------------------------------------
 
-_BUILDER = _Builder()
+
+def _cache_file() -> str | bool:
+    """Where Lark keeps the analysed grammar between runs: the user's cache folder (False: none)."""
+    home = os.path.expanduser("~")
+    base = os.environ.get("XDG_CACHE_HOME") or (os.path.join(home, ".cache") if os.path.isabs(home) else "")
+    if not os.path.isabs(base):  # no usable home: no cache rather than a folder in the current one
+        return False
+    folder = os.path.join(base, "plays")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:
+        return False
+    # Lark's cache is a pickle: use it only from a folder that is ours alone.
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return False
+    if (hasattr(os, "getuid") and st.st_uid != os.getuid()) or st.st_mode & 0o022:
+        return False
+    if not os.access(folder, os.W_OK | os.R_OK):
+        return False
+    return os.path.join(folder, "grammar-py%d%d.lark-cache" % sys.version_info[:2])
 
 
 @cache
-def _lark(start: str = "start") -> Lark:
+def _lark() -> Lark:
+    """The LALR tables, built once per process (loaded from the cache file when it is current).
+
+    Lark checks the cache file against the grammar's and its own version's hash
+    and rebuilds it when they differ; an unreadable or unwritable cache only
+    costs the build.
+    """
     grammar = resources.files(__package__).joinpath("grammar.lark").read_text("utf-8")
     return Lark(
         grammar,
         parser="lalr",
         lexer="contextual",
-        start=start,
-        transformer=_BUILDER,
+        start="start",
         maybe_placeholders=True,
-        cache=False,
+        cache=_cache_file(),
     )
 
 
-def _parse_text(text: str, path: str, line_offset: int):
-    _BUILDER.path = path
-    _BUILDER.line_offset = line_offset
-    return _lark().parse(text)
+def _parse_text(builder: _Builder, begin: int = 0, end: int | None = None, callbacks: dict | None = None) -> list:
+    """The declarations of the builder's text from ``begin`` to ``end``, built by ``builder``."""
+    lark = _lark()
+    text = builder._text
+    interactive = lark.parse_interactive(TextSlice(text, begin, len(text) if end is None else end))
+    # This parse's own state: the callbacks of this file's builder replace the
+    # tree-building ones, in this parse's configuration only (Lark makes a new
+    # one per parse); the Lark object itself is never changed.
+    interactive.parser_state.parse_conf.callbacks = callbacks or _callbacks(builder)
+    return interactive.resume_parse()
+
+
+def _callbacks(builder: _Builder) -> dict:
+    """Lark's reduce callbacks (``?rule`` inlining, placeholders, token filtering) calling ``builder``."""
+    return _lark()._parse_tree_builder.create_callback(builder)
 
 
 # A top-level declaration begins a line in column 1. Used only to recover from
@@ -333,42 +470,52 @@ _DECL_START = re.compile(
 
 
 def _chunks(text: str):
-    """Yield ``(line_offset, chunk)`` pieces of ``text``, one per top-level declaration."""
+    """``(begin, end)`` offsets of ``text``'s pieces, one per top-level declaration."""
     starts = [m.start() for m in _DECL_START.finditer(text)]
     if not starts or starts[0] != 0:
         starts.insert(0, 0)
     starts.append(len(text))
-    line = 0
-    for a, b in zip(starts, starts[1:]):
-        chunk = text[a:b]
-        yield line, chunk
-        line += chunk.count("\n")
+    return list(zip(starts, starts[1:]))
 
 
 def parse_module(text: str, path: str) -> tuple[ast.Module, list[Diagnostic]]:
-    """Parse one file's text, returning the declarations that parsed and the syntax errors.
+    """Parse one file's text, returning the declarations that parsed and the diagnostics.
 
     >>> module, diags = parse_module('metric mau: count "Monthly active users"', "a.play")
     >>> module.declarations[0].name, diags
     ('mau', [])
     """
+    builder = _Builder(path, text)
+    callbacks = _callbacks(builder)  # once per file, not per declaration
     diags: list[Diagnostic] = []
     try:
-        decls = tuple(_parse_text(text, path, 0))
-    except UnexpectedInput:
+        decls = tuple(_parse_text(builder, callbacks=callbacks))
+        diags.extend(builder.diagnostics)
+    except (UnexpectedInput, _TooDeep):
         decls_list = []
-        for offset, chunk in _chunks(text):
+        for begin, end in _chunks(text):
+            builder.diagnostics = []
             try:
-                decls_list.extend(_parse_text(chunk, path, offset))
+                decls_list.extend(_parse_text(builder, begin, end, callbacks))
+                diags.extend(builder.diagnostics)
             except UnexpectedInput as e:
-                diags.append(_syntax_diagnostic(e, chunk, path, offset))
+                diags.append(_syntax_diagnostic(e, text, path, begin, end))
+            except _TooDeep as e:
+                diags.append(_too_deep(e.span))
         decls = tuple(decls_list)
     if not decls and not diags:
-        diags.append(
-            warning("W100", "this file declares nothing", Span(path, 1, 1, 1, 1))
-        )
+        diags.append(warning("W100", "this file declares nothing", Span(path, 1, 1, 1, 1)))
     end_line = text.count("\n") + 1
     return ast.Module(path=path, declarations=decls, span=Span(path, 1, 1, end_line, 1)), diags
+
+
+def _too_deep(span: Span) -> Diagnostic:
+    return error(
+        "E102",
+        f"this expression nests more than {MAX_DEPTH} levels deep (operators, calls, parentheses and "
+        "chained `and`/`or` each count); split it, or use `in (...)` for a long list of alternatives",
+        Span.point(span.path, span.line, span.col),
+    )
 
 
 def parse(text: str, path: str = "<string>") -> ast.Module:
@@ -415,15 +562,12 @@ _WORDS = {
     "$END": "the end of the file",
 }
 
-_BLOCK_KEYS = {
-    "severity", "category", "where", "when", "for", "cooldown", "duration",
-    "deploy", "kpi", "account", "measure", "start", "due",
-}
-_TASK_KEYS = {"type", "owner", "due", "after", "every", "until"}
+_BLOCK_KEYS = set(BLOCK_KEYS)
+_TASK_KEYS = set(TASK_KEYS)
 _KEYS_BY_BLOCK = {
-    "alert": ast.ALERT_KEYS,
-    "goal": tuple(dict.fromkeys(ast.GOAL_KEYS + ast.EXTERNAL_KEYS)),
-    "task": ast.TASK_KEYS,
+    "alert": ALERT_KEYS,
+    "goal": tuple(dict.fromkeys(GOAL_KEYS + EXTERNAL_KEYS)),
+    "task": TASK_KEYS,
 }
 _TOP_LEVEL = {"ALERT", "GOAL", "EXTERNAL", "METRIC", "ACCOUNT"}
 _OPENERS = ("account", "alert", "goal", "playbook", "task")
@@ -474,12 +618,12 @@ def _describe_expected(expected: set[str]) -> str:
     return ", ".join(words[:-1]) + " or " + words[-1]
 
 
-def _open_blocks(chunk: str, upto: int) -> list[tuple[str, int]]:
-    """The blocks still open at offset ``upto``: (keyword, line) innermost last."""
+def _open_blocks(text: str, begin: int, upto: int) -> list[tuple[str, int]]:
+    """The blocks opened in ``text[begin:upto]`` and still open at ``upto``: (keyword, line) innermost last."""
     stack: list[tuple[str, int]] = []
-    last_kw = ("block", 1)
-    line = 1
-    for m in re.finditer(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|\n|[{}]|\b(?:account|alert|goal|playbook|task)\b', chunk[:upto]):
+    line = text.count("\n", 0, begin) + 1
+    last_kw = ("block", line)
+    for m in re.finditer(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|\n|[{}]|\b(?:account|alert|goal|playbook|task)\b', text[begin:upto]):
         tok = m.group()
         if tok == "\n":
             line += 1
@@ -504,30 +648,32 @@ _CHAR_HINTS = {
 }
 
 
-def _syntax_diagnostic(e: UnexpectedInput, chunk: str, path: str, offset: int) -> Diagnostic:
-    line = (e.line if e.line and e.line > 0 else chunk.count("\n") + 1) + offset
+def _syntax_diagnostic(e: UnexpectedInput, text: str, path: str, begin: int, end: int) -> Diagnostic:
+    """The E100/E101 of a syntax error in ``text[begin:end]`` (one declaration, or the whole file)."""
+    line = e.line if e.line and e.line > 0 else text.count("\n", 0, end) + 1
     col = e.column if e.column and e.column > 0 else 1
     if isinstance(e, UnexpectedCharacters):
-        ch = chunk[e.pos_in_stream] if e.pos_in_stream < len(chunk) else ""
+        ch = text[e.pos_in_stream] if e.pos_in_stream < end else ""
         span = Span.point(path, line, col)
         if ch.isalpha() and ch.isupper():
             return error(
                 "E100",
                 f"unexpected `{ch}`: names are lowercase letters, digits and `_`",
                 span,
-                suggestion=_word_at(chunk, e.pos_in_stream).lower(),
+                suggestion=_snake_case(_word_at(text, e.pos_in_stream)),
             )
         if ch == '"':
             return error("E100", "this text is not closed by a `\"` on the same line", span)
         shown = ch if ch.isprintable() else repr(ch)
-        unit = re.compile(r"\d+(?:\.\d+)?([a-z]+)").match(chunk, e.pos_in_stream)
+        unit = re.compile(r"\d+(?:\.\d+)?([a-z]+)").match(text, e.pos_in_stream, end)
         if unit and unit.group(1) not in ("d", "w"):
             return error(
                 "E100",
                 f"`{unit.group()}` is not a duration: durations are whole days or weeks, like 7d or 2w",
                 Span(path, line, col, line, col + len(unit.group())),
             )
-        hint = _CHAR_HINTS.get(chunk[e.pos_in_stream : e.pos_in_stream + 2]) or _CHAR_HINTS.get(ch)
+        hint = _context_hint(text, begin, e.pos_in_stream, ch)
+        hint = hint or _CHAR_HINTS.get(text[e.pos_in_stream : min(e.pos_in_stream + 2, end)]) or _CHAR_HINTS.get(ch)
         msg = f"unexpected character `{shown}`"
         if hint:
             msg += f": {hint}"
@@ -543,19 +689,19 @@ def _syntax_diagnostic(e: UnexpectedInput, chunk: str, path: str, offset: int) -
     tok = getattr(e, "token", None)
     at_end = isinstance(e, UnexpectedEOF) or tok is None or tok.type == "$END"
     if tok is not None and not at_end:
-        span = Span(path, tok.line + offset, tok.column, tok.end_line + offset, tok.end_column)
+        span = Span(path, tok.line, tok.column, tok.end_line, tok.end_column)
     else:
         span = Span.point(path, line, col)
     top_level_next = tok is not None and (tok.type in _TOP_LEVEL or str(tok) in ("alert", "goal", "external", "metric"))
     if "RBRACE" in expected and (at_end or top_level_next):
-        pos = tok.start_pos if tok is not None and tok.start_pos is not None and not at_end else len(chunk)
-        opened = _open_blocks(chunk, pos)
+        pos = tok.start_pos if tok is not None and tok.start_pos is not None and not at_end else end
+        opened = _open_blocks(text, begin, pos)
         if opened:
             kw, at = opened[-1]
             what = {"block": "block", "account": "account block"}.get(kw, kw)
             return error(
                 "E101",
-                f"expected `}}` to close the {what} opened at line {at + offset}",
+                f"expected `}}` to close the {what} opened at line {at}",
                 span,
                 notes=[],
             )
@@ -564,11 +710,9 @@ def _syntax_diagnostic(e: UnexpectedInput, chunk: str, path: str, offset: int) -
     suggestion = None
     if tok is not None and not at_end and tok.type == "NAME":
         keys = {_terminal_text(x) for x in expected} - {None}
-        from plays.diagnostics import suggest
-
         if keys & (_BLOCK_KEYS | _TASK_KEYS):
             # Name only the keys of the block that is open here.
-            opened = _open_blocks(chunk, tok.start_pos)
+            opened = _open_blocks(text, begin, tok.start_pos)
             kind = opened[-1][0] if opened else None
             block_keys = _KEYS_BY_BLOCK.get(kind)
             if block_keys:
@@ -579,6 +723,21 @@ def _syntax_diagnostic(e: UnexpectedInput, chunk: str, path: str, offset: int) -
             return error("E100", msg, span, suggestion=suggest(str(tok), keys))
         suggestion = suggest(str(tok), keys)
     return error("E100", f"unexpected {where}; expected {expected_text}", span, suggestion=suggestion)
+
+
+def _context_hint(text: str, begin: int, pos: int, ch: str) -> str | None:
+    """A hint that depends on what comes before the unexpected character at ``pos``."""
+    before = text[begin:pos].rstrip(" \t")
+    if ch == "=" and before[-1:] in ("<", ">", "!", "=") and before != text[begin:pos]:
+        return f"write `{before[-1]}=` without a space"
+    if ch == "[" and re.search(r"\bafter\s*:\s*$", before):
+        return "write the task names without brackets: `after: a, b`"
+    return None
+
+
+def _snake_case(word: str) -> str:
+    """``LowSeats`` -> ``low_seats``, ``MAU`` -> ``mau``: the name as the language writes names."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", word).lower()
 
 
 def _word_at(text: str, pos: int) -> str:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from plays.codes import lookup
+from plays.errors import CompileError, UsageError  # noqa: F401  (re-exported: their historical home)
+
 
 @dataclass(frozen=True, slots=True, order=True)
 class Span:
@@ -87,27 +90,28 @@ class Diagnostic:
         }
 
 
+def _checked(code: str, severity: Severity) -> str:
+    """``code`` when plays/codes.py registers it with ``severity``; a bug (``KeyError``/``ValueError``) otherwise."""
+    registered = lookup(code).severity
+    if registered != severity.value:
+        raise ValueError(f"diagnostic code {code} is registered as {registered}, not {severity.value}")
+    return code
+
+
 def error(code: str, message: str, span: Span | None, *, notes=(), suggestion=None) -> Diagnostic:
-    """Shorthand for an error diagnostic."""
-    return Diagnostic(code, Severity.ERROR, message, span, tuple(notes), suggestion)
+    """An error diagnostic; ``code`` must be registered in plays/codes.py as an error.
+
+    >>> error("X1", "nope", None)
+    Traceback (most recent call last):
+    ...
+    KeyError: 'diagnostic code X1 is not registered in plays/codes.py'
+    """
+    return Diagnostic(_checked(code, Severity.ERROR), Severity.ERROR, message, span, tuple(notes), suggestion)
 
 
 def warning(code: str, message: str, span: Span | None, *, notes=(), suggestion=None) -> Diagnostic:
-    """Shorthand for a warning diagnostic."""
-    return Diagnostic(code, Severity.WARNING, message, span, tuple(notes), suggestion)
-
-
-class CompileError(Exception):
-    """Raised at the public API boundary when a stage reported errors."""
-
-    def __init__(self, diagnostics: list[Diagnostic] | tuple[Diagnostic, ...]):
-        self.diagnostics = tuple(diagnostics)
-        first = next((d for d in self.diagnostics if d.is_error), None)
-        super().__init__(f"{first.span}: {first.message}" if first and first.span else "compilation failed")
-
-
-class UsageError(Exception):
-    """Bad invocation or unreadable input (exit code 2): a one-line message."""
+    """A warning diagnostic; ``code`` must be registered in plays/codes.py as a warning."""
+    return Diagnostic(_checked(code, Severity.WARNING), Severity.WARNING, message, span, tuple(notes), suggestion)
 
 
 def suggest(name: str, candidates) -> str | None:

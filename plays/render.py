@@ -10,34 +10,10 @@ from urllib.parse import quote
 from collections.abc import Callable, Iterable
 
 from plays import __version__
+from plays.codes import CODES
 from plays.diagnostics import Diagnostic, Severity
 
 Sources = dict[str, str]
-
-# One line per code for SARIF's rule descriptions (docs/diagnostics.md has the full text).
-RULES = {
-    "E100": "syntax error", "E101": "unclosed block", "W100": "empty file",
-    "E200": "unknown name", "E201": "declared twice", "E202": "a second account block",
-    "E203": "a metric and an attribute share a name", "E204": "unknown function",
-    "E205": "unknown task in after", "E207": "unknown type", "E208": "value not allowed",
-    "E209": "enum value listed twice", "E210": "property not allowed in this block",
-    "E211": "property given twice", "E212": "required property missing",
-    "E300": "type mismatch", "E301": "bad function arguments", "E302": "enum value not in the enum",
-    "E303": "not a condition", "E304": "property value of the wrong kind", "E305": "not a calendar date",
-    "W300": "percent compared with a plain number",
-    "E400": "after/every/until in an alert playbook", "E401": "task dependency cycle",
-    "E402": "duplicate task name", "E403": "duplicate playbook name",
-    "E404": "default playbook not last", "E405": "unnamed playbook among several",
-    "E406": "until without every", "E407": "recurring task in a dependency",
-    "W400": "playbook can never be chosen", "W401": "segments no playbook covers",
-    "W402": "no playbook",
-    "E500": "automation on an external goal", "E501": "account metric as an external goal's KPI",
-    "E502": "deploy date is not a date attribute", "E503": "relative KPI on something not a metric",
-    "E504": "external goal due before its start",
-    "E600": "task title is not a valid template", "E601": "unknown name in a template",
-    "E602": "unknown filter in a template",
-}
-
 
 def summary(diagnostics: Iterable[Diagnostic]) -> tuple[int, int]:
     """(errors, warnings)."""
@@ -170,15 +146,7 @@ def render_sarif(diagnostics: list[Diagnostic]) -> str:
     """A SARIF 2.1.0 log with one run."""
     codes = sorted({d.code for d in diagnostics})
     index = {c: i for i, c in enumerate(codes)}
-    rules = [
-        {
-            "id": c,
-            "name": re.sub(r"[^A-Za-z0-9]+", "-", RULES.get(c, c)).strip("-") or c,
-            "shortDescription": {"text": RULES.get(c, c)},
-            "helpUri": f"https://plays.dev/docs/diagnostics#{c.lower()}",
-        }
-        for c in codes
-    ]
+    rules = [_sarif_rule(c) for c in codes]
     results = []
     for d in diagnostics:
         text = d.message + (f" Did you mean `{d.suggestion}`?" if d.suggestion else "")
@@ -216,6 +184,21 @@ def render_sarif(diagnostics: list[Diagnostic]) -> str:
         ],
     }
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+
+
+def _sarif_rule(code: str) -> dict:
+    """A SARIF rule from the registry of codes (plays/codes.py)."""
+    entry = CODES.get(code)
+    title = entry.title.replace("`", "") if entry else code
+    rule = {
+        "id": code,
+        "name": re.sub(r"[^A-Za-z0-9]+", "-", title).strip("-") or code,
+        "shortDescription": {"text": title},
+    }
+    if entry:
+        rule["fullDescription"] = {"text": entry.help}
+    rule["helpUri"] = f"https://plays.dev/docs/diagnostics#{code.lower()}"
+    return rule
 
 
 def _uri(path: str) -> str:

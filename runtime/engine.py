@@ -36,14 +36,17 @@ from plays.compiler.plan import (
     KpiRelative,
     Plan,
     Playbook,
+    Call,
     Task,
     check,
+    find_all,
 )
+from plays.errors import PlaysError
 
 from .events import Event, make_id
 from .snapshots import insert_rows
-from .sql import DECIMALS, PARTITION, condition_sql, expr_sql, ident, value_nodes
-from .titles import TitleRenderer
+from .sql import DECIMALS, PARTITION, condition_sql, expr_sql, ident, value_nodes, window_columns
+from .titles import TitleRenderer, TitleUses, title_uses
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +59,7 @@ class ManualDeploy:
     playbook: str | None = None
 
 
-class EvaluationError(Exception):
+class EvaluationError(PlaysError):
     """A problem while running a plan (e.g. a task title that cannot be rendered): one line, with the spec position."""
 
 
@@ -81,14 +84,19 @@ def evaluate(plan: Plan, con: duckdb.DuckDBPyConnection, *, manual: Iterable[Man
             raise EvaluationError(f"unknown goal template `{m.goal}`")
     step = progress or (lambda label: None)
     with fewer_collections():
-        decisions = _Decisions(plan, con)
-        step("alerts")
-        decisions.alerts()
-        step("goals")
-        decisions.goals(manual)
-        step("details")
-        events = _EventBuilder(plan, con).build(decisions)
-        step("done")
+        uses = title_uses(plan)
+        windows = _window_table(plan, con, uses)
+        try:
+            decisions = _Decisions(plan, con, windows)
+            step("alerts")
+            decisions.alerts()
+            step("goals")
+            decisions.goals(manual)
+            step("details")
+            events = _EventBuilder(plan, con, windows, uses).build(decisions)
+            step("done")
+        finally:
+            con.execute("DROP TABLE IF EXISTS _s")
         events.sort(key=Event.sort_key)
         return events
 
@@ -143,11 +151,24 @@ class Outcome:
     day: date
 
 
+def _window_table(plan: Plan, con: duckdb.DuckDBPyConnection, uses: TitleUses) -> dict[str, str]:
+    """``_s``: the snapshots plus one column per distinct window call of the plan, each computed once.
+
+    Conditions, goal triggers, KPIs, event values and titles then read the
+    columns instead of computing the same windows again in every query.
+    """
+    calls = [node for rule in plan.rules for cond in rule.conditions for node in find_all(cond.expr, Call)]
+    windows = window_columns([*calls, *uses.calls.values()])
+    extra = "".join(f", {sql} AS {name}" for sql, name in windows.items())
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _s AS SELECT *{extra} FROM snapshots")
+    return windows
+
+
 class _Decisions:
     """What happens where: the lifecycles of every rule, before any event exists."""
 
-    def __init__(self, plan: Plan, con: duckdb.DuckDBPyConnection):
-        self.plan, self.con = plan, con
+    def __init__(self, plan: Plan, con: duckdb.DuckDBPyConnection, windows: dict[str, str]):
+        self.plan, self.con, self.windows = plan, con, windows
         self.alert_changes: list[AlertChange] = []
         self.instances: list[GoalInstance] = []
         self.outcomes: list[Outcome] = []
@@ -159,12 +180,13 @@ class _Decisions:
             return
         held = [f"h{i}" for i in range(len(alerts))]
         before = [f"p{i}" for i in range(len(alerts))]
-        conds = ", ".join(f"({condition_sql(a.where)} AND {condition_sql(a.when)}) AS {h}" for a, h in zip(alerts, held))
+        w = self.windows
+        conds = ", ".join(f"({condition_sql(a.where, w)} AND {condition_sql(a.when, w)}) AS {h}" for a, h in zip(alerts, held))
         lagged = ", ".join(f"{h}, LAG({h}) OVER ({PARTITION}) AS {p}" for h, p in zip(held, before))
         keep = " OR ".join(f"{h} OR COALESCE({p}, FALSE)" for h, p in zip(held, before))
         sql = (
             f"SELECT account, date, {', '.join(f'{h}, {p}' for h, p in zip(held, before))} FROM ("
-            f"SELECT account, date, {lagged} FROM (SELECT account, date, {conds} FROM snapshots)"
+            f"SELECT account, date, {lagged} FROM (SELECT account, date, {conds} FROM _s)"
             f") WHERE {keep} ORDER BY account, date"
         )
         cur = self.con.execute(sql)
@@ -212,21 +234,21 @@ class _Decisions:
 
     def _candidates(self, g: Goal, manual: list[ManualDeploy]) -> list[Candidate]:
         dur = int(g.duration)
-        where = condition_sql(g.where)
+        where = condition_sql(g.where, self.windows)
         trigger = None
         if isinstance(g.deploy, DeployOn):
             trig = f"CAST({ident(g.deploy.attr)} + ({int(g.deploy.offset)}) AS DATE)"
             trigger = (
                 f"SELECT account, date, trig AS start, ok FROM ("
-                f"SELECT account, date, {trig} AS trig, {where} AS ok, LAG(date) OVER ({PARTITION}) AS prev FROM snapshots"
+                f"SELECT account, date, {trig} AS trig, {where} AS ok, LAG(date) OVER ({PARTITION}) AS prev FROM _s"
                 f") WHERE trig <= date AND ((prev IS NULL AND trig = date) OR trig > prev)"
             )
         elif isinstance(g.deploy, DeployWhen):
-            raw = expr_sql(g.deploy.condition.expr)
+            raw = expr_sql(g.deploy.condition.expr, self.windows)
             trigger = (
                 f"SELECT account, date, date AS start, ok FROM ("
                 f"SELECT account, date, COALESCE(c, FALSE) AS c, COALESCE(LAG(c) OVER ({PARTITION}), FALSE) AS pc, ok "
-                f"FROM (SELECT account, date, {raw} AS c, {where} AS ok FROM snapshots)"
+                f"FROM (SELECT account, date, {raw} AS c, {where} AS ok FROM _s)"
                 f") WHERE c AND NOT pc"
             )
         cands = []
@@ -270,8 +292,8 @@ class _Decisions:
         self.con.execute("CREATE OR REPLACE TEMP TABLE _inst (id VARCHAR, account VARCHAR, deploy DATE, end_snap DATE)")
         insert_rows(self.con, "_inst", [(i.id, i.account, i.deploy, i.end_snap) for i in instances])
         if isinstance(kpi, KpiCondition):
-            k = condition_sql(kpi.condition)
-            inner = f"SELECT account, date, {k} AS k FROM snapshots WHERE account IN (SELECT account FROM _inst)"
+            k = condition_sql(kpi.condition, self.windows)
+            inner = f"SELECT account, date, {k} AS k FROM _s WHERE account IN (SELECT account FROM _inst)"
             sql = (
                 f"SELECT i.id, min(CASE WHEN s.k THEN s.date END), bool_or(s.k AND s.date = i.end_snap) "
                 f"FROM _inst i JOIN ({inner}) s ON s.account = i.account AND s.date >= i.deploy "
@@ -315,7 +337,8 @@ class _Decisions:
 class _Columns:
     """The detail query's columns: one per distinct SQL expression, named ``c0``, ``c1``, ..."""
 
-    def __init__(self):
+    def __init__(self, windows: dict[str, str]):
+        self.windows = windows
         self.sql: dict[str, str] = {}  # SQL -> column name
 
     def add(self, sql: str) -> str:
@@ -326,7 +349,7 @@ class _Columns:
 
     def values(self, cond: Condition | None) -> tuple[tuple[str, str], ...]:
         """(label as the spec writes it, column) for every metric and call of a condition."""
-        return tuple((label, self.add(expr_sql(node))) for label, node in value_nodes(cond).items())
+        return tuple((label, self.add(expr_sql(node, self.windows))) for label, node in value_nodes(cond).items())
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,10 +364,10 @@ class _RuleColumns:
 class _EventBuilder:
     """Fetches what the decided events show, then builds each event complete."""
 
-    def __init__(self, plan: Plan, con: duckdb.DuckDBPyConnection):
+    def __init__(self, plan: Plan, con: duckdb.DuckDBPyConnection, windows: dict[str, str], uses: TitleUses):
         self.plan, self.con = plan, con
-        self.columns = _Columns()
-        self.titles = TitleRenderer(plan, self.columns.add)
+        self.columns = _Columns(windows)
+        self.titles = TitleRenderer(plan, uses, self.columns.add, windows)
         self.rules: dict[str, _RuleColumns] = {}
         for a in plan.alerts:
             self.rules[a.name] = _RuleColumns(self.columns.values(a.when), (), self._wheres(a.playbooks))
@@ -361,7 +384,7 @@ class _EventBuilder:
             self.rules[g.name] = _RuleColumns(values, outcome, self._wheres(g.playbooks))
 
     def _wheres(self, books: tuple[Playbook, ...]) -> tuple[str, ...]:
-        return tuple(self.columns.add(condition_sql(b.where)) for b in books)
+        return tuple(self.columns.add(condition_sql(b.where, self.columns.windows)) for b in books)
 
     def build(self, d: _Decisions) -> list[Event]:
         wanted = {(c.account, c.day) for c in d.alert_changes}
@@ -392,7 +415,7 @@ class _EventBuilder:
         insert_rows(self.con, "_want", wanted)
         cols = ", ".join(f"{sql} AS {name}" for sql, name in self.columns.sql.items()) or "NULL AS _none"
         cur = self.con.execute(
-            f"SELECT x.* FROM (SELECT account, date, {cols} FROM snapshots "
+            f"SELECT x.* FROM (SELECT account, date, {cols} FROM _s "
             f"WHERE account IN (SELECT DISTINCT account FROM _want)) x "
             f"SEMI JOIN _want w ON x.account = w.account AND x.date = w.date"
         )

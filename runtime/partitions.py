@@ -48,19 +48,37 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def evaluate_buckets(plan: Plan, buckets: Sequence[Sequence[str]], workdir: str, *, jobs: int | None = None,
-                     manual: Iterable[ManualDeploy] = (), progress: Callable[[int, int], None] | None = None
-                     ) -> list[BucketResult]:
-    """Evaluate every bucket (a list of Parquet files of whole accounts) and spill its sorted events to ``workdir``.
+Record = tuple  # (sort key, playbook, *what ``render`` made of the event)
 
-    ``progress(done, total)`` is called as buckets finish. With one job (or one
-    bucket) everything runs in this process.
+
+def default_render(e: Event) -> tuple:
+    """The record payload when no renderer is given: the event itself."""
+    return (e,)
+
+
+def records(events: Iterable[Event], render: Callable[[Event], tuple] = default_render) -> Iterator[Record]:
+    """Sorted events as merge records: the sort key, the playbook (for summaries), then the rendered payload."""
+    for e in events:
+        yield (e.sort_key(), e.playbook, *render(e))
+
+
+def evaluate_buckets(plan: Plan, buckets: Sequence[Sequence[str]], workdir: str, *, jobs: int | None = None,
+                     manual: Iterable[ManualDeploy] = (), progress: Callable[[int, int], None] | None = None,
+                     render: Callable[[Event], tuple] = default_render) -> list[BucketResult]:
+    """Evaluate every bucket (a list of Parquet files of whole accounts) and spill its sorted records to ``workdir``.
+
+    ``render`` (a module-level function, so that worker processes can import
+    it) turns each event into what the consumer needs (a JSON line, a text
+    line): that work then runs in the workers, in parallel, not in the
+    merging process. ``progress(done, total)`` is called as buckets finish.
+    With one job (or one bucket) everything runs in this process.
     """
     jobs = max(1, jobs or default_jobs())
     manual = tuple(manual)
     work = [(k, list(files)) for k, files in enumerate(buckets) if files]
     threads = max(1, default_jobs() // min(jobs, max(1, len(work))))
-    tasks = [(plan, files, os.path.join(workdir, f"events-{k:05d}.pickle"), manual, threads, k) for k, files in work]
+    tasks = [(plan, files, os.path.join(workdir, f"events-{k:05d}.pickle"), manual, threads, k, render)
+             for k, files in work]
     results: list[BucketResult] = []
     done = 0
     if jobs == 1 or len(tasks) <= 1:
@@ -81,10 +99,10 @@ def evaluate_buckets(plan: Plan, buckets: Sequence[Sequence[str]], workdir: str,
 
 
 def _evaluate_bucket(task) -> BucketResult:
-    """Worker: one bucket's snapshots into a fresh connection, evaluated, sorted events spilled to a file."""
+    """Worker: one bucket's snapshots into a fresh connection, evaluated, its sorted records spilled to a file."""
     import duckdb
 
-    plan, files, out, manual, threads, bucket = task
+    plan, files, out, manual, threads, bucket, render = task
     con = duckdb.connect(config={"threads": threads})
     try:
         listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
@@ -97,65 +115,35 @@ def _evaluate_bucket(task) -> BucketResult:
     finally:
         con.close()
     with open(out, "wb") as f:
-        for i in range(0, len(events), _CHUNK):
-            pickle.dump([_state(e) for e in events[i:i + _CHUNK]], f, protocol=pickle.HIGHEST_PROTOCOL)
+        chunk = []
+        for r in records(events, render):
+            chunk.append(r)
+            if len(chunk) == _CHUNK:
+                pickle.dump(chunk, f, protocol=pickle.HIGHEST_PROTOCOL)
+                chunk = []
+        if chunk:
+            pickle.dump(chunk, f, protocol=pickle.HIGHEST_PROTOCOL)
     return BucketResult(bucket, out, len(events))
 
 
-_FIELDS = Event.__slots__
-
-
-def _state(e: Event) -> tuple:
-    return tuple(getattr(e, name) for name in _FIELDS)
-
-
-def read_spill(path: str) -> Iterator[Event]:
-    """The events of one bucket's spill file, in order."""
+def read_spill(path: str) -> Iterator[Record]:
+    """The records of one bucket's spill file, in order."""
     with open(path, "rb") as f:
         while True:
             try:
                 chunk = pickle.load(f)
             except EOFError:
                 return
-            for state in chunk:
-                yield Event(*state)
+            yield from chunk
 
 
-def merged(results: Sequence[BucketResult]) -> Iterator[Event]:
-    """Every bucket's events in the contract's order: a k-way merge of the sorted spill files."""
+def merged(results: Sequence[BucketResult]) -> Iterator[Record]:
+    """Every bucket's records in the contract's order: a k-way merge of the sorted spill files on the sort key."""
     streams = [read_spill(r.path) for r in results if r.events]
     if len(streams) == 1:
         return streams[0]
-    return heapq.merge(*streams, key=Event.sort_key)
+    return heapq.merge(*streams, key=_key)
 
 
-def bucket_sql(column: str, partitions: int) -> str:
-    """SQL of an account's bucket: the first 32 bits of its id's md5, modulo ``partitions`` (stable everywhere)."""
-    return f"CAST(('0x' || left(md5({column}), 8)) AS UBIGINT) % {int(partitions)}"
-
-
-def bucket_of(account: str, partitions: int) -> int:
-    """The bucket of an account, as ``bucket_sql`` computes it."""
-    import hashlib
-
-    return int(hashlib.md5(account.encode("utf-8")).hexdigest()[:8], 16) % partitions
-
-
-def spill_buckets(con, workdir: str, partitions: int) -> list[list[str]]:
-    """Write the connection's validated ``snapshots`` table as one Parquet file per bucket; the files per bucket."""
-    out = os.path.join(workdir, "snapshots")
-    con.execute(
-        f"COPY (SELECT *, {bucket_sql('account', partitions)} AS _bucket FROM snapshots) TO '{out}' "
-        f"(FORMAT PARQUET, PARTITION_BY (_bucket), WRITE_PARTITION_COLUMNS false)"
-    )
-    buckets: list[list[str]] = []
-    for k in range(partitions):
-        folder = os.path.join(out, f"_bucket={k}")
-        files = sorted(os.path.join(folder, f) for f in os.listdir(folder)) if os.path.isdir(folder) else []
-        buckets.append(files)
-    return buckets
-
-
-def partitions_for(rows: int) -> int:
-    """How many buckets a book of ``rows`` snapshots gets: about a million rows each (a few hundred MB in a worker)."""
-    return max(1, -(-rows // 1_000_000))
+def _key(record: Record) -> tuple:
+    return record[0]

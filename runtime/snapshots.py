@@ -37,6 +37,7 @@ import duckdb
 
 from plays.compiler.plan import Catalog, Plan
 from plays.diagnostics import Diagnostic, Span, error, suggest, warning
+from plays.errors import PlaysError
 
 from .sql import ident, text
 
@@ -47,7 +48,7 @@ FILTERED_SCANS = 16  # up to this many buckets of a Parquet input, one filtered 
 PARQUET = (".parquet", ".pq")
 
 
-class SnapshotError(Exception):
+class SnapshotError(PlaysError):
     """The input is not usable; ``diagnostics`` are positioned (file, line or row, column)."""
 
     def __init__(self, diagnostics: list[Diagnostic], more: int = 0):

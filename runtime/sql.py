@@ -12,6 +12,8 @@ can change the query's meaning.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlglot import exp
 
 from plays.compiler.plan import Attr, Call, Condition, Const, Expr, InList, IsEmpty, Metric, Unary, walk
@@ -49,8 +51,29 @@ def value_at_sql(metric: str, days: int) -> str:
     return f"LAST_VALUE({ident(metric)}) {window(days, upto_before=True)}"
 
 
-def call_sql(node: Call) -> str:
-    """SQL of a function call of the language (LANGUAGE.md's table)."""
+WINDOWED = frozenset({"value_at", "previous", "change", "pct_change", "sum", "avg", "min", "max", "count"})
+
+
+def call_sql(node: Call, windows: Mapping[str, str] | None = None) -> str:
+    """SQL of a function call of the language (LANGUAGE.md's table).
+
+    ``windows`` maps the SQL of window calls computed once beforehand to the
+    column that holds them (see ``window_columns``).
+    """
+    sql = _call_sql(node)
+    return windows.get(sql, sql) if windows else sql
+
+
+def window_columns(calls) -> dict[str, str]:
+    """A column name (``_w0``, ``_w1``, ...) for each distinct window call: computed once, read by every query."""
+    out: dict[str, str] = {}
+    for node in calls:
+        if node.func in WINDOWED:
+            out.setdefault(_call_sql(node), f"_w{len(out)}")
+    return out
+
+
+def _call_sql(node: Call) -> str:
     func, first = node.func, node.metric
     col = ident(first)
     if func in ("days_since", "days_until"):
@@ -85,8 +108,8 @@ def const_sql(node: Const) -> str:
 _COMPARE = {"==": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
-def expr_sql(node: Expr) -> str:
-    """SQL for one plan expression node."""
+def expr_sql(node: Expr, windows: Mapping[str, str] | None = None) -> str:
+    """SQL for one plan expression node (window calls read from ``windows`` columns where given)."""
     if isinstance(node, Const):
         return const_sql(node)
     if isinstance(node, Metric):
@@ -94,19 +117,19 @@ def expr_sql(node: Expr) -> str:
     if isinstance(node, Attr):
         return '"account"' if node.name == "id" else ident(node.name)
     if isinstance(node, Call):
-        return call_sql(node)
+        return call_sql(node, windows)
     if isinstance(node, Unary):
         if node.op == "neg":
             # the space matters: "-" before a negative constant would read "--", a SQL comment
-            return f"(- {expr_sql(node.arg)})"
-        return f"(NOT {expr_sql(node.arg)})"
+            return f"(- {expr_sql(node.arg, windows)})"
+        return f"(NOT {expr_sql(node.arg, windows)})"
     if isinstance(node, IsEmpty):
-        return f"({expr_sql(node.arg)} IS {'NOT ' if node.negated else ''}NULL)"
+        return f"({expr_sql(node.arg, windows)} IS {'NOT ' if node.negated else ''}NULL)"
     if isinstance(node, InList):
-        items = ", ".join(expr_sql(i) for i in node.items)
-        return f"({expr_sql(node.arg)} {'NOT ' if node.negated else ''}IN ({items}))"
+        items = ", ".join(expr_sql(i, windows) for i in node.items)
+        return f"({expr_sql(node.arg, windows)} {'NOT ' if node.negated else ''}IN ({items}))"
     op, left, right = node.op, node.left, node.right
-    a, b = expr_sql(left), expr_sql(right)
+    a, b = expr_sql(left, windows), expr_sql(right, windows)
     if op in ("and", "or"):
         return f"({a} {op.upper()} {b})"
     if op in _COMPARE:
@@ -123,11 +146,11 @@ def expr_sql(node: Expr) -> str:
     return _round(f"({a} {op} {b})")
 
 
-def condition_sql(cond: Condition | None) -> str:
+def condition_sql(cond: Condition | None, windows: Mapping[str, str] | None = None) -> str:
     """A condition as a boolean column: unknown counts as false; no condition is true."""
     if cond is None:
         return "TRUE"
-    return f"COALESCE({expr_sql(cond.expr)}, FALSE)"
+    return f"COALESCE({expr_sql(cond.expr, windows)}, FALSE)"
 
 
 def value_nodes(cond: Condition | None) -> dict[str, Expr]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 
 from plays.compiler.plan import Call, Const, Metric, Plan, Task
@@ -21,34 +22,49 @@ FUNCTIONS = frozenset({"value_at", "previous", "change", "pct_change", "sum", "a
                        "days_since", "days_until"})
 
 
+@dataclass(frozen=True, slots=True)
+class TitleUses:
+    """What a plan's task titles use: the names per rule, and the language's function calls."""
+
+    names: dict[str, frozenset[str]]
+    calls: dict[tuple, Call]  # (func, first argument, days) -> the call
+
+
+def title_uses(plan: Plan) -> TitleUses:
+    """Read every task title of the plan once."""
+    from jinja2 import meta
+
+    env = make_environment()
+    names_by_rule: dict[str, frozenset[str]] = {}
+    calls: dict[tuple, Call] = {}
+    for rule in plan.rules:
+        names: set[str] = set()
+        for book in rule.playbooks:
+            for t in book.tasks:
+                jinja = to_jinja(t.title)
+                names |= meta.find_undeclared_variables(env.parse(jinja))
+                for func, first, days in _CALL.findall(jinja):
+                    if func in FUNCTIONS:
+                        n = int(days) if days else None
+                        calls[(func, first, n)] = Call(
+                            "number", func, (Metric("number", first),) + ((Const("duration", n),) if days else ()))
+        names_by_rule[rule.name] = frozenset(names)
+    return TitleUses(names_by_rule, calls)
+
+
 class TitleRenderer:
     """Renders task titles from detail rows; ``column(sql) -> name`` registers what they need fetched."""
 
-    def __init__(self, plan: Plan, column: Callable[[str], str]):
-        from jinja2 import meta
-
-        env = make_environment()
+    def __init__(self, plan: Plan, uses: TitleUses, column: Callable[[str], str], windows=None):
         cat = plan.catalog
-        self.names: dict[str, frozenset[str]] = {}  # rule -> names its titles use
+        self.names = uses.names
         self.calls: dict[tuple, str] = {}  # (func, first, days) -> column
-        used: set[str] = set()
-        for rule in plan.rules:
-            names: set[str] = set()
-            for book in rule.playbooks:
-                for t in book.tasks:
-                    jinja = to_jinja(t.title)
-                    names |= meta.find_undeclared_variables(env.parse(jinja))
-                    for func, first, days in _CALL.findall(jinja):
-                        if func not in FUNCTIONS:
-                            continue
-                        n = int(days) if days else None
-                        node = Call("number", func, (Metric("number", first),) + ((Const("duration", n),) if days else ()))
-                        try:
-                            self.calls[(func, first, n)] = column(call_sql(node))
-                        except (KeyError, IndexError, TypeError):
-                            continue
-            self.names[rule.name] = frozenset(names)
-            used |= names
+        for key, node in uses.calls.items():
+            try:
+                self.calls[key] = column(call_sql(node, windows))
+            except (KeyError, IndexError, TypeError):
+                continue
+        used = set().union(*uses.names.values()) if uses.names else set()
         self.attributes = {a.name: column(ident(a.name)) for a in cat.attributes} if "account" in used else {}
         self.metrics = {m.name: column(ident(m.name)) for m in cat.metrics if m.name in used}
         self._contexts: dict[tuple, dict] = {}

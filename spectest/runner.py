@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from plays.diagnostics import Diagnostic, Span, error
+from plays.errors import PlaysError
 
 # --- the file format --------------------------------------------------------
 
@@ -64,8 +65,10 @@ class SpecFile:
     tests: list[SpecTest] = field(default_factory=list)
 
 
-class SpecFileError(Exception):
+class SpecFileError(PlaysError):
     """A malformed test file (exit code 2): positioned diagnostics."""
+
+    exit_code = 2
 
     def __init__(self, diagnostics: list[Diagnostic]):
         self.diagnostics = diagnostics

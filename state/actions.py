@@ -7,9 +7,12 @@ store's state and writes the result in one transaction (``deploy_goal``,
 ``complete_task``, ``record_measure``). The pure halves are what the runtime
 or a test calls with a plan and an account's values in hand:
 
->>> d = plan_deployment(plan, "save_plan", "acme", {"segment": "smb", "mrr": 900.0}, date(2026, 3, 1))
->>> d.playbook, d.end, d.kpi_start, [t.due for t in d.tasks]           # doctest: +SKIP
-('default', datetime.date(2026, 3, 31), 900.0, [datetime.date(2026, 3, 3), ...])
+>>> from plays.compiler.driver import compile_text
+>>> plan = compile_text('metric mrr: money  goal save_plan { duration: 30d  kpi: mrr up 10% '
+...                     '  playbook { task call "Call" { due: 2d } } }')
+>>> d = plan_deployment(plan, "save_plan", "acme", {"mrr": 900.0}, date(2026, 3, 1))
+>>> d.playbook, d.end, d.kpi_start, [t.due for t in d.tasks]
+('default', datetime.date(2026, 3, 31), 900.0, [datetime.date(2026, 3, 3)])
 
 A refused action raises ``ActionRefused`` with a one-line message that says
 why and, where it helps, what to do instead.

@@ -20,6 +20,7 @@ from datetime import date
 
 from plays.compiler.plan import ExternalGoal, KpiRelative, Measure, Plan
 from plays.diagnostics import UsageError
+from plays.errors import PlaysError
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 30.0
@@ -100,7 +101,7 @@ class StoreError(UsageError):
     """A store that cannot be used (locked, newer, corrupt): a one-line message, exit 2."""
 
 
-class ActionRefused(Exception):
+class ActionRefused(PlaysError):
     """A manual action that does not apply (unknown id, wrong state, bad date): exit 1."""
 
 

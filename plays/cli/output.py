@@ -7,15 +7,12 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import TextIO
 
-from plays.runtime.events import Event
+from plays.runtime.events import KINDS, Event
+from plays.runtime.partitions import records
 
 
 def render_jsonl(events: list[Event]) -> str:
-    import io
-
-    out = io.StringIO()
-    write_jsonl(events, out)
-    return out.getvalue()
+    return "".join(json.dumps(e.to_json(), ensure_ascii=False) + "\n" for e in events)
 
 
 def _line(e: Event) -> str:
@@ -46,37 +43,48 @@ def render_text(events: list[Event], *, accounts: int | None = None, rows: int |
     import io
 
     out = io.StringIO()
-    write_text(events, out, accounts=accounts, rows=rows)
+    write_text(records(events, text_payload), out, accounts=accounts, rows=rows)
     return out.getvalue()
 
 
-def write_text(events: Iterable[Event], out: TextIO, *, accounts: int | None = None, rows: int | None = None) -> Summary:
-    """Write events as text grouped by date and account, then the summary; streams (one event at a time)."""
+def json_payload(e: Event) -> tuple[str]:
+    """An event's record payload for JSON Lines: its line (rendered where it is evaluated, maybe a worker)."""
+    return (json.dumps(e.to_json(), ensure_ascii=False),)
+
+
+def text_payload(e: Event) -> tuple[str, str]:
+    """An event's record payload for text output: its JSON line (for the state store) and its text line."""
+    return (json.dumps(e.to_json(), ensure_ascii=False), _line(e))
+
+
+def write_text(recs: Iterable[tuple], out: TextIO, *, accounts: int | None = None, rows: int | None = None) -> Summary:
+    """Write records (``text_payload``) as text grouped by date and account, then the summary; streams."""
     summary = Summary()
     last = None
     first = True
-    for e in events:
-        summary.add(e)
-        key = (e.date, e.account)
-        if key != last:
-            if last is None or last[0] != e.date:
-                out.write(f"{e.date}\n" if first else f"\n{e.date}\n")
-            out.write(f"  {e.account}\n")
-            last = key
+    for key, playbook, _json, line in recs:
+        summary.add(key, playbook)
+        day, account = key[0], key[1]
+        if (day, account) != last:
+            if last is None or last[0] != day:
+                out.write(f"{day}\n" if first else f"\n{day}\n")
+            out.write(f"  {account}\n")
+            last = (day, account)
         first = False
-        out.write(f"    {_line(e)}\n")
+        out.write(f"    {line}\n")
     if not first:
         out.write("\n")
     out.write("\n".join(summary.lines(accounts=accounts, rows=rows)) + "\n")
     return summary
 
 
-def write_jsonl(events: Iterable[Event], out: TextIO) -> Summary:
-    """Write events as JSON Lines, one event per line; streams."""
+def write_jsonl(recs: Iterable[tuple], out: TextIO) -> Summary:
+    """Write records (``json_payload`` or ``text_payload``) as JSON Lines, one event per line; streams."""
     summary = Summary()
-    for e in events:
-        summary.add(e)
-        out.write(json.dumps(e.to_json(), ensure_ascii=False) + "\n")
+    for key, playbook, line, *_ in recs:
+        summary.add(key, playbook)
+        out.write(line)
+        out.write("\n")
     return summary
 
 
@@ -90,16 +98,18 @@ class Summary:
         self.outcomes: Counter = Counter()
         self.tasks: Counter = Counter()
 
-    def add(self, e: Event) -> None:
-        self.kinds[e.event] += 1
-        if e.event == "alert_fired":
-            self.fired[e.alert] += 1
-        elif e.event == "goal_deployed":
-            self.deployed[(e.goal, e.playbook or "-")] += 1
-        elif e.event in ("goal_kpi_met", "goal_achieved", "goal_missed"):
-            self.outcomes[(e.goal, e.event)] += 1
-        elif e.event == "task_created":
-            self.tasks[e.alert or e.goal] += 1
+    def add(self, key: tuple, playbook: str | None) -> None:
+        """Count one event, from its sort key (date, account, kind rank, rule, ...) and its playbook."""
+        kind, rule = KINDS[key[2]], key[3]
+        self.kinds[kind] += 1
+        if kind == "alert_fired":
+            self.fired[rule] += 1
+        elif kind == "goal_deployed":
+            self.deployed[(rule, playbook or "-")] += 1
+        elif kind in ("goal_kpi_met", "goal_achieved", "goal_missed"):
+            self.outcomes[(rule, kind)] += 1
+        elif kind == "task_created":
+            self.tasks[rule] += 1
 
     def lines(self, *, accounts=None, rows=None) -> list[str]:
         lines = ["Summary"]
@@ -125,5 +135,5 @@ class Summary:
 def summary_lines(events: list[Event], *, accounts=None, rows=None) -> list[str]:
     summary = Summary()
     for e in events:
-        summary.add(e)
+        summary.add(e.sort_key(), e.playbook)
     return summary.lines(accounts=accounts, rows=rows)

@@ -46,22 +46,45 @@ def load_plan(paths, plan_file):
 
 
 def load_input(snapshots, plan, accounts=None):
-    """Validated snapshots, or exit 1 with the positioned report (nothing is evaluated)."""
-    from plays.render import render_text
+    """Validated snapshots in a connection (explain), or exit 1 with the positioned report (nothing is evaluated)."""
+    from plays.runtime.snapshots import load_snapshots
 
-    from plays.runtime.snapshots import SnapshotError, load_snapshots
+    with _bad_snapshots():
+        snaps = load_snapshots(list(snapshots), plan, accounts=accounts)
+    _warn(snaps.warnings)
+    return snaps
+
+
+def prepare_input(snapshots, plan, workdir: str, partitions: int | None, accounts=None):
+    """Validated snapshots written as account buckets under ``workdir`` (a run), or exit 1 with the report."""
+    from plays.runtime.snapshots import prepare_snapshots
+
+    with _bad_snapshots():
+        prepared = prepare_snapshots(list(snapshots), plan, workdir=workdir, partitions=partitions, accounts=accounts)
+    _warn(prepared.warnings)
+    return prepared
+
+
+@contextmanager
+def _bad_snapshots():
+    from plays.render import render_text
+    from plays.runtime.snapshots import SnapshotError
 
     try:
-        snaps = load_snapshots(list(snapshots), plan, accounts=accounts)
+        yield
     except SnapshotError as e:
         click.echo(render_text(e.diagnostics, {}, with_summary=False), err=True, nl=False)
         more = f" (and {e.more:,} more)" if e.more else ""
         click.echo(f"{len(e.diagnostics)} problem{'s' if len(e.diagnostics) != 1 else ''} in the snapshots{more}; "
                    "nothing was evaluated", err=True)
         sys.exit(1)
-    if snaps.warnings:
-        click.echo(render_text(snaps.warnings, {}, with_summary=False), err=True, nl=False)
-    return snaps
+
+
+def _warn(warnings) -> None:
+    if warnings:
+        from plays.render import render_text
+
+        click.echo(render_text(warnings, {}, with_summary=False), err=True, nl=False)
 
 
 _SNAPSHOTS = click.option(
@@ -106,70 +129,77 @@ def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output, state, jo
       plays run specs/ -s 'data/*.parquet' --state plays.db
       plays run specs/ -s 'data/*.parquet' --jobs 2 --format json -o events.jsonl
     """
+    import json
     import tempfile
+
+    from plays.runtime.partitions import merged
+
+    from .output import json_payload, text_payload
 
     if from_ and to and from_ > to:
         raise UsageError("--from is after --to")
     plan = load_plan(paths, plan_file)
-    snaps = load_input(snapshots, plan, list(accounts) or None)
-    if accounts:
-        found = {r[0] for r in snaps.con.execute("SELECT DISTINCT account FROM snapshots").fetchall()}
-        for a in dict.fromkeys(accounts):
-            if a not in found:
-                click.echo(f"plays: warning: no snapshots for account `{a}`", err=True)
-    store = manual = None
-    if state:
-        from plays.state import store as state_store
-
-        store = state_store.connect(state)
-        manual = state_store.manual_deploys(store)
-    n_accounts = snaps.con.execute("SELECT count(DISTINCT account) FROM snapshots").fetchone()[0]
     with tempfile.TemporaryDirectory(prefix="plays-run-") as work:
-        stream = _evaluate(plan, snaps, work, manual or (), jobs, partitions)
+        prepared = prepare_input(snapshots, plan, work, partitions, list(accounts) or None)
+        if accounts:
+            found = _accounts_among(prepared, accounts)
+            for a in dict.fromkeys(accounts):
+                if a not in found:
+                    click.echo(f"plays: warning: no snapshots for account `{a}`", err=True)
+        store = manual = None
+        if state:
+            from plays.state import store as state_store
+
+            store = state_store.connect(state)
+            manual = state_store.manual_deploys(store)
+        render = json_payload if fmt == "json" else text_payload
+        results = _evaluate(plan, prepared, work, manual or (), jobs, render)
         if store is not None:
-            changed = _apply(store, state, plan, stream(), snaps.con)
+            changed = _apply(store, state, plan, (json.loads(r[2]) for r in merged(results)), prepared)
             click.echo(f"{state}: " + (", ".join(f"{v:+d} {k.replace('_', ' ')}" for k, v in changed.items() if v)
                                        or "no change"), err=True)
-        events = (e for e in stream() if (from_ is None or e.date >= from_) and (to is None or e.date <= to))
-        _write(events, fmt, output, accounts=n_accounts, rows=snaps.rows)
+        recs = merged(results)
+        if from_ is not None or to is not None:
+            recs = (r for r in recs if (from_ is None or r[0][0] >= from_) and (to is None or r[0][0] <= to))
+        _write(recs, fmt, output, accounts=prepared.accounts, rows=prepared.rows)
 
 
-def _evaluate(plan, snaps, work: str, manual, jobs: int | None, partitions: int | None):
-    """Evaluate the whole book; returns a function that streams the events in the contract's order (re-iterable)."""
-    from plays.runtime.engine import evaluate
-    from plays.runtime.partitions import evaluate_buckets, merged, partitions_for, spill_buckets
+def _evaluate(plan, prepared, work: str, manual, jobs: int | None, render):
+    """Evaluate every bucket (in a process pool when there are several); the spilled, sorted results."""
+    from plays.runtime.partitions import evaluate_buckets
 
-    buckets = partitions or partitions_for(snaps.rows)
-    if buckets == 1:  # a small book: in this process, on the table already loaded
-        progress = _progress(snaps.rows)
-        try:
-            with _runtime_errors():
-                events = evaluate(plan, snaps.con, progress=progress, manual=manual)
-        finally:
-            progress("close")
-        return lambda: iter(events)
-    files = spill_buckets(snaps.con, work, buckets)
-    snaps.con.execute("DROP TABLE snapshots")  # the workers read their buckets; free the memory
-    bar = _bucket_progress(buckets)
+    step = _progress(prepared.rows)
     try:
         with _runtime_errors():
-            results = evaluate_buckets(plan, files, work, jobs=jobs, manual=manual, progress=bar)
+            return evaluate_buckets(plan, prepared.partitions, work, jobs=jobs, manual=manual, render=render,
+                                    progress=lambda done, total: step("buckets", done, total))
     finally:
-        bar(None, None)
-    return lambda: merged(results)
+        step("close")
 
 
-def _write(events, fmt: str, output: str | None, *, accounts: int, rows: int) -> None:
-    """Stream the events to ``output`` (atomically: all or nothing) or standard output."""
+def _accounts_among(prepared, accounts) -> set[str]:
+    import duckdb
+
+    files = [f for bucket in prepared.partitions for f in bucket]
+    if not files:
+        return set()
+    rows = duckdb.connect().execute(
+        "SELECT DISTINCT account FROM read_parquet(?, hive_partitioning = false) WHERE account IN (SELECT unnest(?))",
+        [files, list(accounts)]).fetchall()
+    return {r[0] for r in rows}
+
+
+def _write(recs, fmt: str, output: str | None, *, accounts: int, rows: int) -> None:
+    """Stream the records to ``output`` (atomically: all or nothing) or standard output."""
     from plays.sources import open_atomic
 
     from .output import write_jsonl, write_text
 
     def emit(out):
         if fmt == "json":
-            write_jsonl(events, out)
+            write_jsonl(recs, out)
         else:
-            write_text(events, out, accounts=accounts, rows=rows)
+            write_text(recs, out, accounts=accounts, rows=rows)
 
     if output:
         with open_atomic(output) as f:
@@ -179,51 +209,40 @@ def _write(events, fmt: str, output: str | None, *, accounts: int, rows: int) ->
         sys.stdout.flush()
 
 
-def _bucket_progress(total: int):
-    """A progress bar of buckets evaluated, on stderr when it is a terminal."""
-    if not sys.stderr.isatty():
-        return lambda done, of: None
-    bar = click.progressbar(length=total, label="evaluating", file=sys.stderr, show_eta=True)
-    bar.__enter__()
-    seen = [0]
+def _apply(store, path, plan, events, prepared):
+    """Apply a run's events (JSON form, streamed) to the state store in one transaction (see state/store.py)."""
+    import duckdb
 
-    def step(done, of):
-        if done is None:
-            bar.__exit__(None, None, None)
-            return
-        bar.update(done - seen[0])
-        seen[0] = done
-
-    return step
-
-
-def _apply(store, path, plan, events, con):
-    """Apply a run to the state store in one transaction (see runtime/store.py)."""
     from plays.state.store import apply_run
 
-    columns = [c[0] for c in con.execute("DESCRIBE snapshots").fetchall()]
-    latest = con.execute(
-        "SELECT * FROM snapshots QUALIFY row_number() OVER (PARTITION BY account ORDER BY date DESC) = 1"
-    ).fetchall()
-    accounts = {r[0]: (r[1].isoformat(), dict(zip(columns, r))) for r in latest}
-    last = con.execute("SELECT max(date) FROM snapshots").fetchone()[0]
-    return apply_run(store, plan, (e.to_json() for e in events), accounts, last, path)
+    files = [f for bucket in prepared.partitions for f in bucket]
+    accounts = {}
+    if files:
+        cur = duckdb.connect().execute(
+            "SELECT * FROM read_parquet(?, hive_partitioning = false) "
+            "QUALIFY row_number() OVER (PARTITION BY account ORDER BY date DESC) = 1", [files])
+        columns = [c[0] for c in cur.description]
+        accounts = {r[0]: (r[1].isoformat(), dict(zip(columns, r))) for r in cur.fetchall()}
+    return apply_run(store, plan, events, accounts, prepared.last_date, path)
 
 
 def _progress(rows: int):
-    """A progress bar on stderr for long runs, only when stderr is a terminal."""
+    """A progress bar on stderr for long runs (buckets evaluated), only when stderr is a terminal."""
     if rows < 200_000 or not sys.stderr.isatty():
-        return lambda label: None
-    steps = ["alerts", "goals", "details", "done"]
-    bar = click.progressbar(length=len(steps), label="evaluating", file=sys.stderr, show_eta=False)
+        return lambda label, done=None, total=None: None
+    bar = click.progressbar(length=100, label="evaluating", file=sys.stderr, show_eta=True)
     bar.__enter__()
+    shown = [0]
 
-    def step(label):
+    def step(label, done=None, total=None):
         if label == "close":
             bar.__exit__(None, None, None)
-        elif label in steps:
-            bar.label = f"evaluating {label}"
-            bar.update(1)
+            return
+        bar.label = f"evaluating {label}"
+        if done is not None and total:
+            now = done * 100 // total
+            bar.update(now - shown[0])
+            shown[0] = now
 
     return step
 

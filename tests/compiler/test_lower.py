@@ -6,6 +6,7 @@ import itertools
 import json
 import random
 import re
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,7 @@ from plays.compiler.context import AttributeInfo, Context, MetricInfo
 from plays.compiler.driver import compile_sources
 from plays.sources import Source
 from plays.compiler.lower import lower
+from plays.compiler.typecheck import typecheck
 from plays.compiler.plan import PlanError, dumps, load, validate, write
 from plays.diagnostics import Span, UsageError
 from plays.dsl import ast, parse_module
@@ -218,6 +220,7 @@ def test_every_node_kind_with_its_type():
     assert find(op="call", func="pct_change") == [{
         "op": "call", "type": "percent", "func": "pct_change",
         "args": [{"op": "metric", "type": "count", "name": "mau"}, {"op": "const", "type": "duration", "value": 7}],
+        "source": "pct_change(mau, 7d)",
     }]
     assert find(op="const", type="percent") == [{"op": "const", "type": "percent", "value": -0.2}]  # folded
     assert find(op="neg")[0] == {"op": "neg", "type": "money", "arg": {"op": "metric", "type": "money", "name": "mrr"}}
@@ -232,6 +235,7 @@ def test_every_node_kind_with_its_type():
     assert find(op="call", func="previous")[0]["type"] == "money"
     assert find(op="call", func="count")[0]["type"] == "count"
     assert find(op="call", func="count")[0]["args"][1] == {"op": "const", "type": "duration", "value": 14}
+    assert find(op="call", func="count")[0]["source"] == "count(nps, 2w)"  # as written, not rewritten to 14d
     assert all(n["type"] == "bool" for n in nodes if n["op"] in ("or", "<=", ">", "<", "=="))
 
 
@@ -289,6 +293,7 @@ def test_a_hand_built_context_lowers_without_the_passes():
     ctx.catalog.attributes["segment"] = AttributeInfo("segment", "enum", ("smb", "enterprise"), span)
     ctx.catalog.metrics["mau"] = MetricInfo("mau", "count", None, span)
     ctx.alerts["a"] = next(d for d in module.declarations if isinstance(d, ast.Alert))
+    typecheck(ctx)  # types are inferred once, by this pass; lowering reads them
     plan = lower(ctx, [Source("h.play", text)]).to_json()
     validate(plan)
     assert plan["alerts"][0]["where"]["expr"]["right"] == {"op": "const", "type": "enum", "value": "smb"}
@@ -507,3 +512,43 @@ def test_each_source_reads_back_as_its_own_expression(examples_text):
         for c in conditions:  # `loc` is where the source starts
             first = c["source"].split("\n")[0]
             assert lines[c["loc"]["line"] - 1][c["loc"]["col"] - 1:].startswith(first)
+
+
+def test_lowering_infers_no_type_and_reads_no_source_text(monkeypatch):
+    """Types come from the typecheck pass (ctx.types); conditions' text from the parser."""
+    import plays.compiler.lower as lowering
+    import plays.compiler.types as types
+    from plays.compiler.context import Context
+    from plays.compiler.driver import _passes
+
+    text = "alert a {\n  when: (mrr - previous(mrr)) * 2 > $5 and -mau < -3  # c\n}\n"
+    sources = [Source("catalog.play", CATALOG), Source("t.play", text)]
+    ctx = Context(modules=tuple(parse_module(s.text, s.path)[0] for s in sources))
+    for run_pass in _passes():
+        run_pass(ctx)
+
+    def refuse(*a, **k):
+        raise AssertionError("lowering inferred a type again")
+
+    monkeypatch.setattr(types, "infer", refuse)
+    # the files' texts are only hashed: lowering must not need them
+    plan = lowering.lower(ctx, [Source("catalog.play", "changed"), Source("t.play", "changed")]).to_json()
+    when = plan["alerts"][0]["when"]
+    assert when["source"] == "(mrr - previous(mrr)) * 2 > $5 and -mau < -3"
+    assert when["loc"] == {"path": "t.play", "line": 2, "col": 9}
+    assert when["expr"]["left"]["left"]["type"] == "money"
+    assert "infer" not in vars(lowering)
+
+
+def test_event_values_are_keyed_by_the_call_as_written(run_cli, tmp_path):
+    """Issue 8: `values` keys are the spec's own text (`2w`), carried by the plan's call `source`."""
+    import json as jsonlib
+
+    root = Path(__file__).resolve().parent.parent.parent
+    (tmp_path / "catalog.play").write_text((root / "specs" / "catalog.play").read_text())
+    (tmp_path / "t.play").write_text("alert t { when: sum(tickets_opened, 2w) >= 0 }\n")
+    code, out, err = run_cli("run", "catalog.play", "t.play", "--snapshots", str(root / "examples" / "snapshots.csv"),
+                             "--format", "json")
+    assert (code, err) == (0, "")
+    first = jsonlib.loads(out.splitlines()[0])
+    assert "sum(tickets_opened, 2w)" in first["values"] and "sum(tickets_opened, 14d)" not in first["values"]

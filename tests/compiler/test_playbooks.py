@@ -48,7 +48,7 @@ def test_E401_cycle_is_reported_once_with_its_members_in_order():
     found = [(c, m) for c, _, m in diags(text)]
     assert found == [
         ("E401", "these tasks depend on each other in a circle: a -> c -> b -> a"),
-        ("E401", "these tasks depend on each other in a circle: d -> d"),
+        ("E401", "task `d` cannot come after itself"),
     ]
 
 
@@ -120,3 +120,18 @@ def test_external_goal_rules_E500_E501_E504():
 def test_E502_deploy_on_a_non_date_and_E503_relative_kpi_on_a_non_metric():
     assert codes("goal g { duration: 30d  deploy: on segment  kpi: name up 10%  playbook { } }") == ["E502", "E503"]
     assert codes("goal g { duration: 30d  deploy: on go_live  playbook { } }") == ["E200"]
+
+
+def test_E408_a_chained_schedule_past_100_years_once_per_playbook():
+    text = goal('playbook {\n task a "A" { due: 20000d }\n task b "B" { after: a  due: 16500d }\n'
+                ' task c "C" { after: b  due: 1d }\n task d "D" { after: c  due: 1d } }')
+    assert diags(text) == [
+        ("E408", 5, "task `c` would be due 36,501 days after the start; plans reach at most 36,500 days (100 years)"),
+    ]
+    # 20000 + 16500 = 36500 exactly: fine
+    assert codes(goal('playbook {\n task a "A" { due: 20000d }\n task b "B" { after: a  due: 16500d } }')) == []
+
+
+def test_E408_is_not_computed_through_a_cycle():
+    assert codes(goal('playbook {\n task a "A" { after: b  due: 36500d }\n task b "B" { after: a  due: 36500d } }')) == [
+        "E401"]

@@ -127,3 +127,45 @@ def test_one_error_for_an_unknown_name_compared_with_a_word():
 @pytest.mark.parametrize("kpi", ["health_score >= 70", "mrr up 10%"])
 def test_goal_kpis_type_check(kpi):
     assert codes(f"goal g {{ duration: 60d  deploy: on go_live_date  kpi: {kpi} }}") == []
+
+
+# --- days_since / days_until take a date attribute (LANGUAGE.md) -------------------------
+
+
+@pytest.mark.parametrize("call, message, suggestion", [
+    ("days_until(renewal_date - 2w)", "`days_until` takes a date attribute like `go_live_date`, not an expression",
+     "days_until(renewal_date) - 14"),
+    ("days_until(renewal_date + 3d)", "`days_until` takes a date attribute like `go_live_date`, not an expression",
+     "days_until(renewal_date) + 3"),
+    ("days_since(account.renewal_date - 1w)", "`days_since` takes a date attribute like `go_live_date`, not an expression",
+     "days_since(account.renewal_date) + 7"),
+    ("days_since(2026-01-10)", "`days_since` takes a date attribute like `go_live_date`, not a date literal", None),
+    ("days_since(go_live_date - renewal_date)", "`days_since` takes a date attribute like `go_live_date`, "
+     "not an expression", None),
+    ("days_since(mau)", "`days_since` takes a date attribute, not a count", None),
+    ("days_since(name)", "`days_since` takes a date attribute, not text", None),
+])
+def test_days_since_and_until_refuse_anything_but_a_date_attribute(call, message, suggestion):
+    assert check(f"alert a {{ when: {call} > 3 }}") == [("E301", 1, message, suggestion)]
+
+
+@pytest.mark.parametrize("call", ["days_since(go_live_date)", "days_until(account.renewal_date)",
+                                  "days_since((go_live_date))"])
+def test_days_since_and_until_of_a_date_attribute_are_fine(call):
+    assert check(f"alert a {{ when: {call} > 3 }}") == []
+
+
+def test_every_checked_days_since_form_evaluates():
+    """What passes check also runs: the plan's argument is always the attribute itself."""
+    from plays.compiler.driver import compile_sources as compile_all
+
+    plan = compile_all([Source("c.play", CATALOG), Source("t.play", "alert a { when: days_since((go_live_date)) > 3 }")]).plan
+    call = plan.to_json()["alerts"][0]["when"]["expr"]["left"]
+    assert call["args"] == [{"op": "attr", "type": "date", "name": "go_live_date"}]
+    assert call["source"] == "days_since((go_live_date))"
+
+
+def test_parentheses_around_arguments_and_enum_values_are_transparent():
+    assert check("alert a { when: sum((mau), (7d)) > 3 and segment == (enterprise) and (tier) in ((premium))"
+                 " and seat_utilization > (80) }") == [
+        ("W300", 1, "comparing a percent with the plain number 80; percents are fractions (0.8 is 80%)", "80%")]

@@ -159,3 +159,169 @@ def test_other_time_units_say_durations_are_days_or_weeks(text):
     [(code, _, msg)] = messages(f"alert a {{ when: m > 1  {text} }}")
     unit = text.split()[1]
     assert (code, msg) == ("E100", f"`{unit}` is not a duration: durations are whole days or weeks, like 7d or 2w")
+
+
+# --- parentheses, sources, walking -------------------------------------------------
+
+
+def test_parentheses_are_kept_and_spans_cover_them():
+    m = parse("alert a {\n  when: not (a and b)  where: (c or d) and e\n}", "p.play")
+    when, where = m.declarations[0].props
+    assert when.value == ast.Unary(
+        op="not", operand=ast.Paren(expr=ast.Binary(op="and", left=name("a"), right=name("b"), span=_span()),
+                                    span=_span()), span=_span())
+    assert when.value.span == Span("p.play", 2, 9, 2, 22)  # through the closing parenthesis
+    assert where.value.span == Span("p.play", 2, 31, 2, 45)  # from the opening one
+    assert (when.source, where.source) == ("not (a and b)", "(c or d) and e")
+    assert ast.unparen(ast.Paren(expr=name("x"), span=_span())) == name("x")
+
+
+def test_sources_are_the_text_as_written_with_comments_and_lf():
+    m = parse('goal g {\r\n  deploy: when mau > 1 # soon\r\n    and mau < 9\r\n  playbook p where (x) { task t "T" {} }\r\n}')
+    deploy = m.declarations[0].props[0]
+    assert deploy.value.source == "mau > 1 # soon\n    and mau < 9"
+    assert m.declarations[0].playbooks[0].where_source == "(x)"
+
+
+def test_calls_keep_their_text_as_written():
+    call = parse_expression("sum(tickets_opened,  2w) > 3").left
+    assert (call.source, call.args[1].value) == ("sum(tickets_opened,  2w)", 14)
+
+
+def test_negated_literal_in_parentheses_still_folds():
+    assert parse_expression("-(5)") == lit("number", -5, "-5")
+
+
+def test_walk_is_iterative_and_in_written_order():
+    e = parse_expression("(a + f(b, 2)) in (c, -d)")
+    names = [n.name for n in ast.find_all(e, ast.Name)]
+    assert names == ["a", "b", "c", "d"]
+    assert [type(n).__name__ for n in ast.iter_child_nodes(e)] == ["Paren", "Name", "Unary"]
+
+
+# --- bounds ---------------------------------------------------------------------------
+
+
+def codes(text):
+    _, diags = parse_module(text, "b.play")
+    return [(d.code, d.span.line, d.span.col) for d in diags]
+
+
+@pytest.mark.parametrize("depth, ok", [(100, True), (101, False)])
+def test_nesting_is_bounded_at_100_levels(depth, ok):
+    # `not` x (depth - 1) over `mau > 1` (one level): exactly `depth` levels.
+    text = "metric mau: count\nalert a { when: " + "not " * (depth - 1) + "mau > 1 }\nmetric other: count\n"
+    module, diags = parse_module(text, "d.play")
+    if ok:
+        assert diags == [] and len(module.declarations) == 3
+    else:
+        assert [d.code for d in diags] == ["E102"] and diags[0].span.line == 2
+        assert [d.name for d in module.declarations] == ["mau", "other"]  # the rest still parses
+
+
+@pytest.mark.parametrize("expr", [
+    "not " * 500 + "x",
+    "-" * 500 + "x",
+    " and ".join(["x"] * 500),
+    "(" * 5000 + "x" + ")" * 5000,
+    " or ".join(f"x == {i}" for i in range(120)),
+    "f(" * 101 + "x" + ")" * 101,
+])
+def test_deep_or_long_expressions_are_refused_not_crashed(expr):
+    assert [c for c, *_ in codes(f"alert a {{ when: {expr} }}")] == ["E102"]
+
+
+def test_a_long_chain_of_negative_signs_on_a_literal_folds_into_one_literal():
+    e = parse_expression("-" * 500 + "5")
+    assert isinstance(e, ast.Literal) and e.value == 5
+
+
+@pytest.mark.parametrize("literal, code", [
+    ("9" * 5001, "E103"),
+    ("1234567890123456", "E103"),
+    ("0.1234567890123456", "E103"),
+    ("$10000000000000000", "E103"),
+    ("12345678901234567%", "E103"),
+    ("36501d", "E104"),
+    ("5215w", "E104"),
+    ("99999999999999999999d", "E104"),
+    ("1899-12-31", "E105"),
+    ("3000-01-01", "E105"),
+])
+def test_literals_out_of_range_are_positioned_errors(literal, code):
+    assert codes(f"alert a {{\n  when: x > {literal} }}") == [(code, 2, 13)]
+
+
+@pytest.mark.parametrize("literal", ["123456789012345", "0.123456789012345", "36500d", "5214w", "1900-01-01",
+                                     "2999-12-31", "000000000000000000001"])
+def test_literals_at_the_bounds_are_fine(literal):
+    assert codes(f"alert a {{ when: x > {literal} }}") == []
+
+
+def test_duration_properties_are_bounded_too():
+    assert codes('goal g { duration: 40000d  playbook { task t "T" { due: 36501d } } }') == [
+        ("E104", 1, 20), ("E104", 1, 57)]
+
+
+def test_parses_share_no_state():
+    """Each file gets its own builder: interleaved parses keep their own paths and positions."""
+    from plays.dsl import parser
+
+    a = parser._Builder("a.play", "metric a: count")
+    b = parser._Builder("b.play", "\n\nmetric b: count")
+    first = parser._parse_text(a)
+    second = parser._parse_text(b)
+    assert (first[0].span.path, first[0].span.line) == ("a.play", 1)
+    assert (second[0].span.path, second[0].span.line) == ("b.play", 3)
+    assert parser._lark.cache_info().currsize == 1
+
+
+def test_recovery_keeps_positions_of_the_whole_file():
+    text = "metric a: count\n\nalert b { when: a > }\n\nalert c { when: a >> 1 }\n"
+    assert codes(text) == [("E100", 3, 21), ("E100", 5, 20)]
+
+
+@pytest.mark.parametrize("text, message, suggestion", [
+    ("alert a { when: m > = 3 }", "unexpected character `=`: write `>=` without a space", None),
+    ("alert a { when: m ! = 3 }", "unexpected character `!`: write `not`, or `!=` to compare", None),
+    ("alert a { when: m = 3 }", "unexpected character `=`: use `==` to compare", None),
+    ('goal g { playbook { task a "A" {} task b "B" { after: [a] } } }',
+     "unexpected character `[`: write the task names without brackets: `after: a, b`", None),
+    ("alert a { when: m in [1, 2] }", "unexpected character `[`: lists are written in parentheses: `in (a, b)`", None),
+    ("metric LowSeats: count", "unexpected `L`: names are lowercase letters, digits and `_`", "low_seats"),
+    ("metric MAU: count", "unexpected `M`: names are lowercase letters, digits and `_`", "mau"),
+])
+def test_hints_say_what_was_meant(text, message, suggestion):
+    _, [d] = parse_module(text, "h.play")
+    assert (d.message, d.suggestion) == (message, suggestion)
+
+
+def _check_in_subprocess(cache_home, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "a.play").write_text("metric a: count\n")
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
+    return subprocess.run([sys.executable, "-m", "plays.cli", "check", "a.play"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True)
+
+
+def test_the_grammar_tables_are_cached_in_the_users_cache_folder(tmp_path):
+    cache_home = tmp_path / "cache"
+    first = _check_in_subprocess(cache_home, tmp_path)
+    assert first.returncode == 0 and first.stderr == ""
+    [cached] = (cache_home / "plays").iterdir()
+    assert cached.name.startswith("grammar-py") and cached.stat().st_size > 10_000
+    assert (cache_home / "plays").stat().st_mode & 0o077 == 0  # private
+    cached.write_bytes(b"not a pickle")  # a corrupted cache is rebuilt, silently
+    again = _check_in_subprocess(cache_home, tmp_path)
+    assert (again.returncode, again.stderr) == (0, "") and cached.stat().st_size > 10_000
+
+
+def test_a_cache_folder_others_can_write_is_not_used(tmp_path):
+    folder = tmp_path / "cache" / "plays"
+    folder.mkdir(parents=True)
+    folder.chmod(0o777)
+    result = _check_in_subprocess(tmp_path / "cache", tmp_path)
+    assert (result.returncode, result.stderr) == (0, "") and list(folder.iterdir()) == []
