@@ -25,8 +25,10 @@ from datetime import date
 from functools import cache
 from typing import Union
 
-from plays.diagnostics import UsageError
+from plays.diagnostics import Span, UsageError
 from plays.schemas import load as load_schema
+
+from .title import check_plan_titles
 
 PLAN_VERSION = 1
 
@@ -58,6 +60,11 @@ class Loc:
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.col}"
+
+    @property
+    def span(self) -> Span:
+        """The position as a one-character span, for diagnostics about this plan element."""
+        return Span.point(self.path, self.line, self.col)
 
 
 # --- expressions ---------------------------------------------------------------------------------
@@ -773,6 +780,7 @@ def check(plan: Plan) -> None:
                 for name in t.after:
                     if name not in {x.name for x in book.tasks}:
                         raise bad(rule, f"task `{t.name}` follows `{name}`, which is not in its playbook")
+    check_plan_titles(plan, lambda t, why: PlanError(f"{t.loc}: task `{t.name}`: {why}"))  # see compiler/title.py
 
 
 _WINDOWED = frozenset({"value_at", "change", "pct_change", "sum", "avg", "min", "max", "count"})

@@ -1,114 +1,76 @@
-"""Task titles at run time: the values a rule's titles use, fetched as detail columns, and rendering.
+"""Task titles at run time: the values a plan's titles use, fetched as detail columns, and rendering.
 
-The compiler checked every title; here each title is rendered from the
-values of one account on one date. What a rule's titles use (account
-attributes, metrics, window functions) is worked out once per plan.
+The compiler checked every title (``plays.compiler.title``) and compiled
+it once into a title program that records what it uses: account
+attributes, metrics, the language's function calls. ``title_uses`` reads
+that once per plan (the window calls join the plan's window table); the
+renderer registers the detail columns and renders each title from the values
+of one account on one date (``Title.render(TitleValues)``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from plays.compiler.plan import Call, Const, Metric, Plan, Task
-from plays.compiler.templates import compile_title, make_environment, to_jinja
+from plays.compiler.plan import Attr, Call, Const, Metric, Plan, Task
+from plays.compiler.title import Title, TitleCall, TitleValues, compile_title
 
 from .sql import call_sql, ident
-
-_CALL = re.compile(r'\b(\w+)\("(\w+)"(?:\s*,\s*(\d+))?\s*\)')
-FUNCTIONS = frozenset({"value_at", "previous", "change", "pct_change", "sum", "avg", "min", "max", "count",
-                       "days_since", "days_until"})
 
 
 @dataclass(frozen=True, slots=True)
 class TitleUses:
-    """What a plan's task titles use: the names per rule, and the language's function calls."""
+    """What a plan's task titles use: each title's program, the names per rule, the function calls."""
 
-    names: dict[str, frozenset[str]]
-    calls: dict[tuple, Call]  # (func, first argument, days) -> the call
+    titles: dict[str, Title]  # title text -> its program, held for the whole run
+    names: dict[str, frozenset[str]]  # rule -> names its titles use
+    calls: dict[TitleCall, Call]  # each call, as a plan expression
 
 
 def title_uses(plan: Plan) -> TitleUses:
-    """Read every task title of the plan once."""
-    from jinja2 import meta
-
-    env = make_environment()
+    """Compile every task title of the plan once (the plan's check has already refused any that does not check)."""
+    dates = {a.name for a in plan.catalog.attributes if a.type == "date"}
+    titles: dict[str, Title] = {}
     names_by_rule: dict[str, frozenset[str]] = {}
-    calls: dict[tuple, Call] = {}
+    calls: dict[TitleCall, Call] = {}
     for rule in plan.rules:
         names: set[str] = set()
         for book in rule.playbooks:
             for t in book.tasks:
-                jinja = to_jinja(t.title)
-                names |= meta.find_undeclared_variables(env.parse(jinja))
-                for func, first, days in _CALL.findall(jinja):
-                    if func in FUNCTIONS:
-                        n = int(days) if days else None
-                        calls[(func, first, n)] = Call(
-                            "number", func, (Metric("number", first),) + ((Const("duration", n),) if days else ()))
+                title = titles.get(t.title) or titles.setdefault(t.title, compile_title(t.title))
+                names |= title.names
+                for c in title.calls:
+                    if c not in calls:
+                        first = Attr("date", c.metric) if c.metric in dates else Metric("number", c.metric)
+                        window = (Const("duration", c.days),) if c.days is not None else ()
+                        calls[c] = Call("number", c.func, (first, *window))
         names_by_rule[rule.name] = frozenset(names)
-    return TitleUses(names_by_rule, calls)
+    return TitleUses(titles, names_by_rule, calls)
 
 
 class TitleRenderer:
     """Renders task titles from detail rows; ``column(sql) -> name`` registers what they need fetched."""
 
     def __init__(self, plan: Plan, uses: TitleUses, column: Callable[[str], str], windows=None):
-        cat = plan.catalog
-        self.names = uses.names
-        self.calls: dict[tuple, str] = {}  # (func, first, days) -> column
-        for key, node in uses.calls.items():
-            try:
-                self.calls[key] = column(call_sql(node, windows))
-            except (KeyError, IndexError, TypeError):
-                continue
-        used = set().union(*uses.names.values()) if uses.names else set()
-        self.attributes = {a.name: column(ident(a.name)) for a in cat.attributes} if "account" in used else {}
-        self.metrics = {m.name: column(ident(m.name)) for m in cat.metrics if m.name in used}
-        self._contexts: dict[tuple, dict] = {}
+        self.titles = uses.titles
+        self.calls = {c: column(call_sql(node, windows)) for c, node in uses.calls.items()}  # TitleCall -> column
+        attributes = set().union(*(t.attributes for t in uses.titles.values())) - {"id"}
+        metrics = set().union(*(t.names for t in uses.titles.values()))
+        self.attributes = {a.name: column(ident(a.name)) for a in plan.catalog.attributes if a.name in attributes}
+        self.metrics = {m.name: column(ident(m.name)) for m in plan.catalog.metrics if m.name in metrics}
 
     def render(self, t: Task, row: dict, account: str, day: date, scope: dict) -> str:
-        if "{" not in t.title:
-            return t.title
-        rule = next(iter(scope.values()))["name"]
-        key = (account, day, rule)
-        ctx = self._contexts.get(key)
-        if ctx is None:
-            if len(self._contexts) > 10_000:
-                self._contexts.clear()
-            ctx = self._contexts[key] = self._context(row, account, day, scope, self.names[rule])
-        return compile_title(t.title).render(ctx)
-
-    def _context(self, row: dict, account: str, day: date, scope: dict, names: frozenset[str]) -> dict:
-        ctx = dict(scope)
-        ctx["today"] = day
-        if "account" in names:
-            ctx["account"] = {"id": account, **{a: _nice(row[c]) for a, c in self.attributes.items()}}
-        for m, c in self.metrics.items():
-            if m in names:
-                ctx[m] = _nice(row[c])
-        for name in names & FUNCTIONS:
-            ctx[name] = _Function(name, row, self.calls)
-        return ctx
-
-
-class _Function:
-    """A function of the language in a title, answered from the values fetched for that row."""
-
-    __slots__ = ("name", "row", "calls")
-
-    def __init__(self, name: str, row: dict, calls: dict):
-        self.name, self.row, self.calls = name, row, calls
-
-    def __call__(self, first, days=None):
-        column = self.calls.get((self.name, first, days))
-        if column is None:
-            raise ValueError(f"{self.name}({first}, {days}d) is not available here")
-        return _nice(self.row[column])
-
-
-def _nice(v):
-    """Whole floats read as integers in titles: "NPS 4", not "NPS 4.0"."""
-    return int(v) if isinstance(v, float) and v.is_integer() else v
+        """The title of ``t`` for ``account`` on ``day``; ``scope`` is ``{"alert"|"goal": {"name", "title"}}``."""
+        title = self.titles[t.title]
+        if not title.is_template:
+            return title.text
+        (kind, rule), = scope.items()
+        account_values = {a: row[self.attributes[a]] for a in title.attributes if a != "id"}
+        account_values["id"] = account
+        return title.render(TitleValues(
+            kind=kind, rule=rule["name"], rule_title=rule["title"], today=day, account=account_values,
+            metrics={m: row[self.metrics[m]] for m in title.names if m in self.metrics},
+            calls={c: row[self.calls[c]] for c in title.calls},
+        ))

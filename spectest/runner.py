@@ -1,296 +1,23 @@
-"""Spec tests (``*.test.yaml``): load with positions, build snapshots, match events.
+"""Running spec tests: snapshot rows from the series, the runtime on them, events matched with expectations.
 
-A test file is read with ruamel.yaml so that every test, account, series and
-expectation keeps its line, validated against ``schemas/spectest.schema.json``,
-and turned into ``SpecTest`` values. Running a test builds the snapshot rows
-from the compact series notation (``100x7 70x5``, ``_`` for empty), runs the
-runtime on them and compares the events with ``expect`` / ``expect_none``.
+The runtime is driven through its public API only (``evaluate``,
+``snapshots_from_rows``, ``ManualDeploy``). A malformed test file does not
+stop the run: it becomes a ``FileProblem`` beside the other files' outcomes.
 """
 
 from __future__ import annotations
 
-import re
+import json
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from plays.diagnostics import Diagnostic, Span, error
-from plays.errors import PlaysError
+from plays.compiler.plan import Plan
+from plays.diagnostics import Diagnostic, UsageError, error, suggest
 
-# --- the file format --------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Expectation:
-    """One ``expect`` or ``expect_none`` entry: the fields to compare, and where it is written."""
-
-    fields: dict
-    span: Span
-    text: str  # the entry as written, for failure messages
-
-    def matches(self, event: dict) -> bool:
-        return all(_same(event.get(k), v) for k, v in self.fields.items())
-
-
-@dataclass(frozen=True, slots=True)
-class AccountSeries:
-    """One account of a test: attributes and metric series, expanded to rows."""
-
-    account: str
-    attributes: dict
-    series: dict[str, list[float | None]]
-    start: date
-    every: int
-    span: Span
-
-
-@dataclass(frozen=True, slots=True)
-class SpecTest:
-    """One test of a test file."""
-
-    name: str
-    accounts: tuple[AccountSeries, ...]
-    expect: tuple[Expectation, ...]
-    expect_none: tuple[Expectation, ...]
-    span: Span
-    deploy: tuple = ()  # ManualDeploy values: a CSM's manual deployments
-
-
-@dataclass
-class SpecFile:
-    """A parsed ``*.test.yaml``: the spec paths (resolved) and its tests."""
-
-    path: str
-    specs: list[str]
-    tests: list[SpecTest] = field(default_factory=list)
-
-
-class SpecFileError(PlaysError):
-    """A malformed test file (exit code 2): positioned diagnostics."""
-
-    exit_code = 2
-
-    def __init__(self, diagnostics: list[Diagnostic]):
-        self.diagnostics = diagnostics
-        super().__init__(diagnostics[0].message if diagnostics else "malformed test file")
-
-
-_VALUE = re.compile(r"^(?P<v>_|-?\$?\d+(?:\.\d+)?%?)(?:x(?P<n>\d+))?$")
-
-
-def parse_series(text: str | int | float) -> list[float | None]:
-    """Expand the compact series notation.
-
-    >>> parse_series("100x3 70 _x2 4.5 20% $1200")
-    [100, 100, 100, 70, None, None, 4.5, 0.2, 1200]
-    """
-    if isinstance(text, (int, float)) and not isinstance(text, bool):
-        return [text]
-    out: list[float | None] = []
-    for piece in str(text).split():
-        m = _VALUE.match(piece)
-        if not m:
-            raise ValueError(
-                f"`{piece}` is not a series value (a number, 20%, $1200, or _ for empty; VxN repeats V N times)"
-            )
-        v = m.group("v")
-        n = int(m.group("n") or 1)
-        out.extend([_series_value(v)] * n)
-    return out
-
-
-def _series_value(v: str) -> float | None:
-    if v == "_":
-        return None
-    neg = v.startswith("-")
-    v = v.lstrip("-").lstrip("$")
-    if v.endswith("%"):
-        x = float(v[:-1]) / 100
-    else:
-        x = float(v) if "." in v else int(v)
-    return -x if neg else x
-
-
-def parse_duration(text: str) -> int:
-    n = int(text[:-1])
-    return n * 7 if text.endswith("w") else n
-
-
-def _plain(node):
-    """ruamel's round-trip values -> plain JSON-like values (dates as ISO strings)."""
-    if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, (list, tuple)):
-        return [_plain(v) for v in node]
-    if isinstance(node, datetime):
-        return node.date().isoformat()
-    if isinstance(node, date):
-        return node.isoformat()
-    if isinstance(node, str):
-        return str(node)
-    return node
-
-
-def _node_line(root, path) -> tuple[int, int]:
-    """The 1-based (line, col) of the YAML node at ``path`` (as deep as it can be found)."""
-    node, line, col = root, 1, 1
-    for key in path:
-        lc = getattr(node, "lc", None)
-        try:
-            if lc is not None:
-                if isinstance(node, list):
-                    ln, cl = lc.item(key)
-                else:
-                    ln, cl = lc.key(key)
-                line, col = ln + 1, cl + 1
-            node = node[key]
-        except (KeyError, IndexError, TypeError, AttributeError):
-            break
-    return line, col
-
-
-def _dates_as_text():
-    from ruamel.yaml.constructor import RoundTripConstructor
-
-    class DatesAsText(RoundTripConstructor):
-        """Keeps YAML timestamps as text, so a bad date is reported with its line by us."""
-
-    DatesAsText.add_constructor("tag:yaml.org,2002:timestamp", RoundTripConstructor.construct_yaml_str)
-    return DatesAsText
-
-
-_DatesAsText = _dates_as_text()
-
-
-def load_test_file(path: str | Path) -> SpecFile:
-    """Read, validate and parse one test file; raise ``SpecFileError`` when malformed."""
-    from jsonschema import Draft202012Validator
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
-    from plays.schemas import load as load_schema
-
-    p = Path(path)
-    shown = _display(p)
-    try:
-        text = p.read_text("utf-8")
-    except UnicodeDecodeError:
-        raise SpecFileError([error("T100", "not UTF-8 text", Span.point(shown, 1, 1))]) from None
-    except OSError as e:
-        raise SpecFileError([error("T100", f"cannot read: {e.strerror}", Span.point(shown, 1, 1))]) from None
-    try:
-        yaml = YAML(typ="rt")
-        yaml.Constructor = _DatesAsText
-        root = yaml.load(text)
-    except MarkedYAMLError as e:
-        mark = e.problem_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise SpecFileError([error("T100", f"not valid YAML: {e.problem}", Span.point(shown, line, col))]) from None
-    except YAMLError as e:
-        raise SpecFileError([error("T100", f"not valid YAML: {e}", Span.point(shown, 1, 1))]) from None
-    data = _plain(root)
-    if data is None:
-        raise SpecFileError([error("T101", "the test file is empty", Span.point(shown, 1, 1))])
-    validator = Draft202012Validator(load_schema("spectest.schema.json"))
-    problems = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
-    if problems:
-        diags = []
-        for e in problems[:20]:
-            where_path = list(e.absolute_path)
-            if e.validator == "additionalProperties" and isinstance(e.instance, dict):
-                extra = [k for k in e.instance if k not in e.schema.get("properties", {})]
-                where_path += extra[:1]
-            line, col = _node_line(root, where_path)
-            where = "/".join(map(str, e.absolute_path)) or "the file"
-            diags.append(error("T101", f"{where}: {_schema_message(e)}", Span.point(shown, line, col)))
-        raise SpecFileError(diags)
-
-    specs = data.get("specs", [".."])
-    specs = [specs] if isinstance(specs, str) else specs
-    tf = SpecFile(path=shown, specs=[_display(p.parent / s) for s in specs])
-    lines = text.splitlines()
-    diags: list[Diagnostic] = []
-    for i, t in enumerate(data["tests"]):
-        line, col = _node_line(root, ["tests", i])
-        tf.tests.append(_parse_test(t, root["tests"][i], shown, lines, (line, col), diags))
-    if diags:
-        raise SpecFileError(diags)
-    return tf
-
-
-def _schema_message(e) -> str:
-    if e.validator == "additionalProperties":
-        return e.message.replace("Additional properties are not allowed", "unknown key")
-    if e.validator == "pattern":
-        return f"{e.instance!r} is not of the form {'YYYY-MM-DD' if 'd{4}' in e.validator_value else '7d or 2w'}"
-    return e.message
-
-
-def _parse_test(t: dict, node, path: str, lines: list[str], pos, diags) -> SpecTest:
-    start = date.fromisoformat(t["start"]) if _is_date(t["start"]) else None
-    if start is None:
-        line, col = _node_line(node, ["start"])
-        diags.append(error("T101", f"`{t['start']}` is not a calendar date", Span.point(path, line, col)))
-        start = date(2000, 1, 1)
-    every = parse_duration(t.get("every", "1d"))
-    accounts = []
-    for acc, spec in t["accounts"].items():
-        aline, acol = _node_line(node, ["accounts", acc])
-        series = {}
-        for metric, text in (spec.get("series") or {}).items():
-            try:
-                series[metric] = parse_series(text)
-            except ValueError as e:
-                sline, scol = _node_line(node["accounts"][acc], ["series", metric])
-                diags.append(error("T102", f"series `{metric}` of `{acc}`: {e}", Span.point(path, sline, scol)))
-        a_start = spec.get("start")
-        accounts.append(
-            AccountSeries(
-                account=acc,
-                attributes=dict(spec.get("attributes") or {}),
-                series=series,
-                start=date.fromisoformat(a_start) if a_start and _is_date(a_start) else start,
-                every=parse_duration(spec["every"]) if spec.get("every") else every,
-                span=Span.point(path, aline, acol),
-            )
-        )
-    expect = tuple(_expectations(t, node, "expect", path, lines))
-    expect_none = tuple(_expectations(t, node, "expect_none", path, lines))
-    from plays.runtime.engine import ManualDeploy
-
-    deploy = tuple(
-        ManualDeploy(goal=d["goal"], account=d["account"], on=date.fromisoformat(d["date"]), playbook=d.get("playbook"))
-        for d in t.get("deploy") or () if _is_date(d["date"])
-    )
-    return SpecTest(
-        name=t["name"], accounts=tuple(accounts), expect=expect, expect_none=expect_none,
-        span=Span.point(path, *pos), deploy=deploy,
-    )
-
-
-def _expectations(t, node, key, path, lines):
-    for i, fields in enumerate(t.get(key) or ()):
-        line, col = _node_line(node, [key, i])
-        text = lines[line - 1].strip() if 0 < line <= len(lines) else str(fields)
-        text = text[2:] if text.startswith("- ") else text
-        yield Expectation(fields=fields, span=Span.point(path, line, col), text=text)
-
-
-def _is_date(s) -> bool:
-    try:
-        date.fromisoformat(str(s))
-        return True
-    except ValueError:
-        return False
-
-
-def _display(p: Path) -> str:
-    import os
-
-    rel = os.path.relpath(p)
-    shown = p.as_posix() if rel.startswith("..") and p.is_absolute() else Path(rel).as_posix()
-    return shown
-
+from .format import Expectation, SpecFile, SpecFileError, SpecTest, read_test_file
+from .series import is_date, parse_series  # noqa: F401 (parse_series: also imported from here by tests)
 
 # --- building snapshots and matching -----------------------------------------
 
@@ -309,6 +36,11 @@ def snapshot_rows(test: SpecTest) -> list[dict]:
     return rows
 
 
+def matches(expectation: Expectation, event: dict) -> bool:
+    """Whether ``event`` has every field the expectation gives."""
+    return all(_same(event.get(k), v) for k, v in expectation.fields.items())
+
+
 def _same(actual, expected) -> bool:
     if isinstance(actual, (date, datetime)):
         actual = actual.isoformat()
@@ -325,12 +57,10 @@ def closest(expectation: Expectation, events: list[dict], n: int = 3) -> list[di
     rule_keys = [k for k in ("alert", "goal") if k in f]
 
     def related(e):
-        return (
-            sum(1 for k in ("event", *rule_keys, "account", "task") if k in f and _same(e.get(k), f[k]))
-        )
+        return sum(1 for k in ("event", *rule_keys, "account", "task") if k in f and _same(e.get(k), f[k]))
 
     def distance(e):
-        if "date" in f and e.get("date"):
+        if "date" in f and e.get("date") and is_date(f["date"]):
             try:
                 return abs((date.fromisoformat(str(e["date"])[:10]) - date.fromisoformat(f["date"])).days)
             except ValueError:
@@ -360,14 +90,31 @@ class Outcome:
         return not self.failures and self.error is None
 
 
+@dataclass(frozen=True)
+class FileProblem:
+    """A test file that could not be run (malformed, or naming specs that cannot be read): its problems."""
+
+    file: str
+    diagnostics: tuple[Diagnostic, ...]
+
+
+@dataclass
+class Results:
+    """Everything a ``plays test`` run found: outcomes, files that could not run, and the plans used."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    problems: list[FileProblem] = field(default_factory=list)
+    plans: list[Plan] = field(default_factory=list)
+
+
 def check_events(test: SpecTest, file: str, events: list[dict]) -> Outcome:
     """Compare a test's events with its expectations."""
     out = Outcome(test=test, file=file, events=events)
     for exp in test.expect:
-        if not any(exp.matches(e) for e in events):
+        if not any(matches(exp, e) for e in events):
             out.failures.append((exp, "expected event did not occur", closest(exp, events)))
     for exp in test.expect_none:
-        hits = [e for e in events if exp.matches(e)]
+        hits = [e for e in events if matches(exp, e)]
         if hits:
             out.failures.append((exp, "unexpected event occurred", hits[:3]))
     return out
@@ -377,9 +124,10 @@ def check_events(test: SpecTest, file: str, events: list[dict]) -> Outcome:
 
 
 def discover_test_files(paths: list[str]) -> list[Path]:
-    """Every ``*.test.yaml`` under ``paths`` (files are taken as given), sorted."""
-    from plays.diagnostics import UsageError
+    """Every ``*.test.yaml`` under ``paths`` (files are taken as given), sorted; empty when there is none.
 
+    ``UsageError`` for a path that does not exist.
+    """
     found: set[Path] = set()
     for raw in paths:
         p = Path(raw)
@@ -389,83 +137,117 @@ def discover_test_files(paths: list[str]) -> list[Path]:
             found.add(p)
         else:
             raise UsageError(f"{raw}: no such file or directory")
-    if not found:
-        raise UsageError(f"no *.test.yaml files under {', '.join(paths)}")
     return sorted(found)
 
 
-def _compile_specs(specs: tuple[str, ...]):
-    """The plan of a spec set, or the compiler's result when it has errors."""
-    from plays.compiler.driver import compile_sources
-    from plays.sources import discover
-
-    return compile_sources(discover(list(specs)))
-
-
-def check_rows(test: SpecTest, plan) -> list[Diagnostic]:
-    """Test-file errors that only the catalog can reveal: unknown attributes, metrics, enum values."""
-    from plays.diagnostics import suggest
-
+def check_rows(test: SpecTest, plan: Plan) -> list[Diagnostic]:
+    """Test-file errors that only the catalog can reveal: unknown attributes, metrics, enum values, goals."""
     attrs = {a.name: a for a in plan.catalog.attributes}
     metrics = {m.name for m in plan.catalog.metrics}
+    goals = {g.name: g for g in plan.goals}
     diags = []
     for acc in test.accounts:
         for name, value in acc.attributes.items():
             a = attrs.get(name)
             if a is None:
-                hint = suggest(name, attrs)
                 diags.append(error("T103", f"account `{acc.account}`: unknown attribute `{name}`", acc.span,
-                                   suggestion=hint))
+                                   suggestion=suggest(name, attrs)))
             elif a.type == "enum" and value is not None and value not in a.values:
                 diags.append(error("T103", f"account `{acc.account}`: `{value}` is not a value of `{name}` "
                                    f"({', '.join(a.values)})", acc.span, suggestion=suggest(str(value), a.values)))
-            elif a.type == "date" and value is not None and not _is_date(value):
-                diags.append(error("T103", f"account `{acc.account}`: `{name}` must be a date like 2026-01-31",
-                                   acc.span))
+            elif a.type == "date" and value is not None and not is_date(value):
+                diags.append(error("T103", f"account `{acc.account}`: `{name}` must be a date like 2026-01-31 "
+                                   "(a calendar date between 1900-01-01 and 2999-12-31)", acc.span))
+            elif value is not None and (problem := _value_problem(a.type, value)):
+                diags.append(error("T103", f"account `{acc.account}`: `{name}` {problem}", acc.span))
         for metric in acc.series:
             if metric not in metrics:
                 diags.append(error("T103", f"account `{acc.account}`: unknown metric `{metric}`", acc.span,
                                    suggestion=suggest(metric, metrics)))
+    accounts = {a.account for a in test.accounts}
+    for d, at in zip(test.deploy, test.deploy_spans or [test.span] * len(test.deploy)):
+        g = goals.get(d.goal)
+        if g is None:
+            diags.append(error("T103", f"`deploy` names no goal template `{d.goal}`", at,
+                               suggestion=suggest(d.goal, goals)))
+        elif d.playbook is not None and d.playbook not in (books := [b.name for b in g.playbooks]):
+            diags.append(error("T103", f"`deploy` of `{d.goal}`: no playbook `{d.playbook}` "
+                               f"(it has {', '.join(books) or 'none'})", at, suggestion=suggest(d.playbook, books)))
+        if d.account not in accounts:
+            diags.append(error("T103", f"`deploy` names account `{d.account}`, which this test does not have",
+                               at, suggestion=suggest(d.account, accounts)))
     return diags
 
 
-def run_files(files: list[Path], pattern: str | None = None) -> tuple[list[Outcome], list]:
-    """Run every selected test of ``files``; returns the outcomes and the plans used.
+def _value_problem(kind: str, value) -> str | None:
+    """Why an attribute value of a test does not fit its catalog type (text or number), or None."""
+    if kind == "number":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"must be a number, not {json.dumps(value)}"
+        if not math.isfinite(value):
+            return f"must be a finite number, not {json.dumps(value)}"
+    elif kind == "text" and not isinstance(value, str):
+        return f"is text: write {json.dumps(value)} in quotes"
+    return None
 
-    Raises ``SpecFileError`` for a malformed test file (exit code 2).
-    """
-    from plays.compiler.driver import Result
 
-    outcomes: list[Outcome] = []
-    plans: list = []
-    compiled: dict[tuple[str, ...], Result] = {}
+def _compile(tf: SpecFile):
+    """The compiler's result for the spec set a test file names; ``SpecFileError`` (T104) when it cannot be read."""
+    from plays.compiler.driver import compile_sources
+    from plays.sources import discover
+
+    try:
+        return compile_sources(discover(list(tf.specs)))
+    except UsageError as e:
+        raise SpecFileError([error("T104", f"specs: {e}", tf.specs_span)]) from None
+
+
+def run_files(files: list[Path], pattern: str | None = None) -> Results:
+    """Run every selected test of ``files``; a file that cannot run is a ``FileProblem`` and the others go on."""
+    results = Results()
+    compiled: dict[tuple[str, ...], object] = {}
     for f in files:
-        tf = load_test_file(f)
-        key = tuple(tf.specs)
-        if key not in compiled:
-            compiled[key] = _compile_specs(key)
-            if compiled[key].ok:
-                plans.append(compiled[key].plan)
-        result = compiled[key]
-        selected = [t for t in tf.tests if pattern is None or pattern.lower() in t.name.lower()]
-        for test in selected:
-            if not result.ok:
-                first = result.errors[0]
-                outcomes.append(Outcome(test=test, file=tf.path,
-                                        error=f"the specs do not compile: {first.span}: {first.message}"))
-                continue
-            problems = check_rows(test, result.plan)
-            if problems:
-                raise SpecFileError(problems)
-            unknown = [d for d in test.deploy if d.goal not in {g.name for g in result.plan.goals}]
-            if unknown:
-                raise SpecFileError([error("T103", f"`deploy` names no goal template `{unknown[0].goal}`", test.span)])
-            events = evaluate_rows(result.plan, snapshot_rows(test), test.deploy)
-            outcomes.append(check_events(test, tf.path, events))
-    return outcomes, plans
+        try:
+            run_file(f, pattern, compiled, results)
+        except SpecFileError as e:
+            from .format import display
+
+            results.problems.append(FileProblem(file=display(Path(f)), diagnostics=tuple(e.diagnostics)))
+    return results
 
 
-def evaluate_rows(plan, rows: list[dict], manual=()) -> list[dict]:
+def run_file(f: Path, pattern: str | None, compiled: dict, results: Results) -> None:
+    """One test file's tests into ``results``; ``SpecFileError`` with all its problems when it is malformed."""
+    tf, problems = read_test_file(f)
+    key = tuple(tf.specs)
+    if key not in compiled:
+        try:
+            compiled[key] = _compile(tf)
+        except SpecFileError as e:
+            compiled[key] = e
+        if not isinstance(compiled[key], SpecFileError) and compiled[key].ok:
+            results.plans.append(compiled[key].plan)
+    result = compiled[key]
+    if isinstance(result, SpecFileError):  # the specs it names cannot be read: said at this file's `specs`
+        problems += [error(d.code, d.message, tf.specs_span) for d in result.diagnostics]
+        raise SpecFileError(sorted(problems, key=Diagnostic.sort_key))
+    if result.ok:
+        problems += [d for test in tf.tests for d in check_rows(test, result.plan)]
+    if problems:
+        raise SpecFileError(sorted(problems, key=Diagnostic.sort_key))
+    selected = [t for t in tf.tests if pattern is None or pattern.lower() in t.name.lower()]
+    if not result.ok:
+        first = result.errors[0]
+        results.outcomes.extend(
+            Outcome(test=test, file=tf.path, error=f"the specs do not compile: {first.span}: {first.message}")
+            for test in selected)
+        return
+    for test in selected:
+        events = evaluate_rows(result.plan, snapshot_rows(test), test.deploy)
+        results.outcomes.append(check_events(test, tf.path, events))
+
+
+def evaluate_rows(plan: Plan, rows: list[dict], manual=()) -> list[dict]:
     """Run the runtime on in-memory snapshot rows; events as JSON-ready dicts."""
     from plays.runtime.engine import evaluate
     from plays.runtime.snapshots import snapshots_from_rows

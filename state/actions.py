@@ -100,7 +100,7 @@ def plan_deployment(plan: Plan, template: str, account: str, row: dict, on: date
         kpi_start = float(v) if v is not None else None
     tasks = []
     for t in book.tasks:
-        title = _title(t, row, account, on, g)
+        title = _title(t, row, account, on, g, plan.catalog)
         for due, k in t.schedule(on):  # the planned schedule, exactly as dry runs compute it
             tasks.append(PlannedTask(
                 id=make_id("t", "goal", template, account, on, t.name, k), task=t.name, title=title,
@@ -183,22 +183,30 @@ def _choose_playbook(plan: Plan, g: Goal, row: dict, account: str, on: date, wan
     raise ActionRefused(f"no playbook of `{g.name}` applies to `{account}`; choose one with --playbook")
 
 
-def _title(t: Task, row: dict, account: str, on: date, g: Goal) -> str:
+def _title(t: Task, row: dict, account: str, on: date, g: Goal, catalog) -> str:
     """A task title rendered from the account's values; one that needs a window is kept as written.
 
     Windowed functions (``pct_change(mau, 7d)``) need the account's history,
     which a manual action does not have; the title is then the template's text.
     """
-    from plays.compiler.templates import compile_title
+    from plays.compiler.title import TitleError, TitleValues, compile_title
 
-    if "{" not in t.title:
-        return t.title
-    nice = {k: (int(v) if isinstance(v, float) and v.is_integer() else v) for k, v in row.items()
-            if k not in ("account", "date")}
-    ctx = dict(nice, account={**nice, "id": account}, goal={"name": g.name, "title": g.title}, today=on)
     try:
-        return compile_title(t.title).render(ctx)
-    except Exception:
+        title = compile_title(t.title)
+    except TitleError:
+        return t.title
+    if not title.is_template or title.calls:
+        return title.text
+    dates = {a.name for a in catalog.attributes if a.type == "date"}
+    account_values = {"id": account}
+    for name in title.attributes - {"id"}:
+        v = row.get(name)
+        account_values[name] = date.fromisoformat(v) if name in dates and isinstance(v, str) and v else v
+    values = TitleValues(kind="goal", rule=g.name, rule_title=g.title, today=on, account=account_values,
+                         metrics={m: row.get(m) for m in title.names})
+    try:
+        return title.render(values)
+    except (TitleError, ValueError):
         return t.title
 
 

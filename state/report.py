@@ -124,16 +124,19 @@ def _num(x) -> str:
 
 
 def render_text(goals, alerts, as_of) -> str:
+    """The figures as two tables; names are shown escaped (a newline in a name cannot forge a row)."""
+    from plays.render import printable
+
     out = [f"Goals (as of {as_of})",
            f"{'goal':<18} {'playbook':<12} {'deployed':>8} {'active':>6} {'achieved':>8} {'missed':>6} "
            f"{'rate':>5} {'days to KPI':>11} {'on time':>7} {'overdue':>7}"]
     for g in goals:
-        out.append(f"{g.goal:<18} {g.playbook:<12} {g.deployed:>8} {g.active:>6} {g.achieved:>8} {g.missed:>6} "
+        out.append(f"{printable(g.goal):<18} {printable(g.playbook):<12} {g.deployed:>8} {g.active:>6} {g.achieved:>8} {g.missed:>6} "
                    f"{_pct(g.achievement_rate):>5} {_num(g.median_days_to_kpi):>11} {_pct(g.task_on_time_rate):>7} "
                    f"{g.overdue_tasks:>7}")
     out += ["", "Alerts", f"{'alert':<18} {'fired':>6} {'open':>5} {'resolved':>8} {'median days open':>16}"]
     for a in alerts:
-        out.append(f"{a.alert:<18} {a.fired:>6} {a.open:>5} {a.resolved:>8} {_num(a.median_days_open):>16}")
+        out.append(f"{printable(a.alert):<18} {a.fired:>6} {a.open:>5} {a.resolved:>8} {_num(a.median_days_open):>16}")
     return "\n".join(out) + "\n"
 
 

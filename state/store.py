@@ -13,12 +13,14 @@ open; a store written by a newer plays is refused. See docs/state.md.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterable
 from contextlib import contextmanager
 from datetime import date
+from urllib.parse import quote
 
-from plays.compiler.plan import ExternalGoal, KpiRelative, Measure, Plan
+from plays.compiler.plan import ExternalGoal, KpiRelative, Measure, Plan, PlanError
 from plays.diagnostics import UsageError
 from plays.errors import PlaysError
 
@@ -101,27 +103,128 @@ class StoreError(UsageError):
     """A store that cannot be used (locked, newer, corrupt): a one-line message, exit 2."""
 
 
+class Store(sqlite3.Connection):
+    """A connection to a store that knows the store's path as the user gave it (for one-line messages)."""
+
+    path: str = "the store"
+
+
+def _open_connection(database: str, path: str, **kw) -> Store:
+    con = sqlite3.connect(database, factory=Store, isolation_level=None, **kw)
+    con.path = path
+    return con
+
+
+def path_of(con: sqlite3.Connection) -> str:
+    """The store's path as the user gave it, for messages."""
+    return getattr(con, "path", "the store")
+
+
 class ActionRefused(PlaysError):
     """A manual action that does not apply (unknown id, wrong state, bad date): exit 1."""
 
 
-def connect(path: str) -> sqlite3.Connection:
-    """Open (creating or migrating) the store at ``path``."""
+def connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open (creating or migrating) the store at ``path``; ``readonly``: open it for reading only.
+
+    A read-only open never writes, never migrates and works on a store the
+    user may not write (a file or folder without write permission): ``plays
+    tasks``, ``alerts``, ``goals`` and ``report`` use it. A writing open of
+    such a store is refused with a one-line ``StoreError``.
+    """
+    if readonly:
+        return _connect_readonly(path)
+    if _not_writable(path):
+        raise StoreError(_read_only_message(path))
     try:
-        con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        con = _open_connection(path, path, timeout=BUSY_TIMEOUT_S)
         con.execute("PRAGMA journal_mode = WAL")
         con.execute("PRAGMA foreign_keys = ON")
         version = con.execute("PRAGMA user_version").fetchone()[0]
-    except sqlite3.DatabaseError as e:
-        raise StoreError(f"{path}: not a plays store ({e})") from None
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as e:
+        if "readonly" in str(e):
+            raise StoreError(_read_only_message(path)) from None
+        raise StoreError(f"{path}: not a plays store ({_first_line(e)})") from None
+    _check_version(path, version)
+    if version < SCHEMA_VERSION:
+        migrate(con, path)
+    return con
+
+
+def _check_version(path: str, version: int) -> None:
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"{path}: written by a newer plays (store version {version}, this plays knows up to {SCHEMA_VERSION}); "
             "upgrade plays to use it"
         )
+
+
+def _not_writable(path: str) -> bool:
+    """Whether the file (if it exists) or its folder (where SQLite keeps its journal) cannot be written."""
+    folder = os.path.dirname(os.path.abspath(path))
+    return (os.path.exists(path) and not os.access(path, os.W_OK)) or not os.access(folder, os.W_OK)
+
+
+def _read_only_message(path: str) -> str:
+    return (f"{path}: the store is read-only (no write permission on the file or its folder); "
+            "`plays tasks`, `alerts`, `goals` and `report` can still read it")
+
+
+def _connect_readonly(path: str) -> sqlite3.Connection:
+    uri = f"file:{quote(os.path.abspath(path))}?mode=ro"
+    try:
+        try:
+            con = _open_connection(uri, path, uri=True, timeout=BUSY_TIMEOUT_S)
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.OperationalError as e:
+            if "unable to open" not in str(e):
+                raise
+            # A store in WAL mode needs its -shm file to be read; in a folder
+            # we may not write, SQLite cannot create it. Nobody can be
+            # writing there either, so read the file as it is.
+            con = _open_connection(uri + "&immutable=1", path, uri=True)
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0 and con.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            raise StoreError(f"{path}: an SQLite database of something else (it has tables but no plays version)")
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as e:
+        raise StoreError(f"{path}: not a plays store ({_first_line(e)})") from None
+    _check_version(path, version)
     if version < SCHEMA_VERSION:
-        migrate(con, path)
+        raise StoreError(f"{path}: no run has been applied to this store yet"
+                         if version == 0 else
+                         f"{path}: written by an older plays (store version {version}); a writing command "
+                         "(`plays run --state`) brings it up to date")
     return con
+
+
+@contextmanager
+def reading(path: str, *, values: bool = True):
+    """Turn a damaged store met while reading or acting on it into a one-line ``StoreError`` (exit 2).
+
+    SQLite finds most damage only when it reads the damaged page, and a row
+    edited by hand can hold a value no plays wrote (a date that is not one,
+    JSON that does not parse). The message names the store and the kind of
+    problem, never the stored content. ``values=False`` leaves all but
+    SQLite's errors alone (for code that also runs other stages).
+    """
+    try:
+        yield
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as e:  # SQLite hands damaged text over undecodable
+        if "readonly" in str(e):
+            raise StoreError(_read_only_message(path)) from None
+        raise StoreError(f"{path}: the store is damaged ({_first_line(e)}); restore it from a backup, "
+                         "or rebuild it with `plays run ... --state`") from None
+    except (ValueError, KeyError, TypeError, IndexError, PlanError) as e:  # json.JSONDecodeError is a ValueError
+        if not values:
+            raise
+        raise StoreError(f"{path}: the store is damaged (a stored value plays did not write: "
+                         f"{type(e).__name__}); restore it from a backup, or rebuild it with `plays run ... --state`"
+                         ) from None
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
 
 
 def migrate(con: sqlite3.Connection, path: str = "the store") -> None:
@@ -136,7 +239,7 @@ def migrate(con: sqlite3.Connection, path: str = "the store") -> None:
                     if statement.strip():
                         con.execute(statement)
                 con.execute(f"PRAGMA user_version = {n + 1}")
-    except sqlite3.DatabaseError as e:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as e:
         raise StoreError(f"{path}: cannot bring the store to version {SCHEMA_VERSION} ({e})") from None
 
 
@@ -184,7 +287,9 @@ def apply_run(con: sqlite3.Connection, plan: Plan, events: Iterable[dict], accou
     tasks_by_rule = _plan_tasks(plan)
     goal_kpi = {g.name: g.kpi for g in plan.goals}
     external = {g.name for g in plan.external_goals}
-    with transaction(con, path):
+    # Events may stream from the evaluation: only SQLite's own errors are store damage here (a bad stored
+    # value is met in _settle_external, which reads through the whole guard).
+    with reading(path, values=False), transaction(con, path):
         before = _counts(con)  # inside: a run that waited for another sees what that one wrote
         con.execute("INSERT INTO plan (id, json) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json",
                     [json.dumps(plan.to_json())])
@@ -241,7 +346,8 @@ def apply_run(con: sqlite3.Connection, plan: Plan, events: Iterable[dict], accou
                 con.execute("UPDATE goals SET status = ?, outcome_date = ? WHERE id = ? AND status = 'active'",
                             [status, e["date"], e["instance"]])
         if last_date is not None:
-            _settle_external(con, plan, last_date)
+            with reading(path):
+                _settle_external(con, plan, last_date)
         after = _counts(con)
         changed = {k: after[k] - before[k] for k in after}
         if any(changed.values()) or not _has_run(con, plan):
@@ -302,8 +408,9 @@ def manual_deploys(con):
     """The goals deployed by hand, for the engine to follow on later runs (KPI outcomes)."""
     from plays.runtime.engine import ManualDeploy
 
-    rows = con.execute("SELECT goal, account, start, playbook FROM goals WHERE manual = 1 ORDER BY id").fetchall()
-    return tuple(ManualDeploy(goal=g, account=a, on=date.fromisoformat(s), playbook=p) for g, a, s, p in rows)
+    with reading(path_of(con)):
+        rows = con.execute("SELECT goal, account, start, playbook FROM goals WHERE manual = 1 ORDER BY id").fetchall()
+        return tuple(ManualDeploy(goal=g, account=a, on=date.fromisoformat(s), playbook=p) for g, a, s, p in rows)
 
 
 # --- reading ------------------------------------------------------------------------------

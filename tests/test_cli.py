@@ -179,7 +179,8 @@ def test_no_paths_is_a_usage_error_with_an_example(run_cli):
     for cmd in (["check"], ["compile", "-o", "plan.json"]):
         code, out, err = run_cli(*cmd)
         assert code == 2 and out == ""
-        assert err.splitlines()[-1] == f"Error: give at least one .play file or folder of them, for example: plays {cmd[0]} specs/"
+        assert err == (f"plays: error: give at least one .play file or folder of them, for example: plays {cmd[0]} "
+                       f"specs/ (see `plays {cmd[0]} --help`)\n")
 
 
 def test_version(run_cli):
@@ -191,6 +192,31 @@ def test_version(run_cli):
 def test_bad_option_is_a_usage_error(run_cli, specs):
     code, _, err = run_cli("check", "--format", "xml", "specs")
     assert code == 2 and "Invalid value for '--format'" in err
+    assert err.count("\n") == 1 and err.startswith("plays: error: ") and err.endswith("(see `plays check --help`)\n")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["nope"], "No such command 'nope'."),
+    (["check", "--bogus", "specs"], "--bogus"),
+    (["task", "done", "t-1", "--on", "9999-12-31", "--state", "x.db"],
+     "Invalid value for '--on': 9999-12-31 is out of range: dates are between 1900-01-01 and 2999-12-31"),
+    (["goal", "deploy", "g", "--account", "a", "--on", "2026-02-30"],
+     "Invalid value for '--on': `2026-02-30` is not a date like 2026-03-01"),
+    (["tasks", "--as-of", "a\x1b[2Jb"], r"Invalid value for '--as-of': `a\x1b[2Jb` is not a date like 2026-03-01"),
+    (["report", "--as-of", "1899-12-31"], None),
+])
+def test_every_usage_error_is_one_line(run_cli, specs, args, message):
+    code, out, err = run_cli(*args)
+    assert code == 2 and out == "" and err.count("\n") == 1 and err.startswith("plays: error: ")
+    assert "\x1b" not in err
+    if message:
+        assert message in err
+
+
+def test_a_command_alone_prints_its_help(run_cli):
+    for args in ([], ["goal"]):
+        code, out, err = run_cli(*args)
+        assert code == 2 and "Usage: plays" in err and "\n\nOptions:\n" in err and "\\n" not in err
 
 
 def test_syntax_errors_exit_1_in_every_format(run_cli, tmp_path):
@@ -308,3 +334,44 @@ def test_a_compiled_plan_that_fails_the_schema_is_an_internal_error(run_cli, spe
     code, out, err = run_cli("compile", "specs", "-o", "plan.json")
     assert code == 70 and err.startswith("plays: internal error: PlanError: the plan does not match")
     assert "Traceback" not in err and not (specs.parent / "plan.json").exists()
+
+
+def test_a_file_name_with_a_newline_cannot_inject_a_workflow_command(run_cli, tmp_path):
+    name = "a.play\n::error file=x.play,line=1::forged"
+    (tmp_path / name).write_text("alert x { when: nope > 1 }\n")
+    for fmt in ("text", "github"):
+        code, out, _ = run_cli("check", "--format", fmt, name)
+        assert code == 1
+        assert not any(line.startswith("::error file=x.play") for line in out.splitlines()), fmt
+    code, out, _ = run_cli("check", name)
+    assert out.startswith(r"a.play\n::error file=x.play,line=1::forged:1:1: warning[W402]")
+
+
+def test_max_diagnostics_caps_each_file_and_counts_the_rest(run_cli, tmp_path):
+    (tmp_path / "w.play").write_text("metric p: percent\n" + "".join(f"alert a{i} {{ when: p > 5 }}\n" for i in range(150)))
+    code, out, _ = run_cli("check", "w.play")
+    # each alert has two warnings (no playbook, a percent compared with 5)
+    assert code == 0 and out.count(": warning[") == 100  # the default
+    assert out.splitlines()[-2:] == [
+        "w.play: 200 more diagnostics not shown (the first 100 of the file are; --max-diagnostics 0 shows all)",
+        "0 errors, 300 warnings",
+    ]
+    code, out, _ = run_cli("check", "--max-diagnostics", "0", "w.play")
+    assert out.count(": warning[") == 300 and "not shown" not in out
+    code, out, _ = run_cli("check", "--max-diagnostics", "3", "--strict", "--format", "json", "w.play")
+    doc = json.loads(out)
+    assert code == 1 and len(doc["diagnostics"]) == 3 and doc["summary"]["omitted"] == {"w.play": 297}
+    code, _, err = run_cli("check", "--max-diagnostics", "-1", "w.play")
+    assert code == 2
+
+
+def test_thirty_thousand_warnings_in_a_big_file_render_in_seconds(run_cli, tmp_path):
+    import time
+
+    # 20,000 alerts (about 600 KB), each with a warning; quadratic rendering took about 50 s for 30,000.
+    (tmp_path / "w.play").write_text("metric p: percent\n" + "".join(f"alert a{i} {{ when: p > 5 }}\n" for i in range(20000)))
+    started = time.perf_counter()
+    code, out, _ = run_cli("check", "--max-diagnostics", "0", "w.play")
+    elapsed = time.perf_counter() - started
+    assert code == 0 and out.count("warning[W300]") == 20000 and out.endswith("0 errors, 40,000 warnings\n")
+    assert elapsed < 30, elapsed  # the check itself takes most of it; rendering is linear

@@ -12,15 +12,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # In data-flow order. A module may import its own layer and the layers before it.
-LAYERS = ("base", "dsl", "compiler", "runtime", "state", "spectest", "cli")
-# state and spectest are siblings: both come after the runtime, neither uses the other.
-SIBLINGS = {frozenset({"state", "spectest"})}
+LAYERS = ("base", "dsl", "compiler", "runtime", "state", "spectest", "spark", "cli")
+# state, spectest and spark are siblings: all come after the runtime, none uses another.
+SIBLINGS = {frozenset({"state", "spectest"}), frozenset({"state", "spark"}), frozenset({"spectest", "spark"})}
 FOLDERS = {
     "dsl": "dsl",
     "compiler": "compiler",
     "runtime": "runtime",
     "state": "state",
     "spectest": "spectest",
+    "spark": "spark",
     "schemas": "schemas",
     "cli": "plays/cli",
 }
@@ -29,7 +30,7 @@ FOLDERS = {
 def layer_of(module: str) -> str:
     """``plays.compiler.lower`` -> ``compiler``; the modules of ``plays/`` itself are the base."""
     parts = module.split(".")
-    if len(parts) > 1 and parts[1] in ("dsl", "compiler", "runtime", "state", "spectest", "cli"):
+    if len(parts) > 1 and parts[1] in ("dsl", "compiler", "runtime", "state", "spectest", "spark", "cli"):
         return parts[1]
     return "base"  # plays, plays.diagnostics, plays.sources, plays.render, plays.schemas, ...
 

@@ -82,19 +82,21 @@ def test_source_lines_are_counted_like_the_parser_counts_them():
     out = render_text([error("E207", "m", Span("f.play", 1, 29, 1, 33))], src)
     lines = out.split("\n")
     # shown, never obeyed; the \r of a CRLF ending is dropped
-    assert lines[1] == " 1 | metric a: count\ufffd\ufffd\ufffdmetric b: cont"
-    assert lines[2].index("^") - lines[1].index("|") == 29 - 1 + 2
+    assert lines[1] == r" 1 | metric a: count\x0c\u2028\rmetric b: cont"
+    # the caret sits under `cont`, past the escapes as they are shown
+    assert lines[2].index("^") == lines[1].index("cont", 20) and lines[2].endswith("^^^^")
 
 
 def test_control_characters_in_a_source_line_cannot_reach_the_terminal():
     src = {"e.play": "\x1b[31mmetric b: count\x07\n"}
     out = render_text([error("E100", "unexpected character", Span("e.play", 1, 1, 1, 2))], src)
     assert "\x1b" not in out and "\x07" not in out
-    assert " 1 | \ufffd[31mmetric b: count\ufffd\n   | ^\n" in out
+    # shown escaped, the caret under the whole escape
+    assert " 1 | \\x1b[31mmetric b: count\\x07\n   | ^^^^\n" in out
     # nor can bidirectional overrides reorder what the reader sees ("Trojan Source")
     src = {"b.play": "when: tier == \u202epremium\u2066\n"}
     out = render_text([error("E100", "m", Span("b.play", 1, 15, 1, 23))], src)
-    assert " 1 | when: tier == \ufffdpremium\ufffd\n" in out
+    assert " 1 | when: tier == \\u202epremium\\u2066\n" in out
 
 
 def test_without_the_source_text_or_a_span_there_is_no_excerpt():
@@ -200,3 +202,110 @@ def test_render_dispatches_on_the_format(fmt):
     expected = {"text": render_text([TYPO], SRC), "json": render_json([TYPO]),
                 "github": render_github([TYPO]), "sarif": render_sarif([TYPO])}[fmt]
     assert render([TYPO], SRC, fmt) == expected
+
+
+# --- control characters from data and file names -----------------------------------------
+
+
+@pytest.mark.parametrize("raw, shown", [
+    ("acme", "acme"),
+    ("a\tb", "a\tb"),  # tabs are harmless
+    ("a\nb\r", r"a\nb\r"),
+    ("\x1b[2J\x07\x00\x7f\x9b", r"\x1b[2J\x07\x00\x7f\x9b"),
+    ("\u202eevil\u2066\u2028", r"\u202eevil\u2066\u2028"),
+    ("名前 é", "名前 é"),
+])
+def test_printable_escapes_every_control_character(raw, shown):
+    from plays.render import printable
+
+    assert printable(raw) == shown
+
+
+def test_a_file_name_with_a_newline_cannot_forge_a_line_in_text_output():
+    path = "a.play\n::error file=x.play,line=1::forged"
+    d = error("E200", "unknown name `x`\n::error::also forged", Span(path, 1, 1, 1, 2),
+              notes=[Note("see\x1b[31m", Span(path, 1, 1, 1, 2))], suggestion="y\nz")
+    out = render_text([d], {path: "x\n"})
+    assert not any(line.startswith("::") for line in out.splitlines())
+    assert "\x1b" not in out
+    assert out.splitlines()[0] == (
+        r"a.play\n::error file=x.play,line=1::forged:1:1: error[E200]: unknown name `x`\n::error::also forged"
+    )
+
+
+def test_github_annotations_escape_control_characters_too():
+    out = render_github([error("E200", "a\x1b[31mb", Span("p\x1b.play", 1, 1, 1, 2))])
+    assert "\x1b" not in out and out.count("\n") == 1 and r"a\x1b[31mb" in out
+
+
+# --- bounded and linear rendering ----------------------------------------------------------
+
+
+def many(path, n, text_lines=1):
+    return [warning("W300", f"number {i}", Span(path, 1 + i % text_lines, 1, 1 + i % text_lines, 2)) for i in range(n)]
+
+
+def test_max_per_file_shows_the_first_and_counts_the_rest_per_file():
+    diags = many("a.play", 5) + many("b.play", 2)
+    out = render_text(diags, {}, max_per_file=3)
+    lines = out.splitlines()
+    assert [line for line in lines if "W300" in line] == [
+        "a.play:1:1: warning[W300]: number 0", "a.play:1:1: warning[W300]: number 1",
+        "a.play:1:1: warning[W300]: number 2", "b.play:1:1: warning[W300]: number 0",
+        "b.play:1:1: warning[W300]: number 1",
+    ]
+    assert lines[-2:] == [
+        "a.play: 2 more diagnostics not shown (the first 3 of the file are; --max-diagnostics 0 shows all)",
+        "0 errors, 7 warnings",  # the summary counts every diagnostic
+    ]
+    assert render_text(diags, {}, max_per_file=0) == render_text(diags, {})
+
+
+@pytest.mark.parametrize("fmt", ["json", "github", "sarif"])
+def test_max_per_file_in_the_machine_formats(fmt):
+    diags = many("a.play", 5)
+    out = render(diags, {}, fmt, max_per_file=2)
+    if fmt == "json":
+        doc = json.loads(out)
+        assert len(doc["diagnostics"]) == 2
+        assert doc["summary"] == {"errors": 0, "warnings": 5, "omitted": {"a.play": 3}}
+        assert "omitted" not in json.loads(render(diags, {}, fmt))["summary"]
+    elif fmt == "github":
+        assert out.count("::warning ") == 2
+        assert out.splitlines()[-1].startswith("::notice file=a.play,title=plays::3 more diagnostics not shown")
+    else:
+        log = json.loads(out)
+        jsonschema.Draft7Validator(SARIF_SCHEMA).validate(log)
+        run = log["runs"][0]
+        assert len(run["results"]) == 2
+        [note] = run["invocations"][0]["toolExecutionNotifications"]
+        assert note["message"]["text"].startswith("3 more diagnostics not shown")
+
+
+def test_a_long_line_is_cut_around_the_span():
+    line = "x" * 1000 + "BAD" + "y" * 1000
+    out = render_text([error("E100", "m", Span("l.play", 1, 1001, 1, 1004))], {"l.play": line})
+    src, caret = out.splitlines()[1:3]
+    assert len(src) < 200 and src.startswith(" 1 | \N{HORIZONTAL ELLIPSIS}") and src.endswith("\N{HORIZONTAL ELLIPSIS}")
+    assert caret.index("^^^") == src.index("BAD") and caret.endswith("^^^")
+    # the start of a line is shown as it is
+    out = render_text([error("E100", "m", Span("l.play", 1, 1, 1, 2))], {"l.play": line})
+    assert out.splitlines()[1].startswith(" 1 | xxx") and out.splitlines()[2] == "   | ^"
+
+
+def test_text_rendering_is_linear_in_diagnostics_and_file_size():
+    import time
+
+    # 200 KB of source and 20,000 diagnostics: quadratic rendering (splitting the
+    # file once per diagnostic) takes minutes here; linear takes well under a second.
+    text = "".join(f"alert a{i} {{ when: p > 5 }}\n" for i in range(8000))
+    diags = [warning("W300", "m", Span("w.play", 1 + i % 8000, 10, 1 + i % 8000, 15)) for i in range(20000)]
+    started = time.perf_counter()
+    out = render_text(diags, {"w.play": text})
+    assert time.perf_counter() - started < 5
+    assert out.count("warning[W300]") == 20000
+    # one 5 MB line of garbage: every excerpt is cut to a window
+    garbage = "{(" * 2_500_000
+    started = time.perf_counter()
+    out = render_text([error("E100", "m", Span("g.play", 1, c, 1, c + 1)) for c in range(1, 2000)], {"g.play": garbage})
+    assert time.perf_counter() - started < 5 and len(out) < 2000 * 400

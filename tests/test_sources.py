@@ -81,7 +81,7 @@ def test_an_empty_file_is_read_as_empty_text(tree):
         (None, [], "no spec paths given (for example: plays check specs/)"),
         (None, ["missing.play"], "missing.play: no such file or directory"),
         (None, ["specs", "nope/"], "nope/: no such file or directory"),
-        (lambda t: (t / "dangling.play").symlink_to(t / "gone"), ["dangling.play"], "dangling.play: broken link"),
+        (lambda t: (t / "dangling.play").symlink_to(t / "gone"), ["dangling.play"], "dangling.play: broken link (what it points to does not exist)"),
         (lambda t: (t / "empty").mkdir(), ["empty"], "empty: no .play files in this directory"),
         (lambda t: (t / "latin1.play").write_bytes(b"metric a: count\n# caf\xe9\n"), ["latin1.play"],
          "latin1.play: not UTF-8 text (byte 0xe9 at line 2, byte 6 of the line); is it a binary file?"),
@@ -179,3 +179,63 @@ def test_write_atomic_failing_midway_leaves_the_old_file_and_no_temporary(tmp_pa
 def test_write_atomic_into_a_missing_folder_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match=r"cannot write: No such file or directory$"):
         write_atomic(tmp_path / "nowhere" / "plan.json", "x")
+
+
+def test_a_symbolic_link_loop_is_called_a_loop(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.play").symlink_to(tmp_path / "b.play")
+    (tmp_path / "b.play").symlink_to(tmp_path / "a.play")
+    with pytest.raises(UsageError, match=r"^a.play: symbolic link loop \(the link leads back to itself\)$"):
+        discover(["a.play"])
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "ok.play").write_text("metric m: count\n")
+    (tmp_path / "d" / "loop.play").symlink_to(tmp_path / "d" / "loop.play")
+    assert [s.path for s in discover(["d"])] == ["d/ok.play"]  # inside a folder: skipped
+
+
+def test_pipes_devices_and_empty_paths_are_refused_without_blocking(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    os.mkfifo(tmp_path / "fifo.play")  # reading it would wait forever for a writer
+    with pytest.raises(UsageError, match=r"^fifo.play: not a regular file"):
+        discover(["fifo.play"])
+    with pytest.raises(UsageError, match="an empty path was given"):
+        discover([""])
+    with pytest.raises(UsageError, match=r"^x+\.play: cannot read: File name too long$"):
+        discover(["x" * 300 + ".play"])
+
+
+def test_a_temporary_left_by_a_killed_writer_is_removed_by_the_next_write(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    # a writer killed (SIGKILL) between writing its temporary and renaming it
+    killed = ("import os, signal, sys; from plays.sources import write_atomic; "
+              "os.replace = lambda *a: os.kill(os.getpid(), signal.SIGKILL); write_atomic(sys.argv[1], 'new')")
+    proc = subprocess.run([sys.executable, "-c", killed, str(tmp_path / "plan.json")], capture_output=True)
+    assert proc.returncode == -9
+    [left] = [p.name for p in tmp_path.iterdir()]
+    assert left.startswith(".plan.json.") and left.endswith(".tmp")
+    # others: a live writer's temporary, an old one without a pid, a fresh one without a pid, another file's
+    live = tmp_path / f".plan.json.{os.getpid()}.abcd1234.tmp"
+    old = tmp_path / ".plan.json.zzzz9999.tmp"
+    fresh = tmp_path / ".plan.json.yyyy8888.tmp"
+    other = tmp_path / ".plan.json.bak.999999999.abcd1234.tmp"
+    for p in (live, old, fresh, other):
+        p.write_text("x")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    write_atomic(tmp_path / "plan.json", "{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["plan.json", live.name, fresh.name, other.name])
+
+
+def test_open_atomic_also_removes_temporaries_of_killed_writers(tmp_path):
+    from plays.sources import open_atomic
+
+    dead = tmp_path / ".events.jsonl.999999999.abcd1234.tmp"
+    dead.write_text("half")
+    with open_atomic(tmp_path / "events.jsonl") as f:
+        f.write("x\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.jsonl"]

@@ -88,14 +88,28 @@ def main(argv=None) -> None:
     try:
         rv = cli.main(args=argv, prog_name="plays", standalone_mode=False)
     except UsageError as e:
-        click.echo(f"plays: error: {e}", err=True)
+        from plays.render import printable  # a file name or an id in the message must not forge a line
+
+        click.echo(f"plays: error: {printable(e)}", err=True)
         sys.exit(2)
     except click.exceptions.Abort:
         click.echo("plays: aborted", err=True)
         sys.exit(130)
-    except click.ClickException as e:
+    except click.exceptions.NoArgsIsHelpError as e:  # `plays` or `plays goal` alone: the help, exit 2
         e.show()
-        sys.exit(2 if isinstance(e, click.UsageError) else e.exit_code)
+        sys.exit(2)
+    except click.UsageError as e:
+        # One line, like every other exit 2 (a bad option, a bad date, a missing argument), with where to look.
+        from plays.render import printable
+
+        where = f" (see `{e.ctx.command_path} --help`)" if e.ctx is not None else ""
+        click.echo(f"plays: error: {printable(e.format_message())}{where}", err=True)
+        sys.exit(2)
+    except click.ClickException as e:
+        from plays.render import printable
+
+        click.echo(f"plays: error: {printable(e.format_message())}", err=True)
+        sys.exit(e.exit_code)
     except KeyboardInterrupt:
         click.echo("plays: interrupted", err=True)
         sys.exit(130)
@@ -107,6 +121,8 @@ def main(argv=None) -> None:
     except SystemExit:
         raise
     except Exception as e:  # pragma: no cover - the last line of defence
-        click.echo(f"plays: internal error: {type(e).__name__}: {e}", err=True)
+        from plays.render import printable
+
+        click.echo(f"plays: internal error: {type(e).__name__}: {printable(e)}", err=True)
         sys.exit(70)
     sys.exit(rv if isinstance(rv, int) else 0)

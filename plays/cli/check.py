@@ -16,12 +16,23 @@ def _colour(text: str, kind: str) -> str:
     return click.style(text, fg=fg, bold=kind in ("error", "warning")) if fg else click.style(text, bold=True)
 
 
-def _echo_diagnostics(result, fmt: str) -> None:
+def _echo_diagnostics(result, fmt: str, max_per_file: int, *, err: bool = False) -> None:
     from plays.render import render
 
-    styled = fmt == "text" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    stream = sys.stderr if err else sys.stdout
+    styled = fmt == "text" and stream.isatty() and not os.environ.get("NO_COLOR")
     kw = {"style": _colour} if styled else {}
-    click.echo(render(result.diagnostics, result.sources, fmt, **kw), nl=False)
+    click.echo(render(result.diagnostics, result.sources, fmt, max_per_file=max_per_file, **kw), nl=False, err=err)
+
+
+def _max_diagnostics():
+    from plays.render import DEFAULT_MAX_PER_FILE
+
+    return click.option(
+        "--max-diagnostics", "max_per_file", type=click.IntRange(min=0), default=DEFAULT_MAX_PER_FILE,
+        show_default=True, metavar="N",
+        help="Show at most N diagnostics per file and count the rest; 0 shows all. Exit codes count all.",
+    )
 
 
 def _need_paths(paths) -> None:
@@ -44,7 +55,8 @@ def _compile(paths, lower: bool):
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True,
               help="text for people; json; github for workflow annotations; sarif for code scanning.")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
-def check(paths, fmt, strict):
+@_max_diagnostics()
+def check(paths, fmt, strict, max_per_file):
     """Check spec files: syntax, names, types, playbooks, templates.
 
     PATHS are .play files or folders searched for them; together they are one
@@ -63,7 +75,7 @@ def check(paths, fmt, strict):
     if fmt == "text" and not result.diagnostics:
         click.echo(f"{len(result.sources)} file{'s' if len(result.sources) != 1 else ''} checked: no problems")
     else:
-        _echo_diagnostics(result, fmt)
+        _echo_diagnostics(result, fmt, max_per_file)
     sys.exit(1 if result.errors or (strict and result.warnings) else 0)
 
 
@@ -74,7 +86,8 @@ def check(paths, fmt, strict):
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True,
               help="Format of the diagnostics, if any.")
 @click.option("--strict", is_flag=True, help="Refuse to write the plan when there are warnings.")
-def compile_(paths, output, fmt, strict):
+@_max_diagnostics()
+def compile_(paths, output, fmt, strict, max_per_file):
     """Compile spec files to the JSON plan the runtime executes.
 
     The plan is validated against schemas/plan.schema.json before it is
@@ -91,13 +104,7 @@ def compile_(paths, output, fmt, strict):
     _need_paths(paths)
     result = _compile(paths, lower=True)
     if result.diagnostics:
-        if output == "-":
-            # keep stdout for the plan
-            from plays.render import render
-
-            click.echo(render(result.diagnostics, result.sources, fmt), err=True, nl=False)
-        else:
-            _echo_diagnostics(result, fmt)
+        _echo_diagnostics(result, fmt, max_per_file, err=output == "-")  # keep stdout for the plan
     if not result.ok or (strict and result.warnings):
         sys.exit(1)
     if output == "-":

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import TextIO
 
+from plays.render import printable as p
 from plays.runtime.events import KINDS, Event
 from plays.runtime.partitions import records
 
@@ -16,27 +17,31 @@ def render_jsonl(events: list[Event]) -> str:
 
 
 def _line(e: Event) -> str:
+    # Every value that comes from the data or the specs (ids, titles, names)
+    # goes through printable(): an account id with a newline or an escape
+    # sequence must not forge a line or reach the terminal.
     if e.event == "alert_fired":
-        vals = ", ".join(f"{k} = {_fmt(v)}" for k, v in (e.values or {}).items())
-        return f"ALERT    {e.alert} [{e.severity}] fired (playbook {e.playbook or '-'})" + (f": {vals}" if vals else "")
+        vals = ", ".join(f"{p(k)} = {_fmt(v)}" for k, v in (e.values or {}).items())
+        return f"ALERT    {p(e.alert)} [{p(e.severity)}] fired (playbook {p(e.playbook or '-')})" + (
+            f": {vals}" if vals else "")
     if e.event == "alert_resolved":
-        return f"RESOLVED {e.alert}"
+        return f"RESOLVED {p(e.alert)}"
     if e.event == "goal_deployed":
-        return f"GOAL     {e.goal} deployed (playbook {e.playbook or '-'}), {e.start} to {e.end}"
+        return f"GOAL     {p(e.goal)} deployed (playbook {p(e.playbook or '-')}), {e.start} to {e.end}"
     if e.event == "task_created":
         rule = e.alert or e.goal
-        return f"  task   {e.task:<14} due {e.due}  {e.type:<7} {e.owner:<10} {e.title}  [{rule}]"
+        return f"  task   {p(e.task):<14} due {e.due}  {p(e.type):<7} {p(e.owner):<10} {p(e.title)}  [{p(rule)}]"
     if e.event == "goal_kpi_met":
-        return f"KPI MET  {e.goal} (started {e.start})"
+        return f"KPI MET  {p(e.goal)} (started {e.start})"
     if e.event == "goal_achieved":
-        return f"ACHIEVED {e.goal} (started {e.start})"
-    return f"MISSED   {e.goal} (started {e.start})"
+        return f"ACHIEVED {p(e.goal)} (started {e.start})"
+    return f"MISSED   {p(e.goal)} (started {e.start})"
 
 
 def _fmt(v) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
-    return "empty" if v is None else str(v)
+    return "empty" if v is None else p(v)
 
 
 def render_text(events: list[Event], *, accounts: int | None = None, rows: int | None = None) -> str:
@@ -57,6 +62,30 @@ def text_payload(e: Event) -> tuple[str, str]:
     return (json.dumps(e.to_json(), ensure_ascii=False), _line(e))
 
 
+def event_payload(e: Event) -> tuple[Event]:
+    """An event's record payload for Parquet output: the event itself (written in Arrow batches)."""
+    return (e,)
+
+
+def write_parquet(recs: Iterable[tuple], out) -> Summary:
+    """Write records (``event_payload``) as a Parquet file with the columns of ``runtime.arrow.EVENT_SCHEMA``."""
+    import pyarrow.parquet as pq
+
+    from plays.runtime.arrow import EVENT_SCHEMA, event_batches
+
+    summary = Summary()
+
+    def events():
+        for key, playbook, event in recs:
+            summary.add(key, playbook)
+            yield event
+
+    with pq.ParquetWriter(out, EVENT_SCHEMA) as writer:
+        for batch in event_batches(events()):
+            writer.write_batch(batch)
+    return summary
+
+
 def write_text(recs: Iterable[tuple], out: TextIO, *, accounts: int | None = None, rows: int | None = None) -> Summary:
     """Write records (``text_payload``) as text grouped by date and account, then the summary; streams."""
     summary = Summary()
@@ -68,7 +97,7 @@ def write_text(recs: Iterable[tuple], out: TextIO, *, accounts: int | None = Non
         if (day, account) != last:
             if last is None or last[0] != day:
                 out.write(f"{day}\n" if first else f"\n{day}\n")
-            out.write(f"  {account}\n")
+            out.write(f"  {p(account)}\n")
             last = (day, account)
         first = False
         out.write(f"    {line}\n")
@@ -117,18 +146,18 @@ class Summary:
             lines.append(f"  {rows:,} snapshots of {accounts:,} accounts evaluated")
         lines.append(f"  alerts fired: {self.kinds['alert_fired']}, resolved: {self.kinds['alert_resolved']}")
         for name, n in sorted(self.fired.items()):
-            lines.append(f"    {name:<24} {n:>6} fired")
+            lines.append(f"    {p(name):<24} {n:>6} fired")
         lines.append(f"  goals deployed: {self.kinds['goal_deployed']}")
         for (goal, book), n in sorted(self.deployed.items()):
-            lines.append(f"    {goal:<24} {'playbook ' + book:<22} {n:>6} deployed")
+            lines.append(f"    {p(goal):<24} {'playbook ' + p(book):<22} {n:>6} deployed")
         for goal in sorted({g for g, _ in self.outcomes}):
             lines.append(
-                f"    {goal:<24} KPI met {self.outcomes[(goal, 'goal_kpi_met')]}, "
+                f"    {p(goal):<24} KPI met {self.outcomes[(goal, 'goal_kpi_met')]}, "
                 f"achieved {self.outcomes[(goal, 'goal_achieved')]}, missed {self.outcomes[(goal, 'goal_missed')]}"
             )
         lines.append(f"  tasks created: {self.kinds['task_created']}")
         for rule, n in sorted(self.tasks.items()):
-            lines.append(f"    {rule:<24} {n:>6}")
+            lines.append(f"    {p(rule):<24} {n:>6}")
         return lines
 
 

@@ -10,7 +10,8 @@ from datetime import date
 
 import click
 
-from plays.state.store import ActionRefused, connect, list_alerts, list_tasks
+from plays.render import printable
+from plays.state.store import ActionRefused, connect, list_alerts, list_tasks, reading
 
 STATE = click.option(
     "--state", "state", default=lambda: os.environ.get("PLAYS_STATE", "plays.db"), show_default="plays.db or $PLAYS_STATE",
@@ -20,23 +21,30 @@ FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), de
 
 
 def _date(ctx, param, value):
+    from plays.bounds import date_problem
+
     if value is None:
         return date.today()
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"`{value}` is not a date like 2026-03-01") from None
+        raise click.BadParameter(f"`{printable(value)}` is not a date like 2026-03-01") from None
+    problem = date_problem(day)
+    if problem:
+        raise click.BadParameter(problem)
+    return day
 
 
 ON = click.option("--on", "on", callback=_date, metavar="DATE", help="The date (default: today).")
 
 
-def _open(state: str):
+def _open(state: str, *, readonly: bool = False):
+    """The store at ``state``; the list commands open it read-only (it may be a store they cannot write)."""
     from plays.diagnostics import UsageError
 
     if not os.path.exists(state):
         raise UsageError(f"{state}: no state store here (create one with `plays run SPECS -s DATA --state {state}`)")
-    return connect(state)
+    return connect(state, readonly=readonly)
 
 
 def _emit(rows: list[dict], fmt: str, line, noun: str) -> None:
@@ -45,12 +53,13 @@ def _emit(rows: list[dict], fmt: str, line, noun: str) -> None:
         click.echo(json.dumps(rows, indent=2))
         return
     for r in rows:
-        click.echo(line(r))
+        # ids, names and titles come from the data: shown escaped, they cannot forge a line
+        click.echo(line({k: printable(v) if isinstance(v, str) else v for k, v in r.items()}))
     click.echo(f"{len(rows)} {noun}{'s' if len(rows) != 1 else ''}")
 
 
 def _refused(e: ActionRefused):
-    click.echo(f"plays: refused: {e}", err=True)
+    click.echo(f"plays: refused: {printable(e)}", err=True)
     sys.exit(1)
 
 
@@ -87,12 +96,14 @@ def goal_deploy(template, account, on, playbook, state):
 
     con = _open(state)
     try:
-        d = deploy_goal(con, template, account, on, playbook, path=state)
+        with reading(state):
+            d = deploy_goal(con, template, account, on, playbook, path=state)
     except ActionRefused as e:
         _refused(e)
-    click.echo(f"deployed {template} on {account}: id {d.id}, playbook {d.playbook}, {d.start} to {d.end}")
+    click.echo(f"deployed {printable(template)} on {printable(account)}: id {d.id}, playbook {printable(d.playbook)}, "
+               f"{d.start} to {d.end}")
     for t in d.tasks:
-        click.echo(f"  {t.id}  due {t.due}  {t.title}")
+        click.echo(f"  {t.id}  due {t.due}  {printable(t.title)}")
 
 
 @goal.command("measure", context_settings={"ignore_unknown_options": True})  # so that VALUE may be -5
@@ -117,10 +128,11 @@ def goal_measure(goal_id, value, on, state):
 
     con = _open(state)
     try:
-        out = record_measure(con, goal_id, value, on, state)
+        with reading(state):
+            out = record_measure(con, goal_id, value, on, state)
     except ActionRefused as e:
         _refused(e)
-    click.echo(f"recorded {value:g} for {out['goal']} on {on}: {out['status']}")
+    click.echo(f"recorded {value:g} for {printable(out['goal'])} on {on}: {out['status']}")
 
 
 @click.group()
@@ -152,12 +164,13 @@ def task_done(task_id, on, state):
 
     con = _open(state)
     try:
-        changed = complete_task(con, task_id, on, state)
+        with reading(state):
+            changed = complete_task(con, task_id, on, state)
     except ActionRefused as e:
         _refused(e)
-    click.echo(f"done: {task_id} on {on}")
+    click.echo(f"done: {printable(task_id)} on {on}")
     for name, due in changed:
-        click.echo(f"  rescheduled {name}: due {due}")
+        click.echo(f"  rescheduled {printable(name)}: due {due}")
 
 
 @click.command("tasks")
@@ -177,7 +190,9 @@ def tasks(account, owner, open_only, overdue, as_of, fmt, state):
       plays tasks --open --owner csm
       plays tasks --overdue --as-of 2026-04-01 --format json
     """
-    rows = list_tasks(_open(state), account=account, owner=owner, open_only=open_only, overdue=overdue, as_of=as_of)
+    with reading(state):
+        rows = list_tasks(_open(state, readonly=True), account=account, owner=owner, open_only=open_only,
+                          overdue=overdue, as_of=as_of)
     _emit(rows, fmt, lambda r: f"{r['id']}  {r['due']}  {r['status']:<8} {r['account']:<14} {r['owner']:<10} "
                                f"{r['title']}  [{r['rule']}]", "task")
 
@@ -194,7 +209,8 @@ def alerts(everything, fmt, state):
       plays alerts
       plays alerts --all --format json
     """
-    rows = list_alerts(_open(state), include_resolved=everything)
+    with reading(state):
+        rows = list_alerts(_open(state, readonly=True), include_resolved=everything)
     _emit(rows, fmt, lambda r: f"{r['fired']}  {r['alert']:<18} {r['severity'] or '':<8} {r['account']:<14} "
                                f"{r['status']}  {r['id']}", "alert")
 
@@ -211,7 +227,8 @@ def goals(fmt, state):
     """
     from plays.state.store import list_goals
 
-    rows = list_goals(_open(state))
+    with reading(state):
+        rows = list_goals(_open(state, readonly=True))
     _emit(rows, fmt, lambda r: f"{r['start']}  {r['goal']:<18} {r['account']:<14} {r['playbook'] or '-':<12} "
                                f"{r['status']:<9} {r['id']}", "goal")
 
@@ -239,16 +256,22 @@ def report(fmt, html, as_of, state):
     from plays.sources import write_atomic
 
     from plays.state.report import as_of_default, figures, render_csv, render_html, render_text
-    from plays.state.store import connect
 
-    if not os.path.exists(state):
-        raise UsageError(f"{state}: no state store here (create one with `plays run SPECS -s DATA --state {state}`)")
-    con = connect(state)
-    try:
-        day = date.fromisoformat(as_of) if as_of else as_of_default(con)
-    except ValueError:
-        raise UsageError(f"--as-of: `{as_of}` is not a date like 2026-03-01") from None
-    goals, alerts = figures(con, day)
+    from plays.bounds import date_problem
+
+    day = None
+    if as_of:
+        try:
+            day = date.fromisoformat(as_of)
+        except ValueError:
+            raise UsageError(f"--as-of: `{as_of}` is not a date like 2026-03-01") from None
+        if date_problem(day):
+            raise UsageError(f"--as-of: {date_problem(day)}")
+    con = _open(state, readonly=True)
+    with reading(state):
+        day = day or as_of_default(con)
+        goals, alerts = figures(con, day)
+        page = render_html(con, goals, alerts, day) if html else None
     if fmt == "json":
         click.echo(json.dumps({"as_of": day.isoformat(), "goals": [asdict(g) for g in goals],
                                "alerts": [asdict(a) for a in alerts]}, indent=2))
@@ -257,6 +280,6 @@ def report(fmt, html, as_of, state):
     else:
         click.echo(render_text(goals, alerts, day), nl=False)
     if html:
-        write_atomic(html, render_html(con, goals, alerts, day))
+        write_atomic(html, page)
         click.echo(f"wrote {html}", err=True)
     sys.stdout.flush()

@@ -11,7 +11,8 @@ import duckdb
 import pytest
 
 from plays.compiler.driver import compile_text
-from plays.runtime.engine import EvaluationError, evaluate
+from plays.errors import EvaluationError
+from plays.runtime.engine import evaluate
 from plays.runtime.events import KINDS, Event, make_id
 from plays.runtime.explain import explain, explain_condition
 from plays.cli.output import render_jsonl, render_text
@@ -192,11 +193,20 @@ def test_titles_see_account_metrics_functions_rule_and_today_and_data_is_not_a_t
     assert task.title == f"Grow {{{{ 7 * 6 }}}} (a) m=6 prev=1 sum=7 on {day(1)}"
 
 
-def test_a_title_that_cannot_render_is_an_error_with_the_spec_position():
-    # empty m: 1 + None raises in Jinja; the error names the task, the account and the spec line
-    spec = 'alert x { when: k > 0  playbook {\n task t "Next {{ m + 1 }}" { } } }'
-    with pytest.raises(EvaluationError, match=r"<string>:6:2: cannot render the title of task `t` for account `a`"):
-        events_of(spec, [("a", 0, None, 1.0)])
+def test_an_empty_value_in_title_arithmetic_reads_as_a_dash_and_the_run_goes_on():
+    # empty m: m + 1 is empty (as in the language), shown as an em dash; the run is not stopped
+    spec = 'alert x { when: k > 0  playbook {\n task t "Next {{ m + 1 }}, {{ k / 2 }}" { } } }'
+    [task] = [e for e in events_of(spec, [("a", 0, None, 3.0)]) if e.event == "task_created"]
+    assert task.title == "Next —, 1.5"
+
+
+def test_a_hand_edited_title_that_does_not_check_is_refused_with_the_task_position():
+    from plays.compiler.plan import Plan, PlanError
+
+    d = compile_text(CATALOG + 'alert x { when: k > 0  playbook {\n task t "Next {{ m + 1 }}" { } } }').to_json()
+    d["alerts"][0]["playbooks"][0]["tasks"][0]["title"] = "Next {{ nope }}"
+    with pytest.raises(PlanError, match=r"<string>:6:2: task `t`: the title uses `nope`, which is not in scope"):
+        Plan.from_json(d)
 
 
 # --- events, ids, rendering ----------------------------------------------------------------------

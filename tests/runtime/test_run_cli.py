@@ -95,13 +95,25 @@ def test_output_file_gets_the_events_and_stdout_stays_empty(run_cli):
     assert Path("events.jsonl").read_text("utf-8") == direct
 
 
-def test_a_title_that_cannot_render_is_one_error_line_and_exit_1(run_cli, tmp_path):
+def test_an_empty_value_in_a_title_reads_as_a_dash_and_exit_0(run_cli, tmp_path):
     (tmp_path / "s.play").write_text('metric m: number\nalert x { when: m is empty  playbook {\n'
                                      '  task t "Next {{ m + 1 }}" { } } }\n')
     (tmp_path / "d.csv").write_text("account,date,m\nacme,2026-01-01,\n")
-    code, out, err = run_cli("run", "s.play", "-s", "d.csv")
+    code, out, err = run_cli("run", "s.play", "-s", "d.csv", "--format", "json")
+    assert (code, err) == (0, "")
+    assert '"title": "Next \u2014"' in out
+
+
+def test_a_hand_edited_plan_with_a_bad_title_is_one_error_line_and_exit_1(run_cli, tmp_path):
+    (tmp_path / "s.play").write_text('metric m: number\nalert x { when: m is empty  playbook {\n'
+                                     '  task t "Next {{ m }}" { } } }\n')
+    (tmp_path / "d.csv").write_text("account,date,m\nacme,2026-01-01,\n")
+    assert run_cli("compile", "s.play", "-o", "plan.json")[0] == 0
+    plan = Path("plan.json").read_text("utf-8").replace("Next {{ m }}", "Next {{ m ** 99 }}")
+    Path("plan.json").write_text(plan, "utf-8")
+    code, out, err = run_cli("run", "--plan", "plan.json", "-s", "d.csv")
     assert (code, out) == (1, "")
-    assert err.startswith("plays: error: s.play:3:3: cannot render the title of task `t` for account `acme`")
+    assert err.startswith("plays: error: plan.json: s.play:3:3: task `t`: a title cannot raise to a power")
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
