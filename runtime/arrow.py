@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from plays.compiler.plan import Plan
 
+from .db import connect
 from .engine import ManualDeploy, evaluate
 from .events import Event
 from .sql import ident
@@ -78,11 +79,11 @@ def events_from_arrow(table: pa.Table | pa.RecordBatch) -> Iterator[Event]:
     batches = table.to_batches() if isinstance(table, pa.Table) else [table]
     for batch in batches:
         columns = [batch.column(name).to_pylist() for name in _FIELDS]
+        last = len(_FIELDS) - 1
+        assert _FIELDS[last] == "values"
         for row in zip(*columns):
-            e = Event(*row)
-            if e.values is not None:
-                e.values = json.loads(e.values)
-            yield e
+            values = row[last]
+            yield Event(*row[:last], None if values is None else json.loads(values))
 
 
 def snapshot_columns(plan: Plan) -> list[tuple[str, str]]:
@@ -102,7 +103,7 @@ def evaluate_arrow(plan: Plan, snapshots: pa.Table, manual: tuple[ManualDeploy, 
     (the caller has validated them). ``threads`` caps DuckDB's threads (a
     worker among others on the same cores).
     """
-    con = duckdb.connect()
+    con = connect()
     try:
         if threads:
             con.execute(f"SET threads = {int(threads)}")
