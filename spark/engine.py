@@ -443,10 +443,21 @@ def _replace_dir(new: str, final: str) -> None:
 
 
 def _first_line(e: Exception) -> str:
-    """The useful line of a Spark error: a worker's Python exception (plays' own: its message alone), or Spark's."""
-    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
-    for ln in reversed(lines):  # a Python worker's traceback ends with "module.SomeError: message"
-        m = re.match(r"^([\w.]+(?:Error|Error_|Exception)): (.+)$", ln)
-        if m:
-            return m.group(2) if m.group(1).startswith("plays.") else f"the Spark job failed: {ln}"
-    return f"the Spark job failed: {lines[0] if lines else type(e).__name__}"
+    """The useful line of a Spark error: a worker's plays error (its message alone), else the worker's
+    Python exception line, else Spark's own first line."""
+    raw = str(e).splitlines()
+    exceptions = [m for m in (_EXCEPTION_LINE.match(ln) for ln in raw) if m]
+    for m in reversed(exceptions):
+        if m.group(1).startswith("plays."):
+            return m.group(2).strip()
+    if "Traceback (most recent call last):" in (ln.strip() for ln in raw):
+        start = next(i for i, ln in enumerate(raw) if ln.strip() == "Traceback (most recent call last):")
+        # the traceback's frames are indented; its first line that is not is the exception
+        for ln in raw[start + 1:]:
+            if ln.strip() and not ln[:1].isspace():
+                return f"the Spark job failed: {ln.strip()}"
+    first = next((ln.strip() for ln in raw if ln.strip()), type(e).__name__)
+    return f"the Spark job failed: {first}"
+
+
+_EXCEPTION_LINE = re.compile(r"^\s*([\w.]+(?:Error|Error_|Exception)): (.+)$")
