@@ -157,10 +157,11 @@ def data_file(accounts: int, days: int) -> Path:
     OUT.mkdir(exist_ok=True)
     path = OUT / f"snapshots-{accounts}x{days}.parquet"
     if not path.exists():
-        from generate import write_large
-
+        # in a child process: DuckDB's memory for generating would otherwise stay in this process's
+        # high-water mark, which every child it forks inherits (ru_maxrss survives fork and exec)
         t = time.perf_counter()
-        write_large(str(path), accounts, days)
+        subprocess.run([sys.executable, str(HERE / "generate.py"), "--large", "--accounts", str(accounts),
+                        "--days", str(days), "-o", str(path)], check=True, stdout=subprocess.DEVNULL)
         print(f"generated {path.name} in {time.perf_counter() - t:.1f} s")
     return path
 
