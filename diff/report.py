@@ -185,11 +185,10 @@ def _detail_lines(r: dict) -> list[str]:
         if groups:
             out.append(f"    by {p(attr)}: " + ", ".join(f"{p(v) or 'empty'} {_wk(x['base'])} → {_wk(x['head'])}"
                                                        for v, x in groups.items()))
-    for what, label in (("started", "start being alerted"), ("stopped", "stop being alerted")):
+    for what, verb in (("started", "start"), ("stopped", "stop")):
         n = r[f"accounts_{what}_count"]
         if n:
-            if r["kind"] != "alert":
-                label = label.replace("alerted", "deployed")
+            label = f"{verb}{'s' if n == 1 else ''} being {'alerted' if r['kind'] == 'alert' else 'deployed'}"
             shown = ", ".join(f"{p(x['account'])} ({x['date']})" for x in r[f"accounts_{what}"])
             more = f", and {n - len(r[f'accounts_{what}']):,} more" if n > len(r[f"accounts_{what}"]) else ""
             out.append(f"    {n:,} account{'s' if n != 1 else ''} {label}: {shown}{more}")
