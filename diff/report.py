@@ -236,9 +236,9 @@ def markdown(d: dict, limit: int = COMMENT_LIMIT) -> str:
         details.append("\n".join(body))
     tail = [f"Unchanged ({len(unchanged)}): {', '.join(_md(n) for n in unchanged)}", ""] if unchanged else []
     out = "\n".join(head) + "\n"
-    note = "\n_Truncated: {n} more rule{s} not shown (GitHub comments stop at 65,536 characters); " \
+    note = "\n_Truncated: {what} not shown (GitHub comments stop at 65,536 characters); " \
            "run `plays diff` locally for the whole diff._\n"
-    reserve = len(note) + 40 + len("\n".join(tail))
+    reserve = len(note) + 80 + len("\n".join(tail))
     rows_kept = 0
     for row in table:
         if len(out) + len(row) + 1 > limit // 2:
@@ -252,8 +252,11 @@ def markdown(d: dict, limit: int = COMMENT_LIMIT) -> str:
             break
         out += block
         kept += 1
-    if kept < len(details) or rows_kept < len(table):
-        n = len(details) - min(kept, rows_kept - 2 if rows_kept >= 2 else 0)
-        out += note.format(n=n, s="s" if n != 1 else "")
+    left = [f"the details of {len(details) - kept:,} rule{'s' if len(details) - kept != 1 else ''}"] \
+        if kept < len(details) else []
+    if rows_kept < len(table):
+        left.append(f"{len(table) - rows_kept:,} row{'s' if len(table) - rows_kept != 1 else ''} of the table")
+    if left:
+        out += note.format(what=" and ".join(left))
     out += "\n".join(tail)
     return out if len(out) <= limit else out[: limit - 20] + "\n\n_(cut)_\n"
