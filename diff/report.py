@@ -18,6 +18,7 @@ MARK = {"added": "+", "removed": "-", "changed": "~", "renamed": ">", "unchanged
 LABEL = {"alerts_fired": "alerts fired", "accounts": "accounts", "tasks": "tasks", "goals_deployed": "goals deployed",
          "goals_achieved": "goals achieved", "goals_missed": "goals missed"}
 COMMENT_LIMIT = 65_536  # GitHub's limit on a comment's length, in characters
+MARKER = "<!-- plays diff -->"  # finds the comment to update (docs/ci.md)
 
 
 def build(changes: list[RuleChange], base: dict[str, Tally], head: dict[str, Tally], measured: set[tuple[str, str]],
@@ -215,7 +216,7 @@ def _md(text: str) -> str:
 def markdown(d: dict, limit: int = COMMENT_LIMIT) -> str:
     """A pull-request comment: the headline, a summary table, then one collapsible section per rule; under ``limit``."""
     s = d["summary"]
-    head = [f"### plays diff: {_md(headline(d))}", ""]
+    head = [MARKER, f"### plays diff: {_md(headline(d))}", ""]
     if s["days"]:
         head += [f"Measured {s['from']} to {s['to']} ({s['days']} days, {s['accounts']:,} accounts).", ""]
     shown = [r for r in d["rules"] if r["change"] != "unchanged" or r["measured"]]

@@ -100,7 +100,7 @@ def test_text_and_markdown_say_the_same_numbers(run_cli, sides):
     assert "when: pct_change(mau, 7d) <= -20% → <= -5%" in out
     assert "unchanged (11):" in out
     code, md, _ = run_cli("diff", "base", "head", "-s", SNAPSHOTS, "--format", "markdown")
-    assert code == 0 and md.startswith("### plays diff: 1 rule changed")
+    assert code == 0 and md.startswith("<!-- plays diff -->\n### plays diff: 1 rule changed")
     assert f"| ~ | alert `usage_drop` | changed | {b['alerts_fired']} → {h['alerts_fired']} |" in md
     assert "<details><summary>~ alert <code>usage_drop</code> (changed)</summary>" in md
 

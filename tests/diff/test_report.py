@@ -42,7 +42,7 @@ def test_markdown_of_a_large_change_stays_under_the_comment_limit_and_says_so():
     assert len(md) <= COMMENT_LIMIT
     assert "_Truncated: " in md and "run `plays diff` locally" in md
     assert md.count("<details>") == md.count("</details>") > 10  # whole sections only, never one cut in half
-    assert md.startswith("### plays diff: 600 rules changed: alerts/week ")
+    assert md.startswith("<!-- plays diff -->\n### plays diff: 600 rules changed: alerts/week ")
     assert text(data).count("~ alert rule_") == 600  # text is not truncated
 
 
