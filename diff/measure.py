@@ -92,22 +92,35 @@ def tally(records: Iterable[tuple], date_from: date | None, date_to: date | None
     return out
 
 
-def evaluate(plan: Plan, prepared, workdir: str, *, jobs: int | None, date_from: date | None,
-             date_to: date | None, group_of=None) -> dict[str, Tally]:
-    """Evaluate ``plan`` on the prepared buckets and tally its events per rule."""
-    if not plan.rules:
-        return {}
-    results = evaluate_buckets(plan, prepared.partitions, workdir, jobs=jobs)
-    try:
-        return tally(merged(results), date_from, date_to, group_of)
-    finally:
-        import os
+def both_sides(base: Plan, base_names: set[tuple[str, str]], head: Plan, head_names: set[tuple[str, str]],
+               prepared, workdir: str, *, jobs: int | None, date_from: date | None, date_to: date | None,
+               group_of=None) -> tuple[dict[str, Tally], dict[str, Tally]]:
+    """Evaluate the named rules of both sides in one pass over the prepared buckets; each side's tallies.
 
-        for r in results:
-            try:
-                os.remove(r.path)
-            except OSError:
-                pass
+    The rules of both versions go into one plan (with the head's catalog,
+    which ``catalog_mismatch`` has checked feeds the base's rules too), under
+    names of their own (``b0``, ``h0``, ...: two versions of a rule cannot
+    collide, and no spec text reaches the engine as a name), so that each
+    bucket is read once and the windows both versions share are computed
+    once. Every rule of the language is evaluated on its own, so this gives
+    each rule the events its own plan gives it, under another name.
+    """
+    rename: dict[str, tuple[int, str]] = {}
+    alerts, goals, external = [], [], []
+    for side, (plan, names) in enumerate(((base, base_names), (head, head_names))):
+        for r in sub_plan(plan, names).rules:
+            alias = f"{'bh'[side]}{len(rename)}"
+            rename[alias] = (side, r.name)
+            {"alert": alerts, "goal": goals, "external_goal": external}[r.kind].append(replace(r, name=alias))
+    sides: tuple[dict[str, Tally], dict[str, Tally]] = ({}, {})
+    if not rename:
+        return sides
+    plan = replace(head, alerts=tuple(alerts), goals=tuple(goals), external_goals=tuple(external))
+    results = evaluate_buckets(plan, prepared.partitions, workdir, jobs=jobs)
+    for alias, t in tally(merged(results), date_from, date_to, group_of).items():
+        side, name = rename[alias]
+        sides[side][name] = t
+    return sides
 
 
 def account_attribute(prepared, name: str) -> dict[str, str]:

@@ -62,7 +62,7 @@ def diff(paths, snapshots, rev, from_, to, all_, by, show, noisy, silent_after, 
     import tempfile
 
     from plays.diff.changes import compare
-    from plays.diff.measure import account_attribute, catalog_mismatch, date_range, evaluate, sub_plan
+    from plays.diff.measure import account_attribute, both_sides, catalog_mismatch, date_range
     from plays.diff.report import build, markdown, text
 
     if from_ and to and from_ > to:
@@ -89,17 +89,14 @@ def diff(paths, snapshots, rev, from_, to, all_, by, show, noisy, silent_after, 
     old_names = {(c.kind, c.renamed_from or c.name) for c in changes if (c.kind, c.name) in measured}
     with tempfile.TemporaryDirectory(prefix="plays-diff-") as work:
         prepared = prepare_input(snapshots, head, os.path.join(work, "input"), partitions)
+        os.makedirs(os.path.join(work, "events"))
         group_of = None
         if by:
             values = {attr: account_attribute(prepared, attr) if attr != "id" else None for attr in by}
             group_of = (lambda a: [(attr, a if v is None else v.get(a, "")) for attr, v in values.items()])
         with _runtime_errors():
-            tallies = []
-            for side, plan, names in (("base", base, old_names), ("head", head, measured)):
-                folder = os.path.join(work, side)
-                os.makedirs(folder)
-                tallies.append(evaluate(sub_plan(plan, names), prepared, folder, jobs=jobs, date_from=from_,
-                                        date_to=to, group_of=group_of))
+            tallies = both_sides(base, old_names, head, measured, prepared, os.path.join(work, "events"),
+                                 jobs=jobs, date_from=from_, date_to=to, group_of=group_of)
         first, last = date_range(prepared)
     first = max(first, from_) if first and from_ else first
     last = min(last, to) if last and to else last
