@@ -7,7 +7,7 @@ the same numbers.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from plays.render import printable as p
 
@@ -61,6 +61,21 @@ def build(changes: list[RuleChange], base: dict[str, Tally], head: dict[str, Tal
         entry["accounts_stopped_count"] = len(stopped)
         entry["verdicts"] = _verdicts(c, h, accounts, days, never_days, noisy) if h is not None else []
         rules.append(entry)
+    weekly: dict[str, dict] = {}
+    if first and last:  # every week of the range, those without events too: the chart's axis is time
+        day = first
+        while day <= last + timedelta(days=6 - last.weekday()):
+            w = "%04d-W%02d" % day.isocalendar()[:2]
+            weekly.setdefault(w, {"week": w, "base": {"alerts_fired": 0, "tasks": 0},
+                                  "head": {"alerts_fired": 0, "tasks": 0}})
+            day += timedelta(days=7)
+    for r in rules:
+        for w in r["by_week"]:
+            row = weekly.setdefault(w["week"], {"week": w["week"], "base": {"alerts_fired": 0, "tasks": 0},
+                                                "head": {"alerts_fired": 0, "tasks": 0}})
+            for side in ("base", "head"):
+                for k in ("alerts_fired", "tasks"):
+                    row[side][k] += (w[side] or {}).get(k, 0)
     counted = {k: sum(1 for r in rules if r["change"] == k) for k in ("changed", "added", "removed", "renamed",
                                                                       "unchanged")}
     summary = {
@@ -74,6 +89,7 @@ def build(changes: list[RuleChange], base: dict[str, Tally], head: dict[str, Tal
         "head": totals["head"],
         "alerts_per_week": [_per(totals["base"]["alerts_fired"], weeks), _per(totals["head"]["alerts_fired"], weeks)],
         "tasks_per_week": [_per(totals["base"]["tasks"], weeks), _per(totals["head"]["tasks"], weeks)],
+        "by_week": [weekly[w] for w in sorted(weekly)],
     }
     return {"summary": summary, "rules": rules}
 
@@ -261,3 +277,49 @@ def markdown(d: dict, limit: int = COMMENT_LIMIT) -> str:
         out += note.format(what=" and ".join(left))
     out += "\n".join(tail)
     return out if len(out) <= limit else out[: limit - 20] + "\n\n_(cut)_\n"
+
+
+# --- HTML -------------------------------------------------------------------------------------------
+
+
+def html(d: dict) -> str:
+    """A self-contained page: the headline, a chart of alerts and tasks per week (base and head on one axis),
+    the summary table and each rule's changes and counts. Every text is escaped (Jinja's autoescape)."""
+    from importlib import resources
+
+    from jinja2 import Environment, select_autoescape
+
+    env = Environment(autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True)
+    template = env.from_string(resources.files(__package__).joinpath("report.html.j2").read_text("utf-8"))
+    shown = [r for r in d["rules"] if r["change"] != "unchanged" or r["measured"]]
+    rules = [{"mark": MARK[r["change"]].strip() or "=", "kind": _kind(r["kind"]), "name": p(r["name"]),
+              "change": r["change"],
+              "cells": [_arrow(r["base"], r["head"], k) if r["measured"] else ""
+                        for k in ("alerts_fired", "accounts", "tasks", "goals_deployed")],
+              "lines": [p(x) for x in r["changes"]] + [x.strip() for x in _detail_lines(r)]} for r in shown]
+    return template.render(headline=headline(d), summary=d["summary"], chart=_chart(d["summary"]["by_week"]),
+                           rules=rules, unchanged=[p(r["name"]) for r in d["rules"] if r not in shown])
+
+
+def _chart(weeks: list[dict], width: int = 760, height: int = 220) -> dict:
+    """Polylines (x, y in pixels) of alerts and tasks per week, base and head, on one axis."""
+    if not weeks:
+        return {"weeks": 0}
+    peak = max(max(w[s][k] for s in ("base", "head") for k in ("alerts_fired", "tasks")) for w in weeks) or 1
+    step = (width - 60) / max(1, len(weeks) - 1)
+
+    def x(i: int) -> float:
+        return round(40 + (i * step if len(weeks) > 1 else (width - 60) / 2), 1)
+
+    def y(v: int) -> float:
+        return round(height - v * (height - 20) / peak, 1)
+
+    lines = []
+    for side in ("head", "base"):  # base drawn last, dashed: visible where the two are equal
+        for k, css in (("alerts_fired", "alerts"), ("tasks", "tasks")):
+            pts = " ".join(f"{x(i)},{y(w[side][k])}" for i, w in enumerate(weeks))
+            lines.append({"css": f"{css} {side}", "points": pts,
+                          "label": f"{LABEL[k]}, {side}: {sum(w[side][k] for w in weeks)}"})
+    every = max(1, len(weeks) // 8)
+    labels = [{"x": x(i), "week": w["week"]} for i, w in enumerate(weeks) if i % every == 0]
+    return {"weeks": len(weeks), "width": width, "height": height, "peak": peak, "lines": lines, "labels": labels}

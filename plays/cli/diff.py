@@ -32,13 +32,15 @@ from .run import _SNAPSHOTS, _date, _runtime_errors, load_plan, prepare_input
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True,
               help="text for people, markdown for a pull-request comment, json for tools.")
 @click.option("-o", "--output", metavar="FILE", help="Write the diff to FILE instead of standard output.")
+@click.option("--html", "html_file", metavar="FILE",
+              help="Also write a self-contained HTML page with a chart of alerts and tasks per week.")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 3 when the rules' behaviour changes, 0 when it does not (1 problems, 2 usage).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), metavar="N", help="Worker processes (default: the cores).")
 @click.option("--partitions", type=click.IntRange(min=1), metavar="N",
               help="Evaluate the accounts in N hash buckets (default: from the input size).")
-def diff(paths, snapshots, rev, from_, to, all_, by, show, noisy, silent_after, fmt, output, detailed_exitcode,
-         jobs, partitions):
+def diff(paths, snapshots, rev, from_, to, all_, by, show, noisy, silent_after, fmt, output, html_file,
+         detailed_exitcode, jobs, partitions):
     """What a spec change does: rules added, removed, changed, and their effect on the snapshot history.
 
     BASE and HEAD are spec paths (a folder or a .play file) or compiled plan
@@ -63,7 +65,7 @@ def diff(paths, snapshots, rev, from_, to, all_, by, show, noisy, silent_after, 
 
     from plays.diff.changes import compare
     from plays.diff.measure import account_attribute, both_sides, catalog_mismatch, date_range
-    from plays.diff.report import build, markdown, text
+    from plays.diff.report import build, html, markdown, text
 
     if from_ and to and from_ > to:
         raise UsageError("--from is after --to")
@@ -108,9 +110,11 @@ def diff(paths, snapshots, rev, from_, to, all_, by, show, noisy, silent_after, 
         rendered = markdown(data)
     else:
         rendered = text(data)
-    if output:
-        from plays.sources import write_atomic
+    from plays.sources import write_atomic
 
+    if html_file:
+        write_atomic(html_file, html(data))
+    if output:
         write_atomic(output, rendered)
     else:
         click.echo(rendered, nl=False)

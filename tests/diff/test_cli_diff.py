@@ -189,3 +189,20 @@ def test_git_reads_the_base_from_a_revision_without_checking_it_out(run_cli, tmp
     assert code == 0 and out.startswith("no changes")
     code, out, _ = run_cli("diff", "--git", "HEAD~1", "specs", "-s", SNAPSHOTS, "--detailed-exitcode")
     assert code == 3 and out.startswith("1 rule changed, 1 added")
+
+
+def test_html_has_a_chart_of_both_sides_per_week_and_escapes_spec_text(run_cli, sides):
+    alerts = sides / "head" / "alerts.play"
+    alerts.write_text(alerts.read_text("utf-8").replace('"10+ support tickets in a week"',
+                                                        '"<b>10+</b> tickets & more"'), "utf-8")
+    code, out, err = run_cli("diff", "base", "head", "-s", SNAPSHOTS, "--html", "diff.html")
+    assert code == 0, err
+    page = (sides / "diff.html").read_text("utf-8")
+    assert page.count("<polyline") == 4  # alerts and tasks, base and head
+    summary = _diff_json(run_cli, "base", "head")["summary"]
+    for side in ("base", "head"):
+        assert f"alerts fired, {side}: {summary[side]['alerts_fired']}</title>" in page
+        assert f"tasks, {side}: {summary[side]['tasks']}</title>" in page
+    assert "2026-W01" in page and "2026-W18" in page
+    assert "&lt;b&gt;10+&lt;/b&gt; tickets &amp; more" in page and "<b>10+" not in page
+    assert out.startswith("2 rules changed")  # the text still goes to standard output
