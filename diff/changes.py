@@ -74,6 +74,29 @@ def _of(plan: Plan, kind: str):
     return {"alert": plan.alerts, "goal": plan.goals, "external_goal": plan.external_goals}[kind]
 
 
+def catalog_changes(base: Plan, head: Plan) -> list[str]:
+    """What changed in the account catalog: attributes and metrics added, removed, retyped, re-described."""
+    out: list[str] = []
+    for what, olds, news in (("attribute", base.catalog.attributes, head.catalog.attributes),
+                             ("metric", base.catalog.metrics, head.catalog.metrics)):
+        old = {x.name: x for x in olds}
+        new = {x.name: x for x in news}
+        for name, x in new.items():
+            if name not in old:
+                out.append(f"{what} {name}: added ({_type(x)})")
+            elif _type(old[name]) != _type(x):
+                out.append(f"{what} {name}: {_type(old[name])} → {_type(x)}")
+            elif getattr(x, "description", None) != getattr(old[name], "description", None):
+                out.append(f"{what} {name}: description {_q(old[name].description or '')} → {_q(x.description or '')}")
+        out.extend(f"{what} {name}: removed" for name in old if name not in new)
+    return out
+
+
+def _type(x) -> str:
+    values = getattr(x, "values", ())
+    return f"{x.type}({', '.join(values)})" if values else x.type
+
+
 # --- normal forms ----------------------------------------------------------------------------------
 
 

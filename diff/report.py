@@ -23,7 +23,7 @@ MARKER = "<!-- plays diff -->"  # finds the comment to update (docs/ci.md)
 
 def build(changes: list[RuleChange], base: dict[str, Tally], head: dict[str, Tally], measured: set[tuple[str, str]],
           *, accounts: int, first: date | None, last: date | None, show: int = 10, never_days: int | None = None,
-          noisy: float = 50.0, by: tuple[str, ...] = ()) -> dict:
+          noisy: float = 50.0, by: tuple[str, ...] = (), catalog: list[str] | None = None) -> dict:
     """The whole diff as JSON-ready data: ``{"summary": ..., "rules": [...]}``."""
     days = (last - first).days + 1 if first and last else 0
     weeks = days / 7 if days else 0
@@ -90,6 +90,7 @@ def build(changes: list[RuleChange], base: dict[str, Tally], head: dict[str, Tal
         "alerts_per_week": [_per(totals["base"]["alerts_fired"], weeks), _per(totals["head"]["alerts_fired"], weeks)],
         "tasks_per_week": [_per(totals["base"]["tasks"], weeks), _per(totals["head"]["tasks"], weeks)],
         "by_week": [weekly[w] for w in sorted(weekly)],
+        "catalog_changes": list(catalog or ()),
     }
     return {"summary": summary, "rules": rules}
 
@@ -169,6 +170,10 @@ def text(d: dict) -> str:
     out = [headline(d)]
     if s["days"]:
         out.append(f"(measured {s['from']} to {s['to']}: {s['days']} days, {s['accounts']:,} accounts)")
+    if s["catalog_changes"]:
+        out.append("")
+        out.append("catalog")
+        out.extend(f"    {p(x)}" for x in s["catalog_changes"])
     unchanged = []
     for r in d["rules"]:
         if r["change"] == "unchanged" and not r["measured"]:
@@ -251,6 +256,10 @@ def markdown(d: dict, limit: int = COMMENT_LIMIT) -> str:
         body += [f"- {_md(x.strip())}" for x in _detail_lines(r)]
         body += ["", "</details>", ""]
         details.append("\n".join(body))
+    if s["catalog_changes"]:
+        listed = s["catalog_changes"]
+        more = f"; and {len(listed) - 20:,} more" if len(listed) > 20 else ""
+        head += ["Catalog: " + "; ".join(_md(x) for x in listed[:20]) + more, ""]
     tail = [f"Unchanged ({len(unchanged)}): {', '.join(_md(n) for n in unchanged)}", ""] if unchanged else []
     out = "\n".join(head) + "\n"
     note = "\n_Truncated: {what} not shown (GitHub comments stop at 65,536 characters); " \

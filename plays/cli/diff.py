@@ -63,7 +63,7 @@ def diff(paths, snapshots, rev, from_, to, all_, by, show, noisy, silent_after, 
     import json
     import tempfile
 
-    from plays.diff.changes import compare
+    from plays.diff.changes import catalog_changes, compare
     from plays.diff.measure import account_attribute, both_sides, catalog_mismatch, date_range
     from plays.diff.report import build, html, markdown, text
 
@@ -103,7 +103,8 @@ def diff(paths, snapshots, rev, from_, to, all_, by, show, noisy, silent_after, 
     first = max(first, from_) if first and from_ else first
     last = min(last, to) if last and to else last
     data = build(changes, tallies[0], tallies[1], measured, accounts=prepared.accounts, first=first, last=last,
-                 show=show, never_days=silent_after, noisy=noisy, by=tuple(by))
+                 show=show, never_days=silent_after, noisy=noisy, by=tuple(by),
+                 catalog=catalog_changes(base, head))
     if fmt == "json":
         rendered = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     elif fmt == "markdown":
@@ -162,9 +163,12 @@ def _git_sources(rev: str, paths):
     found: dict[str, None] = {}
     for raw in paths:
         listed = _git("ls-tree", "-r", "-z", "--name-only", rev, "--", raw).decode("utf-8", "replace")
-        root = raw.rstrip("/")
+        root = raw.rstrip("/").removeprefix("./")
         for name in filter(None, listed.split("\0")):
-            below = name[len(root) + 1:].split("/") if name.startswith(root + "/") else [name]
+            if root in ("", "."):
+                below = name.split("/")
+            else:
+                below = name[len(root) + 1:].split("/") if name.startswith(root + "/") else [name]
             if name == root or (name.endswith(".play") and not any(part.startswith(".") for part in below[:-1])):
                 found.setdefault(name)
     sources = []

@@ -206,3 +206,26 @@ def test_html_has_a_chart_of_both_sides_per_week_and_escapes_spec_text(run_cli, 
     assert "2026-W01" in page and "2026-W18" in page
     assert "&lt;b&gt;10+&lt;/b&gt; tickets &amp; more" in page and "<b>10+" not in page
     assert out.startswith("2 rules changed")  # the text still goes to standard output
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+
+from test_diff_changes import spec_sets  # noqa: E402  (tests/diff is on the path: pytest prepends it)
+
+TINY = ("account,date,name,tier,renewal_date,mau,mrr\n"
+        + "".join(f"a{k},2026-01-{d:02d},A{k},{'premium' if k % 2 else 'standard'},2026-06-01,{k * d % 17},{100 + d}\n"
+                  for k in range(3) for d in range(1, 15)))
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                HealthCheck.function_scoped_fixture])
+@given(spec_sets())
+def test_plays_diff_x_x_reports_no_change(run_cli, tmp_path, spec):
+    text, _ = spec
+    (tmp_path / "x.play").write_text(text, "utf-8")
+    (tmp_path / "tiny.csv").write_text(TINY, "utf-8")
+    code, out, err = run_cli("diff", "x.play", "x.play", "-s", "tiny.csv", "--detailed-exitcode", "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert not data["summary"]["behaviour_changed"] and data["summary"]["catalog_changes"] == []
+    assert {r["change"] for r in data["rules"]} == {"unchanged"}

@@ -180,3 +180,23 @@ def test_a_spec_set_compared_with_itself_or_reordered_has_no_change(spec):
     again = compile_text(CATALOG + "\n\n".join(r.replace("  ", "    ") for r in reordered), "other.play")
     assert {c.change for c in compare(plan, plan)} == {"unchanged"}
     assert {c.change for c in compare(plan, again)} == {"unchanged"}
+
+
+def test_catalog_changes_are_listed():
+    from plays.diff.changes import catalog_changes
+
+    a = compile_text(CATALOG)
+    b = compile_text("""
+account { name: text  tier: enum(standard, premium, vip)  region: text }
+metric mau: count "Monthly active users"
+metric seats: number
+""")
+    assert catalog_changes(a, b) == [
+        "attribute tier: enum(standard, premium) → enum(standard, premium, vip)",
+        "attribute region: added (text)",
+        "attribute renewal_date: removed",
+        'metric mau: description "" → "Monthly active users"',
+        "metric seats: added (number)",
+        "metric mrr: removed",
+    ]
+    assert catalog_changes(a, compile_text(CATALOG.replace("  ", " "))) == []
