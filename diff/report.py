@@ -25,7 +25,7 @@ def build(changes: list[RuleChange], base: dict[str, Tally], head: dict[str, Tal
           *, accounts: int, first: date | None, last: date | None, show: int = 10, never_days: int | None = None,
           noisy: float = 50.0, by: tuple[str, ...] = (), catalog: list[str] | None = None) -> dict:
     """The whole diff as JSON-ready data: ``{"summary": ..., "rules": [...]}``."""
-    days = (last - first).days + 1 if first and last else 0
+    days = max(0, (last - first).days + 1) if first and last else 0
     weeks = days / 7 if days else 0
     rules = []
     totals = {"base": {"alerts_fired": 0, "tasks": 0}, "head": {"alerts_fired": 0, "tasks": 0}}
@@ -182,11 +182,27 @@ def text(d: dict) -> str:
         out.append("")
         out.append(f"{MARK[r['change']]} {_kind(r['kind'])} {p(r['name'])} ({r['change']})")
         out.extend(f"    {p(x)}" for x in r["changes"])
-        out.extend(_detail_lines(r))
+        out.extend(_wrap(line) for line in _detail_lines(r))
     if unchanged:
         out.append("")
         out.append(f"unchanged ({len(unchanged)}): {', '.join(p(n) for n in unchanged)}")
     return "\n".join(out) + "\n"
+
+
+def _wrap(line: str, width: int = 100) -> str:
+    """A long detail line (a year of weeks, many accounts) folded between its comma-separated items."""
+    if len(line) <= width:
+        return line
+    items = line.split(", ")
+    lines, cur = [], items[0]
+    for item in items[1:]:
+        if len(cur) + 2 + len(item) > width:
+            lines.append(cur + ",")
+            cur = "        " + item
+        else:
+            cur += ", " + item
+    lines.append(cur)
+    return "\n".join(lines)
 
 
 def _detail_lines(r: dict) -> list[str]:
