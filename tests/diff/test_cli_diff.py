@@ -229,3 +229,26 @@ def test_plays_diff_x_x_reports_no_change(run_cli, tmp_path, spec):
     data = json.loads(out)
     assert not data["summary"]["behaviour_changed"] and data["summary"]["catalog_changes"] == []
     assert {r["change"] for r in data["rules"]} == {"unchanged"}
+
+
+def test_renamed_added_and_removed_rules_are_measured_on_their_own_side(run_cli, sides):
+    alerts = sides / "head" / "alerts.play"
+    text = alerts.read_text("utf-8").replace(*THRESHOLD)
+    text = text.replace("alert ticket_burst ", "alert support_burst ")  # same body, new name
+    start = text.index("# A detractor NPS answer")
+    alerts.write_text(text[:start] + 'alert big_mrr "Big MRR" { when: mrr > $5000 }\n', "utf-8")  # nps removed
+    data = _diff_json(run_cli, "base", "head")
+    rules = {r["name"]: r for r in data["rules"] if r["change"] != "unchanged"}
+    assert {n: r["change"] for n, r in rules.items()} == {
+        "usage_drop": "changed", "support_burst": "renamed", "big_mrr": "added", "detractor_nps": "removed"}
+    base, head = _run_counts(run_cli, "base"), _run_counts(run_cli, "head")
+    assert rules["support_burst"]["renamed_from"] == "ticket_burst"
+    assert rules["support_burst"]["base"] == base["ticket_burst"] == rules["support_burst"]["head"]
+    assert rules["support_burst"]["accounts_started_count"] == rules["support_burst"]["accounts_stopped_count"] == 0
+    assert rules["detractor_nps"]["base"] == base["detractor_nps"] and rules["detractor_nps"]["head"] is None
+    assert rules["detractor_nps"]["accounts_stopped_count"] == base["detractor_nps"]["accounts"]
+    assert rules["big_mrr"]["base"] is None and rules["big_mrr"]["head"] == head["big_mrr"]
+    code, out, _ = run_cli("diff", "base", "head", "-s", SNAPSHOTS)
+    assert out.splitlines()[0].startswith("1 rule changed, 1 added, 1 removed, 1 renamed: alerts/week ")
+    assert "> alert support_burst (renamed)\n    renamed from ticket_burst\n" in out
+    assert "- alert detractor_nps (removed)\n" in out and "+ alert big_mrr (added)\n" in out
