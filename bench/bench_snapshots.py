@@ -8,10 +8,13 @@ Each measurement runs in its own Python process (peak RSS is that process's
 affects them alike; the ratios are computed within the run.
 
 - ``validate``: the streaming validation alone (``load_snapshots`` minus the table).
-- ``spill``: ``prepare_snapshots`` as shipped: one pass writes every bucket
-  (DuckDB's partitioned COPY), then each bucket is sorted on its own.
-- ``filtered``: the alternative: one filtered, sorted scan of the whole input per bucket.
+- ``prepare``: ``prepare_snapshots`` as shipped (filtered scans up to FILTERED_SCANS buckets, else a spill).
+- ``spill``: ``prepare_snapshots`` forced to one pass that writes every bucket
+  (DuckDB's partitioned COPY), then sorts each bucket on its own.
+- ``filtered``: forced to one filtered, sorted scan of the whole input per bucket.
 - ``load``: ``load_snapshots`` (validation, then the whole input as one in-memory table).
+- ``baseline``: ``load_snapshots`` of another revision's runtime/snapshots.py
+  (``--baseline REV``, taken with ``git show``), which staged every row in memory to validate.
 """
 
 from __future__ import annotations
@@ -30,32 +33,27 @@ import json, os, resource, sys, tempfile, time
 from plays.compiler.driver import compile_sources
 from plays.sources import discover
 from plays.runtime import snapshots as S
-from plays.runtime.sql import text
 
 variant, path, partitions = sys.argv[1], sys.argv[2], int(sys.argv[3])
 plan = compile_sources(discover([os.path.join(sys.argv[4], "specs")])).plan
 t = time.perf_counter()
 
 
-def filtered(con, union, p, workdir):
-    out = []
-    for b in range(p):
-        target = os.path.join(workdir, f"bucket-{b:05d}.parquet")
-        con.execute(f"COPY (SELECT * FROM ({union}) WHERE {S.bucket_sql('account', p)} = {b} "
-                    f"ORDER BY account, date) TO {text(target)} (FORMAT parquet)")
-        out.append([target])
-    return out
-
-
 with tempfile.TemporaryDirectory() as work:
-    if variant == "validate":
+    if variant == "baseline":
+        import importlib.util
+        spec = importlib.util.spec_from_file_location("plays.runtime._baseline_snapshots", sys.argv[5])
+        old = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = old
+        spec.loader.exec_module(old)
+        rows = old.load_snapshots([path], plan).rows
+    elif variant == "validate":
         con = S._connect(work)
         rows = S._validate(con, [path], plan, None, None).rows
     elif variant == "load":
         rows = S.load_snapshots([path], plan).rows
     else:
-        if variant == "filtered":
-            S._write_buckets = filtered
+        S.FILTERED_SCANS = {"filtered": 10**6, "spill": 0}.get(variant, S.FILTERED_SCANS)
         rows = S.prepare_snapshots([path], plan, workdir=work, partitions=partitions).rows
 seconds = time.perf_counter() - t
 print(json.dumps({"variant": variant, "rows": rows, "seconds": round(seconds, 2),
@@ -69,14 +67,24 @@ def main() -> None:
     ap.add_argument("--variants", default="validate,spill,filtered")
     ap.add_argument("--partitions", type=int, default=6)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--baseline", metavar="REV", help="git revision whose runtime/snapshots.py is the `baseline`")
     args = ap.parse_args()
+    baseline = ""
+    if args.baseline:
+        source = subprocess.run(["git", "-C", ROOT, "show", f"{args.baseline}:runtime/snapshots.py"],
+                                capture_output=True, text=True, check=True).stdout
+        fd, baseline = tempfile.mkstemp(suffix=".py", prefix="baseline_snapshots_")
+        with os.fdopen(fd, "w") as f:
+            f.write(source)
     variants = args.variants.split(",")
     results: dict[str, list[dict]] = {v: [] for v in variants}
     for _ in range(args.rounds):
         for v in variants:
-            out = subprocess.run([sys.executable, "-c", CHILD, v, args.snapshots, str(args.partitions), ROOT],
-                                 capture_output=True, text=True, check=True).stdout
-            r = json.loads(out.strip().splitlines()[-1])
+            out = subprocess.run([sys.executable, "-c", CHILD, v, args.snapshots, str(args.partitions), ROOT, baseline],
+                                 capture_output=True, text=True)
+            if out.returncode:
+                sys.exit(f"{v} failed:\n{out.stderr}")
+            r = json.loads(out.stdout.strip().splitlines()[-1])
             results[v].append(r)
             print(json.dumps(r), flush=True)
     best = {v: min(r["seconds"] for r in rs) for v, rs in results.items()}

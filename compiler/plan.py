@@ -661,12 +661,22 @@ class ExternalGoal:
         m = d["measure"]
         return cls(d["name"], d["title"], d["category"], d["account"],
                    None if m is None else Measure(m["label"], m["op"], m["target"]),
-                   date.fromisoformat(d["start"]), date.fromisoformat(d["due"]), d["duration"],
+                   _plan_date(d, "start"), _plan_date(d, "due"), d["duration"],
                    _books(d["playbooks"]), Loc.from_json(d["loc"]))
 
     @property
     def conditions(self) -> tuple[Condition, ...]:
         return tuple(b.where for b in self.playbooks if b.where is not None)
+
+
+def _plan_date(d: dict, key: str) -> date:
+    """A date field of a rule's JSON form; ``PlanError`` at the rule when it is no calendar date (2026-02-30)."""
+    try:
+        return date.fromisoformat(d[key])
+    except (TypeError, ValueError):
+        loc = d.get("loc") or {}
+        where = f"{loc.get('path', '?')}:{loc.get('line', '?')}:{loc.get('col', '?')}"
+        raise PlanError(f"{where}: external goal `{d.get('name')}`: `{key}: {d[key]}` is not a date") from None
 
 
 Rule = Union[Alert, Goal, ExternalGoal]

@@ -14,7 +14,8 @@ LANGUAGE.md is the contract; docs/language.md documents the bounds.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+
+from plays.bounds import MAX_DATE, MAX_DURATION_DAYS, MIN_DATE  # noqa: F401  (re-exported)
 
 # --- functions ----------------------------------------------------------------------
 
@@ -99,9 +100,9 @@ UNITS = {"d": 1, "w": 7}  # duration suffix -> days
 
 MAX_DEPTH = 100  # nesting levels of one expression (E102)
 MAX_DIGITS = 15  # digits before the point, and after it, of a number literal (E103)
-MAX_DAYS = 36_500  # the longest duration, and the furthest planned task (E104, E408)
-MIN_DATE = date(1900, 1, 1)  # dates written in specs (E105)
-MAX_DATE = date(2999, 12, 31)
+# The longest duration and the furthest planned task (E104, E408), and the dates
+# a spec may write (E105): the same bounds as everywhere else (plays/bounds.py).
+MAX_DAYS = MAX_DURATION_DAYS
 
 
 def parse_duration(text: str) -> int:

@@ -22,7 +22,7 @@ Classes that predate this module derive from ``PlaysError`` and keep their own
 constructors until their owners move them to the classes above:
 ``runtime.snapshots.SnapshotError`` (exit 1, as ``DataError``),
 ``state.store.StoreError`` (a ``UsageError``), ``state.store.ActionRefused``
-(exit 1) and ``spectest.runner.SpecFileError`` (exit 2, as ``InputError``).
+(exit 1) and ``spectest.format.SpecFileError`` (exit 2, as ``InputError``).
 Library code should raise ``InputError`` (or ``DataError``), not the CLI's
 ``UsageError``, for bad input files: ``spectest.discover_test_files`` and
 ``runtime.snapshots.expand`` still raise ``UsageError``. ``InputError``, ``DataError`` and

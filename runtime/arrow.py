@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from plays.compiler.plan import Plan
 
+from .db import connect
 from .engine import ManualDeploy, evaluate
 from .events import Event
 from .sql import ident
@@ -102,7 +103,7 @@ def evaluate_arrow(plan: Plan, snapshots: pa.Table, manual: tuple[ManualDeploy, 
     (the caller has validated them). ``threads`` caps DuckDB's threads (a
     worker among others on the same cores).
     """
-    con = duckdb.connect()
+    con = connect()
     try:
         if threads:
             con.execute(f"SET threads = {int(threads)}")

@@ -28,6 +28,7 @@ from plays.compiler.plan import Plan
 from plays.diagnostics import error
 from plays.errors import EvaluationError
 
+from .db import connect
 from .engine import ManualDeploy, evaluate
 from .events import Event
 
@@ -106,7 +107,7 @@ def _evaluate_bucket(task) -> BucketResult:
     import duckdb
 
     plan, files, out, manual, threads, bucket, render = task
-    con = duckdb.connect(config={"threads": threads})
+    con = connect(threads=threads)
     try:
         listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
         con.execute(f"CREATE TABLE snapshots AS SELECT * FROM read_parquet([{listed}], hive_partitioning = false) "

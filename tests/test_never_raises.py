@@ -235,9 +235,9 @@ MESSAGE = re.compile(
 )
 DUCKDB_WORDING = re.compile(r"(Binder|Invalid Input|Conversion|Catalog|Parser|IO|Internal|Out of Range) Error|"
                             r"LINE \d+:|Candidate bindings|Possible Solution")
-VALUES = ["", "nan", "NaN", "inf", "-Infinity", "1e309", "-1e400", " acme", "acme ", "x", "12", "0.5", "-3",
+CSV_VALUES = ["", "nan", "NaN", "inf", "-Infinity", "1e309", "-1e400", " acme", "acme ", "x", "12", "0.5", "-3",
           "2026-02-30", "2026-01-01", "01/02/2026", "smb", "giant", "é", "\t", '"', '""', "a,b", "true", "null"]
-FRAGMENTS = [",", "\n", "\n\n", "\r\n", '"', ";", "\t", "\ufeff", "\x00", "nan", "1e309", " acme", "x" * 300,
+SNAPSHOT_FRAGMENTS = [",", "\n", "\n\n", "\r\n", '"', ";", "\t", "\ufeff", "\x00", "nan", "1e309", " acme", "x" * 300,
              "[1, 2]", "null", "{", "}", "NaN"]
 
 
@@ -258,7 +258,7 @@ def _mutate_bytes(draw, data: bytes) -> bytes:
         n = len(data)
         a = draw(st.integers(0, n))
         if op == "insert":
-            data = data[:a] + draw(st.sampled_from(FRAGMENTS)).encode("utf-8") + data[a:]
+            data = data[:a] + draw(st.sampled_from(SNAPSHOT_FRAGMENTS)).encode("utf-8") + data[a:]
         elif op == "delete":
             data = data[:a] + data[a + draw(st.integers(1, 30)):]
         elif op == "latin1":
@@ -281,7 +281,7 @@ def bad_csv(draw):
         i = draw(st.integers(1, len(lines) - 1)) if len(lines) > 1 else 0
         if op == "cell" and len(lines) > 1:
             cells = lines[i].split(",")
-            cells[draw(st.integers(0, len(cells) - 1))] = draw(st.sampled_from(VALUES))
+            cells[draw(st.integers(0, len(cells) - 1))] = draw(st.sampled_from(CSV_VALUES))
             lines[i] = ",".join(cells)
         elif op == "ragged" and len(lines) > 1:
             cells = lines[i].split(",")

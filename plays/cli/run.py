@@ -216,12 +216,12 @@ def _run_on_spark(paths, plan_file, snapshots, output, fmt, master, partitions, 
 
 
 def _accounts_among(prepared, accounts) -> set[str]:
-    import duckdb
+    from plays.runtime.db import connect
 
     files = [f for bucket in prepared.partitions for f in bucket]
     if not files:
         return set()
-    rows = duckdb.connect().execute(
+    rows = connect().execute(
         "SELECT DISTINCT account FROM read_parquet(?, hive_partitioning = false) WHERE account IN (SELECT unnest(?))",
         [files, list(accounts)]).fetchall()
     return {r[0] for r in rows}
@@ -252,14 +252,14 @@ def _write(recs, fmt: str, output: str | None, *, accounts: int, rows: int) -> N
 
 def _apply(store, path, plan, events, prepared):
     """Apply a run's events (JSON form, streamed) to the state store in one transaction (see state/store.py)."""
-    import duckdb
+    from plays.runtime.db import connect
 
     from plays.state.store import apply_run
 
     files = [f for bucket in prepared.partitions for f in bucket]
     accounts = {}
     if files:
-        cur = duckdb.connect().execute(
+        cur = connect().execute(
             "SELECT * FROM read_parquet(?, hive_partitioning = false) "
             "QUALIFY row_number() OVER (PARTITION BY account ORDER BY date DESC) = 1", [files])
         columns = [c[0] for c in cur.description]

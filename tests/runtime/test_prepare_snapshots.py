@@ -43,8 +43,17 @@ def _csv(tmp_path, n_accounts=40, days=5):
     return str(p)
 
 
-def test_buckets_hold_each_account_once_sorted_and_equal_to_load_snapshots(tmp_path):
+@pytest.mark.parametrize("fmt, scans", [("csv", None), ("parquet", None), ("parquet", 0)])
+def test_buckets_hold_each_account_once_sorted_and_equal_to_load_snapshots(tmp_path, monkeypatch, fmt, scans):
+    """CSV is spilled in one pass; Parquet is read by one filtered scan per bucket (or spilled, past the limit)."""
+    from plays.runtime import snapshots
+
+    if scans is not None:
+        monkeypatch.setattr(snapshots, "FILTERED_SCANS", scans)
     f = _csv(tmp_path)
+    if fmt == "parquet":
+        f, csv = str(tmp_path / "s.parquet"), f
+        duckdb.connect().execute(f"COPY (SELECT * FROM read_csv('{csv}', all_varchar = true)) TO '{f}' (FORMAT parquet)")
     prep = prepare_snapshots([f], PLAN, workdir=str(tmp_path / "work"), partitions=4)
     assert (prep.rows, prep.accounts, prep.last_date.isoformat(), prep.files) == (200, 40, "2026-01-05", [f])
     assert [w.code for w in prep.warnings] == ["R102"]  # the unknown column `extra`
@@ -69,6 +78,10 @@ def test_empty_buckets_are_allowed_and_partitions_default_from_the_size(tmp_path
     one = tmp_path / "one.csv"
     one.write_text("account,date,mau\nacme,2026-01-01,1\n")
     prep = prepare_snapshots([str(one)], PLAN, workdir=str(tmp_path / "w1"), partitions=3)
+    assert [len(p) for p in prep.partitions] == [1 if b == bucket_of("acme", 3) else 0 for b in range(3)]
+    pq = str(tmp_path / "one.parquet")
+    duckdb.connect().execute(f"COPY (SELECT * FROM read_csv('{one}')) TO '{pq}' (FORMAT parquet)")
+    prep = prepare_snapshots([pq], PLAN, workdir=str(tmp_path / "w3"), partitions=3)
     assert [len(p) for p in prep.partitions] == [1 if b == bucket_of("acme", 3) else 0 for b in range(3)]
     prep = prepare_snapshots([str(one)], PLAN, workdir=str(tmp_path / "w2"))
     assert len(prep.partitions) == 1 and prep.accounts == 1
