@@ -252,3 +252,20 @@ def test_renamed_added_and_removed_rules_are_measured_on_their_own_side(run_cli,
     assert out.splitlines()[0].startswith("1 rule changed, 1 added, 1 removed, 1 renamed: alerts/week ")
     assert "> alert support_burst (renamed)\n    renamed from ticket_burst\n" in out
     assert "- alert detractor_nps (removed)\n" in out and "+ alert big_mrr (added)\n" in out
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_git_base_that_does_not_check_shows_its_diagnostics(run_cli, tmp_path):
+    shutil.copytree(ROOT / "specs", tmp_path / "specs", ignore=shutil.ignore_patterns("tests"))
+    broken = tmp_path / "specs" / "broken.play"
+    broken.write_text("alert broken { when: nope > 1 }\n", "utf-8")
+    (tmp_path / "specs" / ".hidden").mkdir()
+    (tmp_path / "specs" / ".hidden" / "x.play").write_text("this is not read\n", "utf-8")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "specs")
+    _git(tmp_path, "commit", "-q", "-m", "broken")
+    broken.unlink()
+    code, out, err = run_cli("diff", "--git", "HEAD", "specs", "-s", SNAPSHOTS)
+    assert code == 1 and out == ""
+    assert "specs/broken.play:1:" in err and "the base (HEAD) does not check clean" in err
+    assert "x.play" not in err  # hidden folders are not searched, as in the working tree
