@@ -110,6 +110,8 @@ _TABLE = (
     _c("T101", "test file does not follow the format", "A test file that does not match schemas/spectest.schema.json."),
     _c("T102", "bad series value", "A series value that is not a number, percent, amount, `_` or `VxN`."),
     _c("T103", "test data does not match the catalog", "Test data naming what the catalog lacks."),
+    _c("T104", "the specs a test file names cannot be read",
+       "A path of a test file's `specs` that does not exist or cannot be read."),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _TABLE}

@@ -21,8 +21,7 @@ from datetime import date
 from urllib.parse import quote
 
 from plays.compiler.plan import ExternalGoal, KpiRelative, Measure, Plan, PlanError
-from plays.diagnostics import UsageError
-from plays.errors import PlaysError
+from plays.errors import PlaysError, UsageError
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 30.0

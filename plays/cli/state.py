@@ -40,7 +40,7 @@ ON = click.option("--on", "on", callback=_date, metavar="DATE", help="The date (
 
 def _open(state: str, *, readonly: bool = False):
     """The store at ``state``; the list commands open it read-only (it may be a store they cannot write)."""
-    from plays.diagnostics import UsageError
+    from plays.errors import UsageError
 
     if not os.path.exists(state):
         raise UsageError(f"{state}: no state store here (create one with `plays run SPECS -s DATA --state {state}`)")
@@ -252,7 +252,7 @@ def report(fmt, html, as_of, state):
       plays report --format csv > goals.csv
       plays report --html report.html --state plays.db
     """
-    from plays.diagnostics import UsageError
+    from plays.errors import UsageError
     from plays.sources import write_atomic
 
     from plays.state.report import as_of_default, figures, render_csv, render_html, render_text
