@@ -25,7 +25,7 @@ from datetime import date
 from functools import cache
 from typing import Union
 
-from plays.diagnostics import UsageError
+from plays.diagnostics import Span, UsageError
 from plays.schemas import load as load_schema
 
 from .title import check_plan_titles
@@ -60,6 +60,11 @@ class Loc:
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.col}"
+
+    @property
+    def span(self) -> Span:
+        """The position as a one-character span, for diagnostics about this plan element."""
+        return Span.point(self.path, self.line, self.col)
 
 
 # --- expressions ---------------------------------------------------------------------------------

@@ -105,13 +105,18 @@ _TABLE = (
     _c("R111", "not UTF-8", "A snapshot text file with a byte that is not UTF-8."),
     _c("R112", "duplicated column", "A CSV header that names a column twice; neither copy is used."),
     _c("R113", "column of the wrong type (Parquet)", "A Parquet column whose type cannot hold the catalog column."),
+    # --- evaluation (runtime/engine.py, runtime/partitions.py) -----------------------------
+    _c("R200", "manual deploy of an unknown template",
+       "The store holds a goal deployed by hand whose template is no longer in the plan."),
+    _c("R201", "task title cannot be rendered", "A task title failed to render for one account and date."),
+    _c("R202", "plan cannot be evaluated", "DuckDB refused to evaluate the plan on these snapshots."),
     # --- spec test files (spectest/) -----------------------------------------------------
     _c("T100", "unreadable test file", "A test file that cannot be read, is not UTF-8 or not YAML."),
     _c("T101", "test file does not follow the format", "A test file that does not match schemas/spectest.schema.json."),
     _c("T102", "bad series value", "A series value that is not a number, percent, amount, `_` or `VxN`."),
     _c("T103", "test data does not match the catalog", "Test data naming what the catalog lacks."),
     _c("T104", "the specs a test file names cannot be read",
-       "A path of a test file's `specs` that does not exist or cannot be read."),
+       "A test file's `specs:` names a path that does not exist or cannot be read."),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _TABLE}

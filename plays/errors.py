@@ -21,7 +21,6 @@ such a bug, and stays outside this hierarchy).
 Classes that predate this module derive from ``PlaysError`` and keep their own
 constructors until their owners move them to the classes above:
 ``runtime.snapshots.SnapshotError`` (exit 1, as ``DataError``),
-``runtime.engine.EvaluationError`` (exit 1; to become ``plays.errors.EvaluationError``),
 ``state.store.StoreError`` (a ``UsageError``), ``state.store.ActionRefused``
 (exit 1) and ``spectest.runner.SpecFileError`` (exit 2, as ``InputError``).
 Library code should raise ``InputError`` (or ``DataError``), not the CLI's

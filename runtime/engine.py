@@ -41,7 +41,8 @@ from plays.compiler.plan import (
     check,
     find_all,
 )
-from plays.errors import PlaysError
+from plays.diagnostics import error
+from plays.errors import EvaluationError
 
 from .events import Event, make_id
 from .snapshots import insert_rows
@@ -57,10 +58,6 @@ class ManualDeploy:
     account: str
     on: date
     playbook: str | None = None
-
-
-class EvaluationError(PlaysError):
-    """A problem while running a plan (e.g. a task title that cannot be rendered): one line, with the spec position."""
 
 
 def evaluate(plan: Plan, con: duckdb.DuckDBPyConnection, *, manual: Iterable[ManualDeploy] = (),
@@ -81,7 +78,8 @@ def evaluate(plan: Plan, con: duckdb.DuckDBPyConnection, *, manual: Iterable[Man
     known = {g.name for g in plan.goals}
     for m in manual:
         if m.goal not in known:
-            raise EvaluationError(f"unknown goal template `{m.goal}`")
+            raise EvaluationError([error("R200", f"a goal deployed by hand names `{m.goal}`, which is not a goal "
+                                                 "template of this plan", None)])
     step = progress or (lambda label: None)
     with fewer_collections():
         uses = title_uses(plan)
@@ -469,9 +467,9 @@ class _EventBuilder:
         try:
             title = self.titles.render(t, row, account, day, scope)
         except Exception as e:  # a title that cannot be rendered: reported with the spec's position
-            raise EvaluationError(
-                f"{t.loc}: cannot render the title of task `{t.name}` for account `{account}` on {day}: {e}"
-            ) from None
+            raise EvaluationError([error(
+                "R201", f"cannot render the title of task `{t.name}` for account `{account}` on {day}: {e}", t.loc.span
+            )]) from None
         return Event(
             "task_created", day, account, alert=alert, goal=goal, playbook=playbook, instance=instance,
             id=make_id("t", *id_parts), task=t.name, title=title, type=t.type, owner=t.owner, due=due,

@@ -25,7 +25,10 @@ from multiprocessing import get_context
 
 from plays.compiler.plan import Plan
 
-from .engine import EvaluationError, ManualDeploy, evaluate
+from plays.diagnostics import error
+from plays.errors import EvaluationError
+
+from .engine import ManualDeploy, evaluate
 from .events import Event
 
 _CHUNK = 4096  # events per pickled chunk of a bucket's spill file
@@ -111,7 +114,7 @@ def _evaluate_bucket(task) -> BucketResult:
         events = evaluate(plan, con, manual=manual)  # sorted
     except duckdb.Error as e:  # DuckDB's own exceptions do not cross processes; its first line does
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise EvaluationError(f"cannot evaluate the plan on these snapshots: {first}") from None
+        raise EvaluationError([error("R202", f"cannot evaluate the plan on these snapshots: {first}", None)]) from None
     finally:
         con.close()
     with open(out, "wb") as f:

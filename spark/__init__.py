@@ -1,7 +1,7 @@
 """Plays on Spark: the same partition engine, run inside Spark's Python workers.
 
 Snapshots are a Spark DataFrame; accounts are split into stable hash buckets
-(``plays.runtime.arrow.bucket_of``), and each bucket's rows go, as one Arrow
+(``plays.runtime.snapshots.bucket_of``), and each bucket's rows go, as one Arrow
 table, to ``plays.runtime.arrow.evaluate_arrow`` in a Python worker
 (``groupBy(bucket).applyInArrow``): the semantics have one implementation.
 

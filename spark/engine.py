@@ -33,7 +33,7 @@ EXAMPLES = 5  # bad rows shown in an error
 ROWS_PER_BUCKET = 200_000  # the default partitioning aims at buckets of about this many snapshot rows
 _NUMERIC = ("number", "count", "money", "percent")
 _SPARK_NUMERIC = ("double", "float", "bigint", "int", "smallint", "tinyint")
-# plays.runtime.partitions.bucket_of in Spark SQL: the first 32 bits of the account's md5, modulo {p}
+# plays.runtime.snapshots.bucket_of in Spark SQL: the first 32 bits of the account's md5, modulo {p}
 BUCKET_SPARK_SQL = "pmod(CAST(conv(substr(md5(account), 1, 8), 16, 10) AS BIGINT), {p})"
 
 

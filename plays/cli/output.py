@@ -62,6 +62,30 @@ def text_payload(e: Event) -> tuple[str, str]:
     return (json.dumps(e.to_json(), ensure_ascii=False), _line(e))
 
 
+def event_payload(e: Event) -> tuple[Event]:
+    """An event's record payload for Parquet output: the event itself (written in Arrow batches)."""
+    return (e,)
+
+
+def write_parquet(recs: Iterable[tuple], out) -> Summary:
+    """Write records (``event_payload``) as a Parquet file with the columns of ``runtime.arrow.EVENT_SCHEMA``."""
+    import pyarrow.parquet as pq
+
+    from plays.runtime.arrow import EVENT_SCHEMA, event_batches
+
+    summary = Summary()
+
+    def events():
+        for key, playbook, event in recs:
+            summary.add(key, playbook)
+            yield event
+
+    with pq.ParquetWriter(out, EVENT_SCHEMA) as writer:
+        for batch in event_batches(events()):
+            writer.write_batch(batch)
+    return summary
+
+
 def write_text(recs: Iterable[tuple], out: TextIO, *, accounts: int | None = None, rows: int | None = None) -> Summary:
     """Write records (``text_payload``) as text grouped by date and account, then the summary; streams."""
     summary = Summary()

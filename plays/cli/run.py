@@ -101,16 +101,20 @@ _PLAN = click.option("--plan", "plan_file", metavar="PLAN.json", help="Use a com
 @click.option("--from", "from_", callback=_date, metavar="DATE", help="Report events from this date on.")
 @click.option("--to", "to", callback=_date, metavar="DATE", help="Report events up to this date.")
 @click.option("--account", "accounts", multiple=True, metavar="ID", help="Only this account; repeatable.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="text for people; json for JSON Lines, one event per line.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "parquet"]), default="text", show_default=True,
+              help="text for people; json for JSON Lines, one event per line; parquet (with -o) for large runs.")
 @click.option("-o", "--output", metavar="FILE", help="Write the events to FILE instead of standard output.")
 @click.option("--state", "state", metavar="STORE",
               help="Apply the events to this state store (SQLite), created if missing; see `plays tasks`.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), metavar="N",
               help="Worker processes for large books (default: the machine's cores).")
 @click.option("--partitions", type=click.IntRange(min=1), metavar="N",
-              help="Evaluate the accounts in N hash buckets (default: about a million snapshots each).")
-def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output, state, jobs, partitions):
+              help="Evaluate the accounts in N hash buckets (default: from the input size).")
+@click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
+              help="local: this machine's cores; spark: a Spark cluster (pip install 'plays[spark]'), with -o.")
+@click.option("--spark-master", "spark_master", metavar="URL",
+              help="With --engine spark: the Spark master (default local[*]).")
+def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output, state, jobs, partitions, engine, spark_master):
     """Dry-run specs on metric snapshots: which alerts fire, goals deploy, tasks are due.
 
     Evaluates every account at each of its snapshot dates and prints the
@@ -127,17 +131,26 @@ def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output, state, jo
       plays run specs/ -s 'data/2026-*.parquet' --from 2026-03-01 --format json
       plays run --plan plan.json -s data.csv --account acme
       plays run specs/ -s 'data/*.parquet' --state plays.db
-      plays run specs/ -s 'data/*.parquet' --jobs 2 --format json -o events.jsonl
+      plays run specs/ -s 'data/*.parquet' --jobs 2 --format parquet -o events.parquet
+      plays run specs/ -s data/ --engine spark --spark-master spark://host:7077 -o events.parquet
     """
     import json
     import tempfile
 
     from plays.runtime.partitions import merged
 
-    from .output import json_payload, text_payload
+    from .output import event_payload, json_payload, text_payload
 
     if from_ and to and from_ > to:
         raise UsageError("--from is after --to")
+    if fmt == "parquet" and not output:
+        raise UsageError("--format parquet needs -o FILE (Parquet is not for a terminal)")
+    if engine == "spark":
+        return _run_on_spark(paths, plan_file, snapshots, output, fmt, spark_master, partitions,
+                             refused={"--from": from_, "--to": to, "--account": accounts, "--state": state,
+                                      "--jobs": jobs})
+    if spark_master:
+        raise UsageError("--spark-master goes with --engine spark")
     plan = load_plan(paths, plan_file)
     with tempfile.TemporaryDirectory(prefix="plays-run-") as work:
         prepared = prepare_input(snapshots, plan, work, partitions, list(accounts) or None)
@@ -152,10 +165,10 @@ def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output, state, jo
 
             store = state_store.connect(state)
             manual = state_store.manual_deploys(store)
-        render = json_payload if fmt == "json" else text_payload
+        render = {"json": json_payload, "text": text_payload, "parquet": event_payload}[fmt]
         results = _evaluate(plan, prepared, work, manual or (), jobs, render)
         if store is not None:
-            changed = _apply(store, state, plan, (json.loads(r[2]) for r in merged(results)), prepared)
+            changed = _apply(store, state, plan, (_as_json(r) for r in merged(results)), prepared)
             click.echo(f"{state}: " + (", ".join(f"{v:+d} {k.replace('_', ' ')}" for k, v in changed.items() if v)
                                        or "no change"), err=True)
         recs = merged(results)
@@ -177,6 +190,31 @@ def _evaluate(plan, prepared, work: str, manual, jobs: int | None, render):
         step("close")
 
 
+def _as_json(record) -> dict:
+    """A record's event in JSON form, for the state store (the payload is a JSON line or the event)."""
+    import json
+
+    payload = record[2]
+    return json.loads(payload) if isinstance(payload, str) else payload.to_json()
+
+
+def _run_on_spark(paths, plan_file, snapshots, output, fmt, master, partitions, refused) -> None:
+    """``--engine spark``: the same engine inside Spark's Python workers; events to a Parquet file or folder."""
+    given = [name for name, value in refused.items() if value]
+    if given:
+        raise UsageError(f"{given[0]} is not available with --engine spark (it writes every event to -o)")
+    if not output:
+        raise UsageError("--engine spark needs -o FILE.parquet (or a folder ending in /)")
+    if fmt not in ("parquet", "text"):  # text is the default: the Spark engine writes Parquet
+        raise UsageError("--engine spark writes Parquet: use --format parquet")
+    from plays.spark import run_files
+
+    plan = load_plan(paths, plan_file)
+    with _runtime_errors(), _bad_snapshots():
+        n = run_files(plan, list(snapshots), output, master=master, partitions=partitions)
+    click.echo(f"wrote {n:,} events to {output}", err=True)
+
+
 def _accounts_among(prepared, accounts) -> set[str]:
     import duckdb
 
@@ -193,7 +231,7 @@ def _write(recs, fmt: str, output: str | None, *, accounts: int, rows: int) -> N
     """Stream the records to ``output`` (atomically: all or nothing) or standard output."""
     from plays.sources import open_atomic
 
-    from .output import write_jsonl, write_text
+    from .output import write_jsonl, write_parquet, write_text
 
     def emit(out):
         if fmt == "json":
@@ -201,7 +239,10 @@ def _write(recs, fmt: str, output: str | None, *, accounts: int, rows: int) -> N
         else:
             write_text(recs, out, accounts=accounts, rows=rows)
 
-    if output:
+    if fmt == "parquet":
+        with open_atomic(output, "wb") as f:
+            write_parquet(recs, f)
+    elif output:
         with open_atomic(output) as f:
             emit(f)
     else:
@@ -282,7 +323,7 @@ def _runtime_errors():
     """A problem met while evaluating: one line on stderr and exit 1, never a traceback."""
     import duckdb
 
-    from plays.runtime.engine import EvaluationError
+    from plays.errors import EvaluationError
 
     try:
         yield

@@ -10,7 +10,7 @@ import pytest
 from plays.compiler.driver import compile_sources
 from plays.runtime.arrow import EVENT_SCHEMA, evaluate_arrow, events_from_arrow, events_to_arrow
 from plays.runtime.events import Event
-from plays.runtime.partitions import bucket_of
+from plays.runtime.snapshots import bucket_of
 from plays.runtime.snapshots import load_snapshots
 from plays.sources import discover
 

@@ -11,7 +11,8 @@ import duckdb
 import pytest
 
 from plays.compiler.driver import compile_text
-from plays.runtime.engine import EvaluationError, evaluate
+from plays.errors import EvaluationError
+from plays.runtime.engine import evaluate
 from plays.runtime.events import KINDS, Event, make_id
 from plays.runtime.explain import explain, explain_condition
 from plays.cli.output import render_jsonl, render_text

@@ -93,3 +93,32 @@ def test_buckets_hold_whole_accounts(tmp_path):
             for (acc,) in duckdb.sql(f"SELECT DISTINCT account FROM read_parquet('{f}', hive_partitioning = false)").fetchall():
                 assert seen.setdefault(acc, k) == k and bucket_of(acc, 5) == k
     assert len(seen) == snaps.con.execute("SELECT count(DISTINCT account) FROM snapshots").fetchone()[0]
+
+
+def test_parquet_output_holds_exactly_the_json_events(run_cli, tmp_path):
+    import json
+
+    import pyarrow.parquet as pq
+
+    from plays.runtime.arrow import events_from_arrow
+
+    code, jsonl, _ = run_cli("run", SPECS, "-s", EXAMPLE, "--format", "json")
+    out = tmp_path / "events.parquet"
+    code2, stdout, err = run_cli("run", SPECS, "-s", EXAMPLE, "--format", "parquet", "-o", str(out),
+                                 "--partitions", "3", "--jobs", "2")
+    assert code == code2 == 0 and stdout == "" and err == ""
+    lines = "".join(json.dumps(e.to_json(), ensure_ascii=False) + "\n" for e in events_from_arrow(pq.read_table(out)))
+    assert lines == jsonl
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--format", "parquet"), "--format parquet needs -o FILE"),
+    (("--engine", "spark", "--state", "s.db", "-o", "e.parquet"), "--state is not available with --engine spark"),
+    (("--engine", "spark"), "--engine spark needs -o FILE.parquet"),
+    (("--spark-master", "local[2]"), "--spark-master goes with --engine spark"),
+    (("--format", "json", "-o", "no/such/folder/events.jsonl"), "no/such/folder/events.jsonl: cannot write"),
+])
+def test_run_refuses_what_it_cannot_do_in_one_line(run_cli, tmp_path, args, message):
+    code, out, err = run_cli("run", SPECS, "-s", EXAMPLE, *args)
+    assert code == 2 and out == "" and message in err and err.count("\n") == 1, err
+    assert not list(tmp_path.rglob("*.jsonl")) and not list(tmp_path.rglob("*.tmp"))

@@ -21,7 +21,7 @@ from plays.compiler.driver import compile_sources, compile_text
 from plays.diagnostics import UsageError
 from plays.runtime.arrow import EVENT_SCHEMA, events_from_arrow
 from plays.runtime.engine import ManualDeploy, evaluate
-from plays.runtime.partitions import bucket_of
+from plays.runtime.snapshots import bucket_of
 from plays.runtime.snapshots import load_snapshots
 from plays.sources import discover
 from plays.spark import SparkInputError, run, run_files, sort_events
