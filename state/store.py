@@ -134,6 +134,8 @@ def connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
     if readonly:
         return _connect_readonly(path)
     if _not_writable(path):
+        if not os.path.exists(path):
+            raise StoreError(f"{path}: cannot create the store here (no write permission on the folder)")
         raise StoreError(_read_only_message(path))
     try:
         con = _open_connection(path, path, timeout=BUSY_TIMEOUT_S)

@@ -191,3 +191,11 @@ def test_any_damage_to_the_file_is_exit_0_or_2_in_one_line(run_cli, tmp_path, pl
             assert err.count("\n") == 1 and err.startswith(f"plays: error: {target}: ")
 
     damaged()
+
+
+def test_creating_a_store_in_a_folder_that_cannot_be_written(tmp_path, monkeypatch):
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if mode & os.W_OK else real(p, mode, **kw))
+    with pytest.raises(store.StoreError, match=r"new.db: cannot create the store here \(no write permission"):
+        store.connect(str(tmp_path / "new.db"))
+    assert not (tmp_path / "new.db").exists()
