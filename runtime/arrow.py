@@ -78,11 +78,11 @@ def events_from_arrow(table: pa.Table | pa.RecordBatch) -> Iterator[Event]:
     batches = table.to_batches() if isinstance(table, pa.Table) else [table]
     for batch in batches:
         columns = [batch.column(name).to_pylist() for name in _FIELDS]
+        last = len(_FIELDS) - 1
+        assert _FIELDS[last] == "values"
         for row in zip(*columns):
-            e = Event(*row)
-            if e.values is not None:
-                e.values = json.loads(e.values)
-            yield e
+            values = row[last]
+            yield Event(*row[:last], None if values is None else json.loads(values))
 
 
 def snapshot_columns(plan: Plan) -> list[tuple[str, str]]:

@@ -23,7 +23,7 @@ _FIELDS = (
 )
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     """One thing that happened (or would happen) to one account on one date."""
 

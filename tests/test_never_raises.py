@@ -219,7 +219,7 @@ import json  # noqa: E402
 import re  # noqa: E402
 import time  # noqa: E402
 
-import pytest  # noqa: E402
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT_LINES = (ROOT / "examples" / "snapshots.csv").read_text("utf-8").splitlines()

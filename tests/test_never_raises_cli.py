@@ -20,10 +20,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from plays.cli import main
+
+pytestmark = pytest.mark.slow
 
 DATA = Path(__file__).parent / "data"
 SPEC = """\

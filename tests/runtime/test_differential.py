@@ -2,12 +2,15 @@
 
 from datetime import date, timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import reference
 from plays.compiler.driver import compile_text
 from plays.spectest.runner import evaluate_rows
+
+pytestmark = pytest.mark.slow
 
 CATALOG = "account { handoff: date  tier: enum(standard, premium) }\nmetric m: number\nmetric k: number\n"
 START = date(2026, 1, 1)

@@ -27,6 +27,8 @@ from plays.sources import discover
 from plays.spark import SparkInputError, run, run_files, sort_events
 from plays.spark.engine import BUCKET_SPARK_SQL
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = str(ROOT / "specs")
 EXAMPLE = str(ROOT / "examples" / "snapshots.csv")

@@ -24,7 +24,7 @@ from generate import generate_rows, write_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAYS = Path(sys.executable).parent / "plays"
-pytestmark = pytest.mark.skipif(not PLAYS.exists(), reason="the plays console script is not installed")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not PLAYS.exists(), reason="the plays console script is not installed")]
 
 
 @pytest.fixture(scope="module")
