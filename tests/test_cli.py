@@ -365,6 +365,7 @@ def test_max_diagnostics_caps_each_file_and_counts_the_rest(run_cli, tmp_path):
     assert code == 2
 
 
+@pytest.mark.slow
 def test_thirty_thousand_warnings_in_a_big_file_render_in_seconds(run_cli, tmp_path):
     import time
 

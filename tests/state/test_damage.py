@@ -162,6 +162,7 @@ def test_a_run_into_a_read_only_store_is_refused(run_cli, read_only, tmp_path):
     assert code == 2 and "the store is read-only" in err and read_only.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_any_damage_to_the_file_is_exit_0_or_2_in_one_line(run_cli, tmp_path, plan):
     """Hypothesis overwrites bytes anywhere in a real store (header, schema, rows, free pages)."""
     import shutil
