@@ -44,19 +44,14 @@ from jinja2.sandbox import SandboxedEnvironment
 from jinja2.tests import TESTS as JINJA_TESTS
 
 from plays.diagnostics import suggest
+from plays.dsl.language import DATE_ATTRIBUTE, FUNCTIONS, MAX_DAYS, MAX_DEPTH, UNITS  # one bound on nesting
 from plays.errors import PlaysError
 
 from .title_values import (  # noqa: F401  (EMPTY, MAX_TITLE, DECIMALS and the filters are part of this API)
     DECIMALS, EMPTY, MAX_TITLE, TITLE_FILTERS, arith, as_text, compare, fmt_days, fmt_money, fmt_pct, is_number, join,
     plain, rounded_number,
 )
-from .types import FUNCTIONS, Type
-
-MAX_DEPTH = 50
-"""How deeply a title's tree may nest (operators, parentheses, filters, ``if`` blocks)."""
-
-MAX_WINDOW = 36_500
-"""The longest window of a function in a title, in days (the language's bound on durations)."""
+from .types import Type
 
 _DATE_PARTS = ("year", "month", "day")
 _RULES = ("alert", "goal")
@@ -288,7 +283,7 @@ class _TitleEnvironment(SandboxedEnvironment):
             pos = at + len(value)
         durations = {}  # offset -> (unit, written) of a number written against d or w
         for (at, kind, value), (_, nxt, unit) in zip(raw, raw[1:]):
-            if kind == TOKEN_INTEGER and nxt == TOKEN_NAME and unit in ("d", "w"):
+            if kind == TOKEN_INTEGER and nxt == TOKEN_NAME and unit in UNITS:
                 durations[at] = (unit, value + unit)
         return TokenStream(self._durations(self.lexer.wrap(iter(raw), name, filename), durations), name, filename)
 
@@ -298,7 +293,7 @@ class _TitleEnvironment(SandboxedEnvironment):
             if tok.type == TOKEN_INTEGER and tok.lineno in durations:
                 unit, written = durations[tok.lineno]
                 next(tokens)  # the unit's name token
-                yield Token(tok.lineno, TOKEN_INTEGER, _Days(tok.value * (7 if unit == "w" else 1), written))
+                yield Token(tok.lineno, TOKEN_INTEGER, _Days(tok.value * UNITS[unit], written))
             else:
                 yield tok
 
@@ -614,9 +609,9 @@ class _Analysis:
                 self.problems.append(TitleProblem("E301", f"the window of `{func}` must be longer than 0d", None,
                                                   _at(w)))
                 return node, frozenset({"number"})
-            if w.value > MAX_WINDOW:
-                self.problems.append(TitleProblem("E301", f"the window of `{func}` must be at most {MAX_WINDOW:,}d "
-                                                          "(100 years)", None, _at(w)))
+            if w.value > MAX_DAYS:  # the language's bound on durations, with its message
+                self.problems.append(TitleProblem("E104", f"`{w.value.written}` is too long: durations are at most "
+                                                          f"{MAX_DAYS:,}d (100 years)", None, _at(w)))
                 return node, frozenset({"number"})
             days = int(w.value)
             written += f", {w.value.written}"
@@ -672,21 +667,13 @@ def _helper(name: str, args: list[nodes.Expr], lineno: int) -> nodes.Call:
 
 
 def _signature(func: str) -> tuple[int, str]:
-    """(arity, kind of the first argument: "metric" or "date") of a function of the language.
-
-    Reads compiler/types.py's table, ``name -> (arity, first)``; the one table
-    of the language planned in dsl/language.py gives ``Function`` entries
-    (``arity``, ``params``), read here too so either can be in place.
-    """
-    sig = FUNCTIONS[func]
-    if isinstance(sig, tuple):
-        return sig
-    return sig.arity, "date" if sig.params[0] == "date_attribute" else "metric"
+    """(arity, kind of the first argument: "metric" or "date") of a function of the language."""
+    f = FUNCTIONS[func]
+    return f.arity, "date" if f.params[0] == DATE_ATTRIBUTE else "metric"
 
 
 def _shape(func: str) -> str:
-    arity, first = _signature(func)
-    return f"{func}(m, 7d)" if arity == 2 else f"{func}({'d' if first == 'date' else 'm'})"
+    return FUNCTIONS[func].shape
 
 
 def _resolve(kinds: frozenset, metrics: Mapping[str, str], attrs: Mapping[str, str]) -> frozenset:

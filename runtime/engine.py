@@ -78,8 +78,7 @@ def evaluate(plan: Plan, con: duckdb.DuckDBPyConnection, *, manual: Iterable[Man
     known = {g.name for g in plan.goals}
     for m in manual:
         if m.goal not in known:
-            raise EvaluationError([error("R200", f"a goal deployed by hand names `{m.goal}`, which is not a goal "
-                                                 "template of this plan", None)])
+            raise EvaluationError([error("R200", f"unknown goal template `{m.goal}`", None)])
     step = progress or (lambda label: None)
     with fewer_collections():
         uses = title_uses(plan)

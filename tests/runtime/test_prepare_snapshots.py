@@ -95,13 +95,6 @@ def test_progress_stages(tmp_path):
     assert seen == ["validate", "partition", "done"]
 
 
-def test_the_engine_buckets_accounts_the_same_way():
-    from plays.runtime import partitions
-
-    for p in (1, 3, 16):
-        assert [partitions.bucket_of(a, p) for a in ACCOUNTS] == [bucket_of(a, p) for a in ACCOUNTS]
-
-
 def test_a_catalog_alone_is_enough(tmp_path):
     prep = prepare_snapshots([_csv(tmp_path, 3, 2)], PLAN.catalog, workdir=str(tmp_path / "w"), partitions=1)
     assert (prep.rows, prep.accounts) == (6, 3)
