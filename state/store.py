@@ -153,6 +153,8 @@ def connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
 
 
 def _check_version(path: str, version: int) -> None:
+    if version < 0:  # the header's version field, damaged
+        raise StoreError(f"{path}: not a plays store (store version {version})")
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"{path}: written by a newer plays (store version {version}, this plays knows up to {SCHEMA_VERSION}); "

@@ -200,3 +200,13 @@ def test_creating_a_store_in_a_folder_that_cannot_be_written(tmp_path, monkeypat
     with pytest.raises(store.StoreError, match=r"new.db: cannot create the store here \(no write permission"):
         store.connect(str(tmp_path / "new.db"))
     assert not (tmp_path / "new.db").exists()
+
+
+def test_a_damaged_version_field_is_not_a_store(run_cli, store_path, plan):
+    built(store_path, plan)
+    data = bytearray(store_path.read_bytes())
+    data[60:64] = b"\x80\x00\x00\x05"  # the header's user_version: negative
+    store_path.write_bytes(bytes(data))
+    for args in (["tasks"], ["task", "done", "t-000000000000"]):
+        code, _, err = run_cli(*args, "--state", str(store_path))
+        assert (code, err) == (2, f"plays: error: {store_path}: not a plays store (store version -2147483643)\n")
