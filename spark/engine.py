@@ -24,7 +24,8 @@ import pyarrow as pa
 
 from plays.compiler.plan import Plan
 from plays.compiler.plan import check as check_plan
-from plays.diagnostics import UsageError, error
+from plays.diagnostics import error
+from plays.errors import PlaysError, UsageError
 from plays.runtime.arrow import EVENT_SCHEMA, evaluate_arrow
 from plays.runtime.events import KINDS
 from plays.runtime.snapshots import SnapshotError
@@ -51,7 +52,7 @@ class SparkInputError(SnapshotError):
         return f"{n:,} problem{'s' if n != 1 else ''} in the snapshots, nothing was evaluated: {shown}{more}"
 
 
-class SparkJobError(Exception):
+class SparkJobError(PlaysError):
     """The Spark job failed: a plays error in a worker (its message), or Spark's own (its first useful line)."""
 
 
@@ -307,15 +308,34 @@ def _session(master: str | None):
     except ImportError:
         raise SparkMissing("the Spark engine needs PySpark: pip install 'plays[spark]'") from None
     master = master or "local[*]"
-    if master.startswith("local"):
+    ours = SparkSession.getActiveSession() is None
+    builder = SparkSession.builder.master(master).appName("plays run").config("spark.ui.showConsoleProgress", "false")
+    log_config = None
+    if master.startswith("local") and ours:
         # the workers run this interpreter (with plays installed), not whatever `python3` is first on PATH
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    ours = SparkSession.getActiveSession() is None
-    spark = (SparkSession.builder.master(master).appName("plays run")
-             .config("spark.ui.showConsoleProgress", "false")
-             .getOrCreate())
+        # on one machine, only Spark's errors on stderr (a cluster keeps its own logging)
+        fd, log_config = tempfile.mkstemp(prefix="plays-log4j2-", suffix=".properties")
+        with os.fdopen(fd, "w") as f:
+            f.write(_LOG4J2)
+        builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log_config}")
+    try:
+        spark = builder.getOrCreate()
+    finally:
+        if log_config:
+            os.unlink(log_config)  # read once, when the JVM started
     spark.sparkContext.setLogLevel("ERROR")
     return spark, ours
+
+
+_LOG4J2 = """rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = stderr
+appender.console.type = Console
+appender.console.name = stderr
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %p %c{1}: %m%n%ex
+"""
 
 
 def run_files(plan, snapshot_paths, output: str, *, master: str | None = None, partitions: int | None = None,
@@ -423,10 +443,21 @@ def _replace_dir(new: str, final: str) -> None:
 
 
 def _first_line(e: Exception) -> str:
-    """The useful line of a Spark error: a worker's Python exception (plays' own: its message alone), or Spark's."""
-    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
-    for ln in reversed(lines):  # a Python worker's traceback ends with "module.SomeError: message"
-        m = re.match(r"^([\w.]+(?:Error|Error_|Exception)): (.+)$", ln)
-        if m:
-            return m.group(2) if m.group(1).startswith("plays.") else ln
-    return lines[0] if lines else type(e).__name__
+    """The useful line of a Spark error: a worker's plays error (its message alone), else the worker's
+    Python exception line, else Spark's own first line."""
+    raw = str(e).splitlines()
+    exceptions = [m for m in (_EXCEPTION_LINE.match(ln) for ln in raw) if m]
+    for m in reversed(exceptions):
+        if m.group(1).startswith("plays."):
+            return m.group(2).strip()
+    if "Traceback (most recent call last):" in (ln.strip() for ln in raw):
+        start = next(i for i, ln in enumerate(raw) if ln.strip() == "Traceback (most recent call last):")
+        # the traceback's frames are indented; its first line that is not is the exception
+        for ln in raw[start + 1:]:
+            if ln.strip() and not ln[:1].isspace():
+                return f"the Spark job failed: {ln.strip()}"
+    first = next((ln.strip() for ln in raw if ln.strip()), type(e).__name__)
+    return f"the Spark job failed: {first}"
+
+
+_EXCEPTION_LINE = re.compile(r"^\s*([\w.]+(?:Error|Error_|Exception)): (.+)$")

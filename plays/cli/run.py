@@ -207,11 +207,15 @@ def _run_on_spark(paths, plan_file, snapshots, output, fmt, master, partitions, 
         raise UsageError("--engine spark needs -o FILE.parquet (or a folder ending in /)")
     if fmt not in ("parquet", "text"):  # text is the default: the Spark engine writes Parquet
         raise UsageError("--engine spark writes Parquet: use --format parquet")
-    from plays.spark import run_files
+    from plays.spark import SparkJobError, run_files
 
     plan = load_plan(paths, plan_file)
     with _runtime_errors(), _bad_snapshots():
-        n = run_files(plan, list(snapshots), output, master=master, partitions=partitions)
+        try:
+            n = run_files(plan, list(snapshots), output, master=master, partitions=partitions)
+        except SparkJobError as e:  # a worker's error (its one line), or Spark's own
+            click.echo(f"plays: error: {e}", err=True)
+            sys.exit(1)
     click.echo(f"wrote {n:,} events to {output}", err=True)
 
 

@@ -338,3 +338,18 @@ def test_an_error_in_a_worker_is_one_line_and_leaves_no_output(spark, example_pl
         run_files(example_plan, [EXAMPLE], str(tmp_path / "out.parquet"), partitions=1, manual=manual, spark=spark)
     assert str(e.value) == "unknown goal template `no_such_goal`"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_line_shown_for_a_failed_job():
+    from plays.spark.engine import _first_line
+
+    worker = ("An exception was thrown from the Python worker:\nTraceback (most recent call last):\n"
+              '  File "w.py", line 3, in bucket\n    raise EvaluationError(...)\n'
+              "plays.errors.EvaluationError: specs/a.play:3:9: alert `x`: cannot render the title\n\n"
+              "JVM stacktrace:\norg.apache.spark.SparkException: Job aborted due to stage failure\n\tat org.apache.X")
+    assert _first_line(Exception(worker)) == "specs/a.play:3:9: alert `x`: cannot render the title"
+    other = worker.replace("plays.errors.EvaluationError: specs/a.play:3:9: alert `x`: cannot render the title",
+                           "MemoryError: out of memory")
+    assert _first_line(Exception(other)) == "the Spark job failed: MemoryError: out of memory"
+    assert _first_line(Exception("[PATH_NOT_FOUND] Path does not exist: file:/x.\nSQLSTATE: 42K03")) == (
+        "the Spark job failed: [PATH_NOT_FOUND] Path does not exist: file:/x.")
