@@ -14,8 +14,8 @@ LANGUAGE.md is the contract; docs/language.md documents the bounds.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
-from plays.bounds import MAX_DATE, MAX_DURATION_DAYS, MIN_DATE  # noqa: F401  (re-exported)
 
 # --- functions ----------------------------------------------------------------------
 
@@ -101,8 +101,11 @@ UNITS = {"d": 1, "w": 7}  # duration suffix -> days
 MAX_DEPTH = 100  # nesting levels of one expression (E102)
 MAX_DIGITS = 15  # digits before the point, and after it, of a number literal (E103)
 # The longest duration and the furthest planned task (E104, E408), and the dates
-# a spec may write (E105): the same bounds as everywhere else (plays/bounds.py).
-MAX_DAYS = MAX_DURATION_DAYS
+# a spec, a test file or a command line may write (E105, T102, CLI dates):
+# 100 years, so any date within the bounds plus any duration stays a valid date.
+MAX_DAYS = 36_500
+MIN_DATE = date(1900, 1, 1)
+MAX_DATE = date(2999, 12, 31)
 
 
 def parse_duration(text: str) -> int:

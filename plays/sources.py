@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from plays.diagnostics import UsageError
+from plays.errors import UsageError
 
 
 @dataclass(frozen=True, slots=True)

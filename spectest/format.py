@@ -14,7 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from plays.diagnostics import Diagnostic, Span, error
-from plays.errors import PlaysError
+from plays.errors import InputError
 from plays.runtime.engine import ManualDeploy
 
 from .series import MAX_DATE, ValueProblem, parse_date, parse_duration, parse_series
@@ -70,12 +70,10 @@ class SpecFile:
     specs_span: Span | None = None
 
 
-class SpecFileError(PlaysError):
-    """A malformed test file: every positioned problem found in it."""
+class SpecFileError(InputError):
+    """A malformed test file (exit 2): every positioned problem found in it."""
 
-    def __init__(self, diagnostics: list[Diagnostic]):
-        self.diagnostics = diagnostics
-        super().__init__(diagnostics[0].message if diagnostics else "malformed test file")
+    default_message = "malformed test file"
 
 
 def display(p: Path) -> str:

@@ -14,7 +14,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from plays.compiler.plan import Plan
-from plays.diagnostics import Diagnostic, UsageError, error, suggest
+from plays.diagnostics import Diagnostic, error, suggest
+from plays.errors import UsageError
 
 from .format import Expectation, SpecFile, SpecFileError, SpecTest, read_test_file
 from .series import is_date, parse_series  # noqa: F401 (parse_series: also imported from here by tests)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from plays.bounds import MAX_DATE, MAX_DURATION_DAYS, MIN_DATE  # noqa: F401 (MAX_DATE: used by the format)
+from plays.dsl.language import MAX_DATE, MIN_DATE
+from plays.dsl.language import MAX_DAYS as MAX_DURATION_DAYS
 
 # Bounds of what a test file may write (docs/cli.md, "plays test"). Dates and
-# durations have the product's bounds; a series is at most MAX_SERIES_VALUES
+# durations have the language's bounds (dsl/language.py, docs/language.md); a series is at most MAX_SERIES_VALUES
 # long, so that `100x999999999` is refused before anything is allocated.
 MAX_SERIES_VALUES = 10_000
 
@@ -75,7 +76,7 @@ def parse_duration(text: str) -> int:
     digits = m.group("n")
     days = int(digits) * (7 if m.group("unit") == "w" else 1) if len(digits) <= 6 else MAX_DURATION_DAYS + 1
     if not 1 <= days <= MAX_DURATION_DAYS:
-        raise ValueProblem(f"`{text}`: a duration is between 1d and {MAX_DURATION_DAYS:,}d")
+        raise ValueProblem(f"`{text}`: a duration is from 1d to {MAX_DURATION_DAYS:,}d")
     return days
 
 
@@ -93,7 +94,7 @@ def parse_date(text) -> date:
     except ValueError:
         raise ValueProblem(f"`{s}` is not a calendar date") from None
     if not MIN_DATE <= d <= MAX_DATE:
-        raise ValueProblem(f"`{s}` is out of range: dates are between {MIN_DATE} and {MAX_DATE}")
+        raise ValueProblem(f"`{s}` is out of range: dates are from {MIN_DATE} to {MAX_DATE}")
     return d
 
 

@@ -21,8 +21,7 @@ from datetime import date
 from urllib.parse import quote
 
 from plays.compiler.plan import ExternalGoal, KpiRelative, Measure, Plan, PlanError
-from plays.diagnostics import UsageError
-from plays.errors import PlaysError
+from plays.errors import PlaysError, UsageError
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 30.0
@@ -135,6 +134,8 @@ def connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
     if readonly:
         return _connect_readonly(path)
     if _not_writable(path):
+        if not os.path.exists(path):
+            raise StoreError(f"{path}: cannot create the store here (no write permission on the folder)")
         raise StoreError(_read_only_message(path))
     try:
         con = _open_connection(path, path, timeout=BUSY_TIMEOUT_S)
@@ -152,6 +153,8 @@ def connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
 
 
 def _check_version(path: str, version: int) -> None:
+    if version < 0:  # the header's version field, damaged
+        raise StoreError(f"{path}: not a plays store (store version {version})")
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"{path}: written by a newer plays (store version {version}, this plays knows up to {SCHEMA_VERSION}); "

@@ -199,7 +199,7 @@ def test_bad_option_is_a_usage_error(run_cli, specs):
     (["nope"], "No such command 'nope'."),
     (["check", "--bogus", "specs"], "--bogus"),
     (["task", "done", "t-1", "--on", "9999-12-31", "--state", "x.db"],
-     "Invalid value for '--on': 9999-12-31 is out of range: dates are between 1900-01-01 and 2999-12-31"),
+     "Invalid value for '--on': 9999-12-31 is out of range: dates are from 1900-01-01 to 2999-12-31"),
     (["goal", "deploy", "g", "--account", "a", "--on", "2026-02-30"],
      "Invalid value for '--on': `2026-02-30` is not a date like 2026-03-01"),
     (["tasks", "--as-of", "a\x1b[2Jb"], r"Invalid value for '--as-of': `a\x1b[2Jb` is not a date like 2026-03-01"),
@@ -365,6 +365,7 @@ def test_max_diagnostics_caps_each_file_and_counts_the_rest(run_cli, tmp_path):
     assert code == 2
 
 
+@pytest.mark.slow
 def test_thirty_thousand_warnings_in_a_big_file_render_in_seconds(run_cli, tmp_path):
     import time
 

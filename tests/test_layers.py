@@ -12,9 +12,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # In data-flow order. A module may import its own layer and the layers before it.
-LAYERS = ("base", "dsl", "compiler", "runtime", "state", "spectest", "spark", "cli")
-# state, spectest and spark are siblings: all come after the runtime, none uses another.
-SIBLINGS = {frozenset({"state", "spectest"}), frozenset({"state", "spark"}), frozenset({"spectest", "spark"})}
+LAYERS = ("base", "dsl", "compiler", "runtime", "state", "spectest", "spark", "diff", "cli")
+# state, spectest, spark and diff are siblings: all come after the runtime, none uses another.
+SIBLINGS = {frozenset(pair) for pair in (("state", "spectest"), ("state", "spark"), ("spectest", "spark"),
+                                         ("state", "diff"), ("spectest", "diff"), ("spark", "diff"))}
 FOLDERS = {
     "dsl": "dsl",
     "compiler": "compiler",
@@ -22,6 +23,7 @@ FOLDERS = {
     "state": "state",
     "spectest": "spectest",
     "spark": "spark",
+    "diff": "diff",
     "schemas": "schemas",
     "cli": "plays/cli",
 }
@@ -30,7 +32,7 @@ FOLDERS = {
 def layer_of(module: str) -> str:
     """``plays.compiler.lower`` -> ``compiler``; the modules of ``plays/`` itself are the base."""
     parts = module.split(".")
-    if len(parts) > 1 and parts[1] in ("dsl", "compiler", "runtime", "state", "spectest", "spark", "cli"):
+    if len(parts) > 1 and parts[1] in ("dsl", "compiler", "runtime", "state", "spectest", "spark", "diff", "cli"):
         return parts[1]
     return "base"  # plays, plays.diagnostics, plays.sources, plays.render, plays.schemas, ...
 

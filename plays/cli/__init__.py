@@ -18,13 +18,14 @@ import sys
 import click
 
 from plays import __version__
-from plays.diagnostics import UsageError
+from plays.errors import PlaysError, UsageError
 
 _LAZY = {
     "check": "plays.cli.check:check",
     "compile": "plays.cli.check:compile_",
     "run": "plays.cli.run:run",
     "explain": "plays.cli.run:explain",
+    "diff": "plays.cli.diff:diff",
     "test": "plays.cli.spectest:test_command",
     "goal": "plays.cli.state:goal",
     "task": "plays.cli.state:task",
@@ -92,6 +93,17 @@ def main(argv=None) -> None:
 
         click.echo(f"plays: error: {printable(e)}", err=True)
         sys.exit(2)
+    except PlaysError as e:
+        # Every other error plays raises on purpose: its diagnostics (a malformed test file, bad data, an
+        # evaluation problem) or its one line, and the exit code its class gives.
+        from plays.render import printable, render_text
+
+        diagnostics = getattr(e, "diagnostics", ())
+        if diagnostics:
+            click.echo(render_text(list(diagnostics), {}, with_summary=False), err=True, nl=False)
+        else:
+            click.echo(f"plays: error: {printable(e)}", err=True)
+        sys.exit(e.exit_code)
     except click.exceptions.Abort:
         click.echo("plays: aborted", err=True)
         sys.exit(130)

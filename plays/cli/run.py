@@ -89,7 +89,7 @@ def _warn(warnings) -> None:
 
 _SNAPSHOTS = click.option(
     "--snapshots", "-s", "snapshots", multiple=True, required=True, metavar="FILE",
-    help="Snapshot file (CSV, JSON Lines or Parquet) or glob; repeatable.",
+    help="Snapshot file (CSV, JSON Lines or Parquet), glob, or folder of Parquet files; repeatable.",
 )
 _PLAN = click.option("--plan", "plan_file", metavar="PLAN.json", help="Use a compiled plan instead of spec paths.")
 

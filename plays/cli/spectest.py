@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from plays.diagnostics import UsageError
+from plays.errors import UsageError
 from plays.render import printable as p
 from plays.render import render_text as render_diagnostics
 from plays.spectest.coverage import coverage_report

@@ -21,8 +21,6 @@ FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), de
 
 
 def _date(ctx, param, value):
-    from plays.bounds import date_problem
-
     if value is None:
         return date.today()
     try:
@@ -35,12 +33,21 @@ def _date(ctx, param, value):
     return day
 
 
+def date_problem(d: date) -> str | None:
+    """Why a date given on the command line is outside the language's bounds (docs/language.md), or None."""
+    from plays.dsl.language import MAX_DATE, MIN_DATE
+
+    if MIN_DATE <= d <= MAX_DATE:
+        return None
+    return f"{d.isoformat()} is out of range: dates are from {MIN_DATE} to {MAX_DATE}"
+
+
 ON = click.option("--on", "on", callback=_date, metavar="DATE", help="The date (default: today).")
 
 
 def _open(state: str, *, readonly: bool = False):
     """The store at ``state``; the list commands open it read-only (it may be a store they cannot write)."""
-    from plays.diagnostics import UsageError
+    from plays.errors import UsageError
 
     if not os.path.exists(state):
         raise UsageError(f"{state}: no state store here (create one with `plays run SPECS -s DATA --state {state}`)")
@@ -252,12 +259,10 @@ def report(fmt, html, as_of, state):
       plays report --format csv > goals.csv
       plays report --html report.html --state plays.db
     """
-    from plays.diagnostics import UsageError
+    from plays.errors import UsageError
     from plays.sources import write_atomic
 
     from plays.state.report import as_of_default, figures, render_csv, render_html, render_text
-
-    from plays.bounds import date_problem
 
     day = None
     if as_of:

@@ -122,3 +122,27 @@ def test_run_refuses_what_it_cannot_do_in_one_line(run_cli, tmp_path, args, mess
     code, out, err = run_cli("run", SPECS, "-s", EXAMPLE, *args)
     assert code == 2 and out == "" and message in err and err.count("\n") == 1, err
     assert not list(tmp_path.rglob("*.jsonl")) and not list(tmp_path.rglob("*.tmp"))
+
+
+def test_an_account_id_with_a_newline_quote_and_comma_is_just_another_account(run_cli, tmp_path):
+    import csv
+    import json
+
+    rows = list(csv.DictReader(open(EXAMPLE, encoding="utf-8")))
+    code, before, _ = run_cli("run", SPECS, "-s", EXAMPLE, "--format", "json")
+    busiest = max({r["account"] for r in rows}, key=lambda a: before.count(f'"account": "{a}"'))
+    odd = 'ac\nme, "x"'
+    for r in rows:
+        if r["account"] == busiest:
+            r["account"] = odd
+    data = tmp_path / "odd.csv"
+    with open(data, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    code2, after, err = run_cli("run", SPECS, "-s", str(data), "--format", "json", "--partitions", "3", "--jobs", "2")
+    assert code == code2 == 0, err
+    events = [json.loads(line) for line in after.splitlines()]
+    assert sum(e["account"] == odd for e in events) == before.count(f'"account": "{busiest}"') > 3
+    code3, text, _ = run_cli("run", SPECS, "-s", str(data))
+    assert code3 == 0 and '  ac\\nme, "x"' in text.splitlines()

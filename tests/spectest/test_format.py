@@ -150,10 +150,10 @@ OK = dict(start="2026-01-01", every="1d", astart="2026-01-01", series="1 2", dep
     ("astart", "2026-02-30", 7, "start of `a`: `2026-02-30` is not a calendar date"),
     ("deploy", "2026-02-30", 10, "deploy date: `2026-02-30` is not a calendar date"),
     ("expect", "2026-02-30", 12, "expect_none date: `2026-02-30` is not a calendar date"),
-    ("start", "9999-12-31", 3, "start: `9999-12-31` is out of range: dates are between 1900-01-01 and 2999-12-31"),
+    ("start", "9999-12-31", 3, "start: `9999-12-31` is out of range: dates are from 1900-01-01 to 2999-12-31"),
     ("start", "1899-12-31", 3, "is out of range"),
-    ("every", "99999999999d", 4, "every: `99999999999d`: a duration is between 1d and 36,500d"),
-    ("every", "5300w", 4, "a duration is between 1d and 36,500d"),
+    ("every", "99999999999d", 4, "every: `99999999999d`: a duration is from 1d to 36,500d"),
+    ("every", "5300w", 4, "a duration is from 1d to 36,500d"),
     ("series", "1x" + "9" * 20, 8, "a series has at most 10,000 values"),
 ])
 def test_impossible_or_out_of_range_values_are_positioned_errors(tmp_path, field, value, line, fragment):

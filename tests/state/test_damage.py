@@ -162,6 +162,7 @@ def test_a_run_into_a_read_only_store_is_refused(run_cli, read_only, tmp_path):
     assert code == 2 and "the store is read-only" in err and read_only.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_any_damage_to_the_file_is_exit_0_or_2_in_one_line(run_cli, tmp_path, plan):
     """Hypothesis overwrites bytes anywhere in a real store (header, schema, rows, free pages)."""
     import shutil
@@ -191,3 +192,21 @@ def test_any_damage_to_the_file_is_exit_0_or_2_in_one_line(run_cli, tmp_path, pl
             assert err.count("\n") == 1 and err.startswith(f"plays: error: {target}: ")
 
     damaged()
+
+
+def test_creating_a_store_in_a_folder_that_cannot_be_written(tmp_path, monkeypatch):
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if mode & os.W_OK else real(p, mode, **kw))
+    with pytest.raises(store.StoreError, match=r"new.db: cannot create the store here \(no write permission"):
+        store.connect(str(tmp_path / "new.db"))
+    assert not (tmp_path / "new.db").exists()
+
+
+def test_a_damaged_version_field_is_not_a_store(run_cli, store_path, plan):
+    built(store_path, plan)
+    data = bytearray(store_path.read_bytes())
+    data[60:64] = b"\x80\x00\x00\x05"  # the header's user_version: negative
+    store_path.write_bytes(bytes(data))
+    for args in (["tasks"], ["task", "done", "t-000000000000"]):
+        code, _, err = run_cli(*args, "--state", str(store_path))
+        assert (code, err) == (2, f"plays: error: {store_path}: not a plays store (store version -2147483643)\n")
