@@ -134,29 +134,8 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
     up) is removed by the next write of the same file. ``UsageError`` when
     the folder is not writable.
     """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    base = os.path.basename(path)
-    _remove_stale_temporaries(directory, base)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{base}.{os.getpid()}.", suffix=".tmp")
-    except OSError as e:
-        raise UsageError(f"{path}: cannot write: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp makes the file private (0600); give it the mode the old file
-        # had, or the one a plain open() would have given.
-        os.chmod(tmp, _mode_for(path))
-        os.replace(tmp, path)
-    except OSError as e:
-        os.unlink(tmp)
-        raise UsageError(f"{path}: cannot write: {e.strerror or e}") from None
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with open_atomic(path, "wb") as f:
+        f.write(data.encode("utf-8") if isinstance(data, str) else data)
 
 
 @contextmanager
@@ -182,6 +161,8 @@ def open_atomic(path: str | os.PathLike, mode: str = "w"):
             yield f
             f.flush()
             os.fsync(f.fileno())
+        # mkstemp makes the file private (0600); give it the mode the old file
+        # had, or the one a plain open() would have given.
         os.chmod(tmp, _mode_for(path))
         os.replace(tmp, path)
     except OSError as e:
