@@ -205,3 +205,15 @@ def test_imports_inside_functions_and_relative_ones_count():
     assert {"plays.state.store", "click"} <= found
     found = imports_of("plays.state", "from . import store\n", is_package=True)
     assert "plays.state.store" in found
+
+
+def test_the_checkout_finder_maps_every_installed_layer():
+    """plays/__init__.py maps the layer folders when the checkout's plays/ shadows the installed package
+    (`python -m pytest` from the root, as CI runs it); a layer missing there is missing in CI only."""
+    import tomllib
+
+    import plays
+
+    package_dir = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"]["package-dir"]
+    folders = {folder for name, folder in package_dir.items() if name.count(".") == 1}
+    assert set(plays._LAYERS) == folders
