@@ -62,13 +62,8 @@ def text_payload(e: Event) -> tuple[str, str]:
     return (json.dumps(e.to_json(), ensure_ascii=False), _line(e))
 
 
-def event_payload(e: Event) -> tuple[Event]:
-    """An event's record payload for Parquet output: the event itself (written in Arrow batches)."""
-    return (e,)
-
-
 def write_parquet(recs: Iterable[tuple], out) -> Summary:
-    """Write records (``event_payload``) as a Parquet file with the columns of ``runtime.arrow.EVENT_SCHEMA``."""
+    """Write records whose payload is the event (``runtime.partitions.default_render``) as a Parquet file with the columns of ``runtime.arrow.EVENT_SCHEMA``."""
     import pyarrow.parquet as pq
 
     from plays.runtime.arrow import EVENT_SCHEMA, event_batches
