@@ -79,7 +79,7 @@ def alert(i: int, rng: random.Random) -> str:
     else:
         lines += [
             "  playbook {",
-            f'    task call "Call {{{{ account.name }}}}: {{{{ pct_change(mau, 7d) | pct }}}}" {{ type: call  due: 2d }}',
+            '    task call "Call {{ account.name }}: {{ pct_change(mau, 7d) | pct }}" { type: call  due: 2d }',
             '    task review "Review the account" { type: todo  due: 5d }',
             "  }",
         ]

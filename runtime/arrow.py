@@ -19,7 +19,6 @@ import dataclasses
 import json
 from collections.abc import Iterable, Iterator
 
-import duckdb
 import pyarrow as pa
 
 from plays.compiler.plan import Plan

@@ -19,7 +19,6 @@ from plays.compiler.plan import (
     DeployOn,
     DeployWhen,
     Expr,
-    Goal,
     InList,
     IsEmpty,
     KpiCondition,

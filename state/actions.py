@@ -32,7 +32,7 @@ from .store import ActionRefused, settle, stored_plan, transaction
 
 __all__ = [
     "ActionRefused", "Deployment", "PlannedTask", "plan_deployment", "deploy_goal", "reschedule", "complete_task",
-    "measure_met", "external_outcome", "record_measure",
+    "record_measure",
 ]
 
 

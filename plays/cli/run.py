@@ -134,7 +134,6 @@ def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output, state, jo
       plays run specs/ -s 'data/*.parquet' --jobs 2 --format parquet -o events.parquet
       plays run specs/ -s data/ --engine spark --spark-master spark://host:7077 -o events.parquet
     """
-    import json
     import tempfile
 
     from plays.runtime.partitions import default_render, merged
