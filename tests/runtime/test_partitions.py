@@ -146,3 +146,21 @@ def test_an_account_id_with_a_newline_quote_and_comma_is_just_another_account(ru
     assert sum(e["account"] == odd for e in events) == before.count(f'"account": "{busiest}"') > 3
     code3, text, _ = run_cli("run", SPECS, "-s", str(data))
     assert code3 == 0 and '  ac\\nme, "x"' in text.splitlines()
+
+
+def test_a_full_disk_while_streaming_leaves_no_output_and_says_so_in_one_line(run_cli, tmp_path, monkeypatch):
+    import errno
+
+    import plays.cli.output as output
+
+    def full(recs, out):
+        out.write("{}\n" * 10)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(output, "write_jsonl", full)
+    target = tmp_path / "events.jsonl"
+    target.write_text("the previous run\n", "utf-8")
+    code, out, err = run_cli("run", SPECS, "-s", EXAMPLE, "--format", "json", "-o", str(target), "--partitions", "2")
+    assert code == 2 and out == "" and err.count("\n") == 1 and "No space left on device" in err, err
+    assert target.read_text("utf-8") == "the previous run\n"  # the old file, untouched
+    assert [p.name for p in tmp_path.iterdir()] == ["events.jsonl"]  # no temporary left behind
