@@ -13,9 +13,10 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
+from itertools import chain
 
 from plays.compiler.plan import Catalog, Plan
-from plays.runtime.partitions import evaluate_buckets, merged
+from plays.runtime.partitions import evaluate_buckets, read_spill
 
 COUNTS = ("alerts_fired", "accounts", "tasks", "goals_deployed", "goals_achieved", "goals_missed")
 _COUNTED = {"alert_fired": "alerts_fired", "task_created": "tasks", "goal_deployed": "goals_deployed",
@@ -66,28 +67,34 @@ class Tally:
         return out
 
 
+def counted(e) -> tuple:
+    """What a tally needs of an event (the record payload the workers render): kind, rule, account, owner."""
+    return (e.event, e.rule, e.account, e.owner)
+
+
 def tally(records: Iterable[tuple], date_from: date | None, date_to: date | None,
           group_of=None) -> dict[str, Tally]:
-    """Rule name -> its tally, from merged records (``(sort_key, playbook, Event)``)."""
+    """Rule name -> its tally, from records ``(sort_key, playbook, kind, rule, account, owner)`` in any order."""
     out: dict[str, Tally] = defaultdict(Tally)
-    for rec in records:
-        key, e = rec[0], rec[2]
+    for key, _playbook, kind, rule, account, owner in records:
         day = key[0]
         if (date_from is not None and day < date_from) or (date_to is not None and day > date_to):
             continue
-        what = _COUNTED.get(e.event)
+        what = _COUNTED.get(kind)
         if what is None:
             continue
-        t = out[e.rule]
+        t = out[rule]
         t.counts[what] += 1
         week = "%04d-W%02d" % day.isocalendar()[:2]
         t.weeks[week][what] += 1
-        if e.event in ("alert_fired", "goal_deployed"):
-            t.accounts.setdefault(e.account, day)
-        if e.event == "task_created":
-            t.owners[e.owner or ""] += 1
+        if kind in ("alert_fired", "goal_deployed"):
+            first = t.accounts.get(account)
+            if first is None or day < first:
+                t.accounts[account] = day
+        if kind == "task_created":
+            t.owners[owner or ""] += 1
         if group_of is not None:
-            for g in group_of(e.account):
+            for g in group_of(account):
                 t.groups[g][what] += 1
     return out
 
@@ -116,8 +123,10 @@ def both_sides(base: Plan, base_names: set[tuple[str, str]], head: Plan, head_na
     if not rename:
         return sides
     plan = replace(head, alerts=tuple(alerts), goals=tuple(goals), external_goals=tuple(external))
-    results = evaluate_buckets(plan, prepared.partitions, workdir, jobs=jobs)
-    for alias, t in tally(merged(results), date_from, date_to, group_of).items():
+    # Counting needs no order: each bucket's records are read as they are, with no k-way merge.
+    results = evaluate_buckets(plan, prepared.partitions, workdir, jobs=jobs, render=counted)
+    records = chain.from_iterable(read_spill(r.path) for r in results)
+    for alias, t in tally(records, date_from, date_to, group_of).items():
         side, name = rename[alias]
         sides[side][name] = t
     return sides
