@@ -29,18 +29,13 @@ class CatalogMismatch(Exception):
 
 def catalog_mismatch(base: Catalog, head: Catalog) -> str | None:
     """Why the snapshots prepared for the head cannot feed the base (None when they can)."""
-    for a in base.attributes:
-        h = head.attribute(a.name)
-        if h is None:
-            return f"attribute `{a.name}` is in the base's catalog but not in the head's"
-        if h.type != a.type:
-            return f"attribute `{a.name}` is {a.type} in the base's catalog but {h.type} in the head's"
-    for m in base.metrics:
-        h = head.metric(m.name)
-        if h is None:
-            return f"metric `{m.name}` is in the base's catalog but not in the head's"
-        if h.type != m.type:
-            return f"metric `{m.name}` is {m.type} in the base's catalog but {h.type} in the head's"
+    for kind, columns, find in (("attribute", base.attributes, head.attribute), ("metric", base.metrics, head.metric)):
+        for c in columns:
+            h = find(c.name)
+            if h is None:
+                return f"{kind} `{c.name}` is in the base's catalog but not in the head's"
+            if h.type != c.type:
+                return f"{kind} `{c.name}` is {c.type} in the base's catalog but {h.type} in the head's"
     return None
 
 

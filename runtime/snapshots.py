@@ -337,14 +337,21 @@ def _reason(e: BaseException) -> str:
 
 # --------------------------------------------------------------------------- opening files
 
+def _head(path: str, size: int, problems: list[Diagnostic]) -> bytes | None:
+    """The first ``size`` bytes of a file, or None with an R100 problem when it cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(size)
+    except OSError as e:
+        problems.append(error("R100", f"cannot read this file: {e.strerror or e}", Span.point(path, 1, 1)))
+        return None
+
+
 def _open_csv(path: str, index: int, problems: list[Diagnostic]) -> _Source | None:
     """The header (read by Python: delimiter, names, duplicates) and the scan of one CSV file."""
     at = Span.point(path, 1, 1)
-    try:
-        with open(path, "rb") as f:
-            head = f.read(1 << 20)
-    except OSError as e:
-        problems.append(error("R100", f"cannot read this file: {e.strerror or e}", at))
+    head = _head(path, 1 << 20, problems)
+    if head is None:
         return None
     lines = head.split(b"\n")
     header_line = next((i + 1 for i, ln in enumerate(lines) if ln.strip(b"\r\t \xef\xbb\xbf")), None)
@@ -391,11 +398,8 @@ def _open_csv(path: str, index: int, problems: list[Diagnostic]) -> _Source | No
 def _open_json(con, path: str, names: list[str], problems: list[Diagnostic]) -> _Source | None:
     """The keys used by the objects of one JSON Lines file (one pass) and its scan."""
     at = Span.point(path, 1, 1)
-    try:
-        with open(path, "rb") as f:
-            head = f.read(1 << 16)
-    except OSError as e:
-        problems.append(error("R100", f"cannot read this file: {e.strerror or e}", at))
+    head = _head(path, 1 << 16, problems)
+    if head is None:
         return None
     if not head.strip():
         problems.append(error("R100", "the file is empty", at))
