@@ -1,0 +1,97 @@
+"""The editor's incremental parse gives exactly the whole-file parse, and re-parses only what changed."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from plays.dsl import parse_module
+from plays.dsl.editing import ModuleCache, keywords_at, terminal_words
+
+ROOT = Path(__file__).resolve().parents[2]
+FILES = sorted([*ROOT.glob("specs/*.play"), *ROOT.glob("tests/golden/*/input.play")])
+
+
+def same(cache: ModuleCache, text: str, path: str = "a.play") -> None:
+    """The cached parse equals ``parse_module``: declarations with their spans (repr), and diagnostics."""
+    module, diags = cache.parse_module(text, path)
+    want_module, want_diags = parse_module(text, path)
+    assert repr(module) == repr(want_module)
+    assert diags == want_diags
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_repository_file_parses_as_the_whole_file_parse(path):
+    same(ModuleCache(), path.read_text("utf-8"))
+
+
+def _edits(text: str, rng: random.Random, n: int):
+    """``n`` random edits of the kinds a keystroke makes: a character typed or deleted, a line split or joined."""
+    pieces = ["x", "}", "{", "\n", " ", ":", '"', "alert b {", "when: ", "(", ")", ">", "7d", "#", "external", "goal"]
+    for _ in range(n):
+        at = rng.randrange(len(text) + 1)
+        if rng.random() < 0.5 and text:
+            text = text[:at] + text[at + 1 :]
+        else:
+            text = text[:at] + rng.choice(pieces) + text[at:]
+        yield text
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_a_session_of_random_edits_always_parses_as_the_whole_file_parse(path):
+    rng = random.Random(path.name)
+    cache = ModuleCache()
+    text = path.read_text("utf-8")
+    same(cache, text)
+    for edited in _edits(text, rng, 60):
+        same(cache, edited)
+
+
+def test_only_the_changed_declaration_is_parsed_again():
+    cache = ModuleCache()
+    text = "metric mau: count\n\nalert a {\n  when: mau > 1\n}\n\nalert b {\n  when: mau > 2\n}\n"
+    cache.parse_module(text, "a.play")
+    assert cache.parsed_pieces == 3
+    cache.parse_module(text.replace("mau > 2", "mau > 3"), "a.play")
+    assert cache.parsed_pieces == 1
+    module, _ = cache.parse_module("\n\n" + text.replace("mau > 2", "mau > 3"), "a.play")
+    assert cache.parsed_pieces == 1  # the new leading blank lines; the three declarations only moved
+    assert [d.span.line for d in module.declarations] == [3, 5, 9]
+
+
+def test_a_declaration_cut_by_a_line_that_looks_like_a_new_one_is_parsed_whole():
+    # `external` ends a line and `goal x {` starts the next: one declaration to the whole-file parse,
+    # two pieces to the error recovery; the cache must not report the first piece's error.
+    text = (
+        "account {\n  name: text\n}\nexternal\ngoal x {\n  account: \"acme\"\n  start: 2026-01-01\n"
+        "  due: 2026-02-01\n}\n"
+    )
+    module, diags = ModuleCache().parse_module(text, "a.play")
+    assert diags == []
+    assert [type(d).__name__ for d in module.declarations] == ["AccountCatalog", "Goal"]
+    same(ModuleCache(), text)
+
+
+def test_an_unclosed_block_before_a_new_declaration_gives_the_same_error():
+    text = "metric mau: count\nalert a {\n  when: mau > 1\n\nalert b {\n  when: mau > 2\n}\n"
+    cache = ModuleCache()
+    same(cache, text)
+    module, diags = cache.parse_module(text, "a.play")
+    assert [d.code for d in diags] == ["E101"]
+    assert [d.name for d in module.declarations] == ["mau", "b"]
+
+
+def test_keywords_at_a_property_key_of_an_alert():
+    text = "alert x {\n  severity: high\n  "
+    k = keywords_at(text, len(text))
+    assert {"SEVERITY", "WHEN", "PLAYBOOK", "RBRACE"} <= k.accepts
+    assert k.before == ("alert", "x", "{", "severity", ":", "high")
+    assert terminal_words("SEVERITY") == ("severity",)
+    assert terminal_words("DIRECTION") == ("up", "down")
+    assert terminal_words("LBRACE") == ()
+
+
+def test_keywords_at_after_a_syntax_error_is_none():
+    assert keywords_at("alert x { when: > > ", 20) is None
