@@ -52,20 +52,24 @@ def _passes():
     )
 
 
-def compile_sources(sources: list[Source] | tuple[Source, ...], *, lower: bool = True) -> Result:
-    """Parse, check and (when clean and ``lower``) lower a spec set to a plan."""
+def compile_sources(sources: list[Source] | tuple[Source, ...], *, lower: bool = True, parse=None) -> Result:
+    """Parse, check and (when clean and ``lower``) lower a spec set to a plan.
+
+    ``parse`` replaces ``plays.dsl.parse_module`` (same signature, same result):
+    the language server passes one that keeps unchanged declarations parsed.
+    """
     from plays.perf import fewer_collections
 
     with fewer_collections():
-        return _compile(sources, lower)
+        return _compile(sources, lower, parse or parse_module)
 
 
-def _compile(sources, lower: bool) -> Result:
+def _compile(sources, lower: bool, parse) -> Result:
     sources = sorted(sources, key=lambda s: s.path)
     diagnostics: list[Diagnostic] = []
     modules = []
     for src in sources:
-        module, diags = parse_module(src.text, src.path)
+        module, diags = parse(src.text, src.path)
         modules.append(module)
         diagnostics.extend(diags)
     ctx = Context(modules=tuple(modules))

@@ -45,5 +45,5 @@ def _map_checkout_layers() -> None:
     sys.meta_path.insert(0, _LayerFinder())
 
 
-_LAYERS = ("dsl", "compiler", "runtime", "state", "spectest", "spark", "diff", "schemas")
+_LAYERS = ("dsl", "compiler", "lsp", "runtime", "state", "spectest", "spark", "diff", "schemas")
 _map_checkout_layers()

@@ -12,13 +12,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # In data-flow order. A module may import its own layer and the layers before it.
-LAYERS = ("base", "dsl", "compiler", "runtime", "state", "spectest", "spark", "diff", "cli")
+LAYERS = ("base", "dsl", "compiler", "lsp", "runtime", "state", "spectest", "spark", "diff", "cli")
 # state, spectest, spark and diff are siblings: all come after the runtime, none uses another.
 SIBLINGS = {frozenset(pair) for pair in (("state", "spectest"), ("state", "spark"), ("spectest", "spark"),
                                          ("state", "diff"), ("spectest", "diff"), ("spark", "diff"))}
+# The language server (lsp) needs only the front end: it and every later layer but the CLI are siblings.
+SIBLINGS |= {frozenset(("lsp", later)) for later in ("runtime", "state", "spectest", "spark", "diff")}
 FOLDERS = {
     "dsl": "dsl",
     "compiler": "compiler",
+    "lsp": "lsp",
     "runtime": "runtime",
     "state": "state",
     "spectest": "spectest",
@@ -32,7 +35,7 @@ FOLDERS = {
 def layer_of(module: str) -> str:
     """``plays.compiler.lower`` -> ``compiler``; the modules of ``plays/`` itself are the base."""
     parts = module.split(".")
-    if len(parts) > 1 and parts[1] in ("dsl", "compiler", "runtime", "state", "spectest", "spark", "diff", "cli"):
+    if len(parts) > 1 and parts[1] in ("dsl", "compiler", "lsp", "runtime", "state", "spectest", "spark", "diff", "cli"):
         return parts[1]
     return "base"  # plays, plays.diagnostics, plays.sources, plays.render, plays.schemas, ...
 

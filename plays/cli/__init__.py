@@ -33,6 +33,7 @@ _LAZY = {
     "alerts": "plays.cli.state:alerts",
     "goals": "plays.cli.state:goals",
     "report": "plays.cli.state:report",
+    "lsp": "plays.cli.lsp:lsp",
 }
 
 class _Group(click.Group):
