@@ -14,6 +14,7 @@ the block takes (an alert is not offered ``duration:``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from plays.dsl.editing import keywords_at, terminal_words
@@ -81,7 +82,7 @@ def complete(text: str, offset: int, index: Index | None, path: str = "") -> lis
                 continue  # the grammar reads one type rule for both; metrics are count, number, money, percent
             items.setdefault(word, Item(word, KEYWORD))
     if "NAME" in k.accepts:
-        for item in _names(k.before, k.before_types, block, index or Index(), path):
+        for item in _names(k.before, k.before_types, block, index or Index(), path, text[offset:]):
             items.setdefault(item.label, item)
     return sorted(items.values(), key=lambda i: i.label)
 
@@ -91,7 +92,7 @@ def _block_kind(before: tuple[str, ...]) -> str:
     return before[0] if before else ""
 
 
-def _names(before, types, block: str, index: Index, path: str) -> list[Item]:
+def _names(before, types, block: str, index: Index, path: str, after: str) -> list[Item]:
     """The names that may be written where the parser takes a NAME, by what comes before."""
     last = types[-1] if types else ""
     if not types:
@@ -108,7 +109,7 @@ def _names(before, types, block: str, index: Index, path: str) -> list[Item]:
         return [Item(t, TYPE, "an attribute type") for t in ATTRIBUTE_TYPES if t != "enum"]
     key = _current_key(types)
     if key == "AFTER":
-        return _tasks(before, types, index, path)
+        return _tasks(before, types, index, path, after)
     if key in ("OWNER", "FOR", "COOLDOWN", "__ANON_0", "DUE", "EVERY", "UNTIL", "START"):
         return []
     if last == "ON" and key == "DEPLOY":
@@ -161,8 +162,9 @@ def _functions() -> list[Item]:
             for f in FUNCTIONS.values()]
 
 
-def _tasks(before, types, index: Index, path: str) -> list[Item]:
-    """The tasks of the playbook being written (declared above the cursor, and in the last check)."""
+def _tasks(before, types, index: Index, path: str, after: str) -> list[Item]:
+    """The tasks of the playbook being written: declared before the cursor, and after it (``after``, the
+    text after the cursor, read up to the end of the playbook: the declaration may not parse yet)."""
     books = [i for i, t in enumerate(types) if t == "PLAYBOOK"]
     if not books:
         return []
@@ -176,7 +178,21 @@ def _tasks(before, types, index: Index, path: str) -> list[Item]:
     rule = before[2] if before[:1] == ("external",) and len(before) > 2 else before[1] if len(before) > 1 else ""
     scope = (path, rule, len(books) - 1)
     names += list(index.tasks.get(scope, {}))
+    depth = 1  # inside the task's braces
+    for m in _TASKS_AFTER.finditer(after):
+        tok = m.group()
+        if tok == "{":
+            depth += 1
+        elif tok == "}":
+            depth -= 1
+            if depth < 0:
+                break  # the end of the playbook
+        elif m.group(1):
+            names.append(m.group(1))
     return [Item(n, TASK, "a task of this playbook") for n in dict.fromkeys(names) if n != current]
+
+
+_TASKS_AFTER = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[{}]|\btask\s+([a-z_][a-z0-9_]*)')
 
 
 def _type_text(typ: str, values: tuple[str, ...]) -> str:
