@@ -146,22 +146,42 @@ def _moved(piece: _Piece, line: int) -> _Piece:
     return _Piece(line, tuple(_shift(d, delta) for d in piece.declarations), (), piece.failed, piece.open_end)
 
 
-_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
 def _shift(value, delta: int):
     """``value`` (an AST node, a tuple of them, a span) with every span ``delta`` lines further down."""
-    if isinstance(value, Span):
-        return Span(value.path, value.line + delta, value.col, value.end_line + delta, value.end_col)
-    if isinstance(value, ast.Node):
-        cls = type(value)
-        names = _FIELDS.get(cls)
-        if names is None:
-            names = _FIELDS[cls] = tuple(f.name for f in fields(cls))
-        return cls(**{n: _shift(getattr(value, n), delta) for n in names})
-    if isinstance(value, tuple):
-        return tuple(_shift(v, delta) for v in value)
-    return value
+    shift = _SHIFTERS.get(type(value))
+    return value if shift is None else shift(value, delta)
+
+
+def _shift_span(s: Span, delta: int) -> Span:
+    return Span(s.path, s.line + delta, s.col, s.end_line + delta, s.end_col)
+
+
+def _shift_tuple(t: tuple, delta: int) -> tuple:
+    return tuple([_shift(v, delta) for v in t])
+
+
+def _node_shifter(cls: type):
+    """A function copying a node of ``cls`` with its spans moved (generated: one move per field, no dispatch
+    on field names at run time; moving every declaration of a 2,000-line file is a keystroke's budget)."""
+    lines = [f"def shift(n, d):", "    o = new(cls)"]
+    for f in fields(cls):
+        if f.name.endswith("span"):
+            lines.append(f"    s = n.{f.name}")
+            lines.append(f"    put(o, {f.name!r}, s if s is None else Span(s.path, s.line + d, s.col, s.end_line + d, s.end_col))")
+        else:
+            lines.append(f"    v = n.{f.name}")
+            lines.append(f"    f = get(type(v))")
+            lines.append(f"    put(o, {f.name!r}, v if f is None else f(v, d))")
+    lines.append("    return o")
+    scope = {"new": object.__new__, "put": object.__setattr__, "cls": cls, "Span": Span, "get": _SHIFTERS.get}
+    exec("\n".join(lines), scope)  # noqa: S102 - code generated from the AST's own dataclass fields
+    return scope["shift"]
+
+
+_SHIFTERS: dict[type, object] = {Span: _shift_span, tuple: _shift_tuple}
+for _cls in vars(ast).values():
+    if isinstance(_cls, type) and issubclass(_cls, ast.Node) and is_dataclass(_cls):
+        _SHIFTERS[_cls] = _node_shifter(_cls)
 
 
 assert is_dataclass(ast.Property)  # _shift rebuilds nodes from their dataclass fields

@@ -56,8 +56,13 @@ class PlaysLanguageServer(LanguageServer):
             self._project = Project([r for r in roots if r and os.path.isdir(r)])
         return self._project
 
-    def check_and_publish(self) -> None:
-        for path, diagnostics in self.project.check().items():
+    def check_and_publish(self, changed: str | None = None) -> None:
+        """Check, and publish every file whose diagnostics are not empty or were not (and ``changed``, always:
+        the client sees each edit answered, even by "still clean")."""
+        results = self.project.check()
+        if changed is not None and changed not in results and self.project.set_of(changed) is not None:
+            results[changed] = []
+        for path, diagnostics in results.items():
             text = self.project.text(path) or ""
             spec_set = self.project.set_of(path)
             self.text_document_publish_diagnostics(
@@ -135,15 +140,17 @@ server = PlaysLanguageServer()
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: PlaysLanguageServer, params: lsp.DidOpenTextDocumentParams):
-    ls.project.open(to_fs_path(params.text_document.uri), params.text_document.text)
-    ls.check_and_publish()
+    path = to_fs_path(params.text_document.uri)
+    ls.project.open(path, params.text_document.text)
+    ls.check_and_publish(changed=path)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
 def did_change(ls: PlaysLanguageServer, params: lsp.DidChangeTextDocumentParams):
     doc = ls.workspace.get_text_document(params.text_document.uri)
-    ls.project.change(to_fs_path(doc.uri), doc.source)
-    ls.check_and_publish()
+    path = to_fs_path(doc.uri)
+    ls.project.change(path, doc.source)
+    ls.check_and_publish(changed=path)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)

@@ -68,17 +68,19 @@ def uri(client, name: str) -> str:
     return from_fs_path(str(client.folder / name))
 
 
-async def diagnostics_after(client, action) -> dict:
-    """Run ``action`` and wait for the publishDiagnostics it causes (one per file of the spec set)."""
+async def diagnostics_after(client, action, *names: str) -> dict:
+    """Run ``action`` and wait until the diagnostics of ``names`` (default: the file acted on) are published."""
     client.diagnostics.clear()
-    waiter = asyncio.ensure_future(client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS))
     action()
-    await asyncio.wait_for(waiter, 20)
-    await asyncio.sleep(0.05)  # the other files' notifications of the same check
+    wanted = {uri(client, n) for n in names or (client.acted_on,)}
+    async with asyncio.timeout(30):
+        while not wanted <= set(client.diagnostics):
+            await client.wait_for_notification(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     return client.diagnostics
 
 
 def open_doc(client, name: str, text: str) -> None:
+    client.acted_on = name
     client.text_document_did_open(
         lsp.DidOpenTextDocumentParams(
             text_document=lsp.TextDocumentItem(uri=uri(client, name), language_id="plays", version=1, text=text)
@@ -87,6 +89,7 @@ def open_doc(client, name: str, text: str) -> None:
 
 
 def change(client, name: str, version: int, text: str, rng: lsp.Range | None = None) -> None:
+    client.acted_on = name
     event = (
         lsp.TextDocumentContentChangePartial(range=rng, text=text)
         if rng is not None
@@ -113,7 +116,7 @@ async def test_diagnostics_appear_with_check_codes_and_spans_and_clear_when_fixe
     assert (d.code, d.severity, d.source) == ("E302", lsp.DiagnosticSeverity.Error, "plays")
     assert d.range == rng(2, 20, 2, 30)
     assert "did you mean `enterprise`?" in d.message
-    assert uri(client, "catalog.play") not in got  # clean, and never published: nothing to clear
+    assert uri(client, "catalog.play") not in got  # not open, clean, never published: nothing to say
     # fix it with an incremental change of the one word: the file is published clean
     got = await diagnostics_after(client, lambda: change(client, "alerts.play", 2, "enterprise", rng(2, 20, 2, 30)))
     assert list(got[uri(client, "alerts.play")]) == []
@@ -121,14 +124,15 @@ async def test_diagnostics_appear_with_check_codes_and_spans_and_clear_when_fixe
 
 @pytest.mark.asyncio
 async def test_names_resolve_across_files_and_an_edit_in_one_file_shows_in_another(client):
-    open_doc(client, "catalog.play", CATALOG)  # clean: nothing is published, so nothing to wait for
+    got = await diagnostics_after(client, lambda: open_doc(client, "catalog.play", CATALOG))
+    assert list(got[uri(client, "catalog.play")]) == []  # the opened file is answered, clean
     # rename the metric in the catalog (unsaved): alerts.play, not open, now uses an unknown name
     renamed = CATALOG.replace("metric mau:", "metric active_users:")
-    got = await diagnostics_after(client, lambda: change(client, "catalog.play", 2, renamed))
+    got = await diagnostics_after(client, lambda: change(client, "catalog.play", 2, renamed), "alerts.play")
     (d,) = got[uri(client, "alerts.play")]
     # plays check: alerts.play:4:20: error[E301]: the first argument of `pct_change` must be a metric name
     assert d.code == "E301" and d.range == rng(3, 19, 3, 22) and d.message == "the first argument of `pct_change` must be a metric name"
-    got = await diagnostics_after(client, lambda: change(client, "catalog.play", 3, CATALOG))
+    got = await diagnostics_after(client, lambda: change(client, "catalog.play", 3, CATALOG), "alerts.play")
     assert list(got[uri(client, "alerts.play")]) == []
 
 
@@ -198,7 +202,7 @@ async def test_hover_a_metric_a_function_an_attribute_and_a_diagnostic(client):
 
 @pytest.mark.asyncio
 async def test_definition_and_references_of_a_metric_and_a_task(client):
-    open_doc(client, "alerts.play", ALERTS)  # clean: nothing is published (the server reads in order)
+    await diagnostics_after(client, lambda: open_doc(client, "alerts.play", ALERTS))
     ident = lsp.TextDocumentIdentifier(uri=uri(client, "alerts.play"))
     (loc,) = await client.text_document_definition_async(
         lsp.DefinitionParams(text_document=ident, position=lsp.Position(line=3, character=20))
@@ -215,7 +219,7 @@ async def test_definition_and_references_of_a_metric_and_a_task(client):
     ]
     # `after: call` jumps to the task `call` of the same playbook (goals.play, not open: read from disk)
     goals = lsp.TextDocumentIdentifier(uri=uri(client, "goals.play"))
-    open_doc(client, "goals.play", GOALS)
+    await diagnostics_after(client, lambda: open_doc(client, "goals.play", GOALS))
     (loc,) = await client.text_document_definition_async(
         lsp.DefinitionParams(text_document=goals, position=lsp.Position(line=6, character=AFTER_CALL + 1))
     )
@@ -232,7 +236,7 @@ async def test_definition_and_references_of_a_metric_and_a_task(client):
 
 @pytest.mark.asyncio
 async def test_the_attribute_of_deploy_on_jumps_to_the_catalog(client):
-    open_doc(client, "goals.play", GOALS)
+    await diagnostics_after(client, lambda: open_doc(client, "goals.play", GOALS))
     ident = lsp.TextDocumentIdentifier(uri=uri(client, "goals.play"))
     (loc,) = await client.text_document_definition_async(
         lsp.DefinitionParams(text_document=ident, position=lsp.Position(line=2, character=25))
