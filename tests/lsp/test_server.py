@@ -1,4 +1,8 @@
-"""`plays lsp` driven over stdio by a real LSP client (pytest-lsp): diagnostics, completion, hover, navigation."""
+"""`plays lsp` driven over stdio by a real LSP client (pytest-lsp): diagnostics, completion, hover, navigation.
+
+Each test starts its own server (about 1.5 s of imports, pygls's protocol types mostly): all but the first
+are marked slow, so the inner loop (-m "not slow") still talks to a real server once.
+"""
 
 from __future__ import annotations
 
@@ -123,6 +127,7 @@ async def test_diagnostics_appear_with_check_codes_and_spans_and_clear_when_fixe
 
 
 @pytest.mark.asyncio
+@pytest.mark.slow
 async def test_names_resolve_across_files_and_an_edit_in_one_file_shows_in_another(client):
     got = await diagnostics_after(client, lambda: open_doc(client, "catalog.play", CATALOG))
     assert list(got[uri(client, "catalog.play")]) == []  # the opened file is answered, clean
@@ -137,6 +142,7 @@ async def test_names_resolve_across_files_and_an_edit_in_one_file_shows_in_anoth
 
 
 @pytest.mark.asyncio
+@pytest.mark.slow
 async def test_a_syntax_error_while_typing_is_the_checks_error(client):
     text = ALERTS.replace("  severity: high\n", "  severity: high\n  when: mau >\n")
     got = await diagnostics_after(client, lambda: open_doc(client, "alerts.play", text))
@@ -155,6 +161,7 @@ async def completion_labels(client, name: str, line: int, col: int) -> list[str]
 
 
 @pytest.mark.asyncio
+@pytest.mark.slow
 async def test_completion_at_a_few_cursor_positions(client):
     text = ALERTS.replace("  severity: high\n", "  \n  severity: \n")
     await diagnostics_after(client, lambda: open_doc(client, "alerts.play", text))
@@ -184,6 +191,7 @@ async def hover_text(client, name: str, line: int, col: int) -> str | None:
 
 
 @pytest.mark.asyncio
+@pytest.mark.slow
 async def test_hover_a_metric_a_function_an_attribute_and_a_diagnostic(client):
     bad = ALERTS.replace("severity: high", "severity: hgh")
     await diagnostics_after(client, lambda: open_doc(client, "alerts.play", bad))
@@ -201,6 +209,7 @@ async def test_hover_a_metric_a_function_an_attribute_and_a_diagnostic(client):
 
 
 @pytest.mark.asyncio
+@pytest.mark.slow
 async def test_definition_and_references_of_a_metric_and_a_task(client):
     await diagnostics_after(client, lambda: open_doc(client, "alerts.play", ALERTS))
     ident = lsp.TextDocumentIdentifier(uri=uri(client, "alerts.play"))
@@ -235,6 +244,7 @@ async def test_definition_and_references_of_a_metric_and_a_task(client):
 
 
 @pytest.mark.asyncio
+@pytest.mark.slow
 async def test_the_attribute_of_deploy_on_jumps_to_the_catalog(client):
     await diagnostics_after(client, lambda: open_doc(client, "goals.play", GOALS))
     ident = lsp.TextDocumentIdentifier(uri=uri(client, "goals.play"))
