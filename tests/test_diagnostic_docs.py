@@ -1,4 +1,4 @@
-"""The registry of codes (plays/codes.py), the docs and the source agree, in every direction."""
+"""The registry of codes (plays/codes.py, plays/codes.toml), the docs and the source agree, in every direction."""
 
 import re
 from pathlib import Path
@@ -59,6 +59,47 @@ def test_each_documented_code_has_an_example():
                 assert "```" in section, f"{f.name}: section {section[:4]} has no example"
 
 
+def test_every_registered_code_has_an_entry_in_codes_toml_and_no_other_code_does():
+    from plays.codes import documented
+
+    assert sorted(set(CODES) - set(documented())) == [], "add a [codes.CODE] entry to plays/codes.toml"
+    assert sorted(set(documented()) - set(CODES)) == [], "codes.toml documents codes plays/codes.py lacks"
+
+
+def test_every_code_is_in_exactly_one_group_of_the_docs():
+    from plays.codes import groups
+
+    placed = [c for _, _, members in groups() for c in members]
+    assert sorted(placed) == sorted(CODES), "each code's prefix must match one [[groups]] entry of codes.toml"
+
+
+def test_docs_diagnostics_md_is_generated_from_the_registry():
+    """docs/diagnostics.md is written by tools/gen_diagnostics_md.py; edit plays/codes.toml, then run it."""
+    from plays.codes import reference_markdown
+
+    committed = (ROOT / "docs" / "diagnostics.md").read_text("utf-8")
+    assert committed == reference_markdown(), "docs/diagnostics.md is out of date: python tools/gen_diagnostics_md.py"
+
+
+def test_the_generator_script_finds_the_committed_file_up_to_date():
+    import subprocess
+    import sys
+
+    script = ROOT / "tools" / "gen_diagnostics_md.py"
+    done = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_explain_is_markdown_with_the_title_severity_and_example():
+    from plays.codes import explain
+
+    text = explain("E302")
+    assert text.startswith("**E302** (error): enum value not in the enum\n\nAn enum compared with a value it does not list.")
+    assert "```text\n" in text and "error[E302]" in text
+    # links into docs/ lead nowhere outside the repository: written as file names
+    assert "](" not in explain("E202") and "docs/language.md" in explain("E202")
+
+
 def test_severity_follows_the_letter():
     for c in CODES.values():
         expected = "warning" if c.code[0] == "W" or c.code == "R102" else "error"
@@ -76,7 +117,7 @@ def test_sarif_rules_describe_every_registered_code():
     assert [r["id"] for r in rules] == sorted(CODES)
     for r in rules:
         assert r["shortDescription"]["text"] == CODES[r["id"]].title.replace("`", "")
-        assert r["fullDescription"]["text"] == CODES[r["id"]].help
+        assert r["fullDescription"]["text"].startswith(CODES[r["id"]].help)
 
 
 def test_an_unregistered_code_fails_fast():
