@@ -168,6 +168,8 @@ class Docs:
     fixed: str  # the example fixed: it gives no diagnostic
     file: str  # the example's file name ("" for a command line)
     lang: str  # the language of its fenced block
+    standalone: bool = False  # a spec example that is the whole spec set (no catalog added)
+    encoding: str = "utf-8"  # how a snapshot example is saved
 
     @property
     def explanation(self) -> str:
@@ -205,6 +207,8 @@ def docs(code: str) -> Docs:
         fixed=entry["fixed"].strip("\n"),
         file=file,
         lang=lang,
+        standalone=entry.get("standalone", False),
+        encoding=entry.get("encoding", "utf-8"),
     )
 
 
@@ -240,7 +244,7 @@ def _fence(text: str, lang: str = "") -> str:
 
 def _examples(d: Docs) -> str:
     """The bad example, its diagnostic and the fixed example, in Markdown."""
-    named = f" (`{d.file}`)" if d.file else ""
+    named = f" (`{d.file}`{', the whole spec set' if d.standalone else ''})" if d.file else ""
     parts = []
     if d.example:
         parts += [f"Example{named}:", _fence(d.example, d.lang), "gives:"]
