@@ -242,22 +242,25 @@ def _fence(text: str, lang: str = "") -> str:
     return f"```{lang}\n{text}\n```"
 
 
-def _examples(d: Docs) -> str:
-    """The bad example, its diagnostic and the fixed example, in Markdown."""
-    named = f" (`{d.file}`{', the whole spec set' if d.standalone else ''})" if d.file else ""
-    parts = []
-    if d.example:
-        parts += [f"Example{named}:", _fence(d.example, d.lang), "gives:"]
-    parts.append(_fence(d.diagnostic, "text"))
-    if d.fixed:
-        parts += ["Fixed:", _fence(d.fixed, d.lang)]
+def _indent(text: str, lang: str = "") -> str:
+    return "\n".join(f"    {line}" if line else "" for line in text.split("\n"))
+
+
+def _examples(d: Docs, block=_fence) -> str:
+    """The bad example, its diagnostic and the fixed example; ``block`` sets each example off."""
+    whole = ", the whole spec set" if d.standalone else ""
+    named = f" (`{d.file}`{whole})" if d.file else ""
+    if block is _indent:
+        named = named.replace("`", "")
+    parts = [f"Example{named}:", block(d.example, d.lang), "gives:", block(d.diagnostic, "text")]
+    parts += ["Fixed:", block(d.fixed, d.lang)]
     return "\n\n".join(parts)
 
 
-def _section_body(code: str, *, in_docs: bool) -> str:
+def _section_body(code: str, *, in_docs: bool, block=_fence) -> str:
     d = docs(code)
     explanation = d.explanation if in_docs else _unlinked(d.explanation)
-    return f"{explanation}\n\n{_examples(d)}"
+    return f"{explanation}\n\n{_examples(d, block)}"
 
 
 def explain(code: str) -> str:
@@ -267,7 +270,22 @@ def explain(code: str) -> str:
     repository's docs are written as plain file names (they lead nowhere from there).
     """
     c = lookup(code)
-    return f"**{c.code}** ({c.severity}): {c.title}\n\n{_section_body(code, in_docs=False)}\n"
+    return f"**{c.code} — {c.title}** ({c.severity})\n\n{_section_body(code, in_docs=False)}\n"
+
+
+def explain_text(code: str) -> str:
+    """``explain`` for a terminal (``plays explain-code``): examples indented rather than fenced."""
+    c = lookup(code)
+    return f"{c.code} — {c.title} ({c.severity})\n\n{_section_body(code, in_docs=False, block=_indent)}\n"
+
+
+def explanation_text(code: str) -> str:
+    """The explanation alone, paragraphs on one line each, links as plain file names.
+
+    The SARIF rule's full description: a viewer wraps it to its own width.
+    """
+    paragraphs = _unlinked(docs(code).explanation).split("\n\n")
+    return "\n\n".join(p if re.search(r"^(\s|[-*] |```)", p, re.M) else " ".join(p.split()) for p in paragraphs)
 
 
 def groups() -> list[tuple[str, str, list[str]]]:

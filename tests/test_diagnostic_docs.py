@@ -95,7 +95,7 @@ def test_explain_is_markdown_with_the_title_severity_and_example():
     from plays.codes import explain
 
     text = explain("E302")
-    assert text.startswith("**E302** (error): enum value not in the enum\n\nAn enum compared with a value it does not list.")
+    assert text.startswith("**E302 — enum value not in the enum** (error)\n\nAn enum compared with a value it does not list.")
     assert "```text\n" in text and "error[E302]" in text
     # links into docs/ lead nowhere outside the repository: written as file names
     assert "](" not in explain("E202") and "docs/language.md" in explain("E202")
@@ -107,18 +107,27 @@ def test_severity_follows_the_letter():
         assert c.severity == expected, c
 
 
-def test_sarif_rules_describe_every_registered_code():
+def test_sarif_rules_describe_every_registered_code_with_its_help():
     import json
+
+    import jsonschema
 
     from plays.diagnostics import Diagnostic, Severity
     from plays.render import render_sarif
 
     diags = [Diagnostic(c.code, Severity(c.severity), "m", None) for c in CODES.values()]
-    rules = json.loads(render_sarif(diags))["runs"][0]["tool"]["driver"]["rules"]
+    log = json.loads(render_sarif(diags))
+    schema = json.loads((ROOT / "tests" / "data" / "sarif-schema-2.1.0.json").read_text("utf-8"))
+    jsonschema.Draft7Validator(schema).validate(log)
+    rules = log["runs"][0]["tool"]["driver"]["rules"]
     assert [r["id"] for r in rules] == sorted(CODES)
     for r in rules:
-        assert r["shortDescription"]["text"] == CODES[r["id"]].title.replace("`", "")
-        assert r["fullDescription"]["text"].startswith(CODES[r["id"]].help)
+        code = CODES[r["id"]]
+        assert r["shortDescription"]["text"] == code.title.replace("`", "")
+        assert r["fullDescription"]["text"].startswith(code.help)
+        assert docs(code.code).example.splitlines()[0] in r["help"]["text"]
+        assert docs(code.code).diagnostic in r["help"]["markdown"] and docs(code.code).fixed in r["help"]["markdown"]
+        assert "helpUri" not in r
 
 
 def test_an_unregistered_code_fails_fast():
