@@ -170,6 +170,7 @@ class Docs:
     lang: str  # the language of its fenced block
     standalone: bool = False  # a spec example that is the whole spec set (no catalog added)
     encoding: str = "utf-8"  # how a snapshot example is saved
+    also: tuple[str, ...] = ()  # other codes the bad example gives by design (shown with it)
 
     @property
     def explanation(self) -> str:
@@ -209,6 +210,7 @@ def docs(code: str) -> Docs:
         lang=lang,
         standalone=entry.get("standalone", False),
         encoding=entry.get("encoding", "utf-8"),
+        also=tuple(entry.get("also", ())),
     )
 
 

@@ -165,7 +165,8 @@ def test_the_bad_example_gives_its_code_and_the_documented_diagnostic(code):
     d = docs(code)
     diags, shown = code_examples.run(code, d.example)
     assert code in {x.code for x in diags}, shown
-    assert {x.code for x in diags} == {code}, f"the example of {code} should show that code alone:\n{shown}"
+    assert {x.code for x in diags} == {code, *d.also}, (
+        f"the example of {code} should show that code alone (or list the others in `also`):\n{shown}")
     assert shown.rstrip("\n") == d.diagnostic, (
         f"codes.toml shows another diagnostic for {code}; check the new one, then run "
         f"python tools/gen_diagnostics_md.py --update-diagnostics\n{shown}"
@@ -200,3 +201,13 @@ def test_r200_the_evaluation_example_runs_as_shown(run_cli, tmp_path):
     assert code == 1 and err.strip().endswith(docs("R200").diagnostic)
     (tmp_path / "specs" / "save_plan.play").write_text(saved, "utf-8")  # the fix
     assert run_cli(*run)[0] == 0
+
+
+def test_codes_toml_entries_have_only_known_keys():
+    import tomllib
+
+    data = tomllib.loads((ROOT / "plays" / "codes.toml").read_text("utf-8"))
+    assert set(data) == {"intro", "catalog", "groups", "codes"}
+    known = {"details", "example", "diagnostic", "fixed", "file", "standalone", "encoding", "also"}
+    odd = {code: sorted(set(entry) - known) for code, entry in data["codes"].items() if set(entry) - known}
+    assert not odd, f"keys codes.toml does not know (a typo?): {odd}"
