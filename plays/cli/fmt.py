@@ -76,6 +76,18 @@ def _stdin(check: bool, show_diff: bool) -> int:
     return 0
 
 
+_BOM = "\ufeff"
+
+
+def _has_bom(path: str) -> bool:
+    """Whether the file starts with a UTF-8 byte-order mark (read_source drops it; a rewrite keeps it)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(3) == _BOM.encode("utf-8")
+    except OSError:
+        return False
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}"
 
@@ -134,10 +146,11 @@ def fmt(paths, check, show_diff):
         elif check:
             click.echo(f"would reformat: {source.path}")
         else:
+            real = str(p.resolve())  # through a symbolic link: the link stays one
             try:
-                write_atomic(p, formatted)
+                write_atomic(real, _BOM + formatted if _has_bom(real) else formatted)
             except UsageError as e:  # the folder is not writable, the disk is full: the file is as it was
-                _error(str(e))
+                _error(source.path + str(e).removeprefix(real))
                 io_failed = True
                 changed -= 1
     verb = "would be reformatted" if check or show_diff else "reformatted"

@@ -454,6 +454,38 @@ def test_fmt_that_cannot_write_a_file_exits_2_and_leaves_it(run_cli, tmp_path, m
     assert (tmp_path / "a.play").read_text() == UGLY
 
 
+def test_fmt_writes_through_a_symbolic_link_and_keeps_the_mode(run_cli, tmp_path):
+    import os
+
+    (tmp_path / "shared").mkdir()
+    target = tmp_path / "shared" / "a.play"
+    target.write_text(UGLY)
+    target.chmod(0o640)
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "a.play").symlink_to(target)
+    assert run_cli("fmt", "specs")[0] == 0
+    assert (tmp_path / "specs" / "a.play").is_symlink()
+    assert target.read_text() == PRETTY
+    assert os.stat(target).st_mode & 0o777 == 0o640
+
+
+def test_fmt_keeps_a_byte_order_mark_and_turns_crlf_into_lf(run_cli, tmp_path):
+    (tmp_path / "a.play").write_bytes(b"\xef\xbb\xbfalert a{when:x>1}\r\n")
+    assert run_cli("fmt", "a.play")[0] == 0
+    assert (tmp_path / "a.play").read_bytes() == b"\xef\xbb\xbf" + PRETTY.encode()
+    assert run_cli("fmt", "--check", "a.play")[0] == 0
+
+
 def test_fmt_check_passes_on_the_repositorys_specs(run_cli):
     code, out, err = run_cli("fmt", "--check", str(ROOT / "specs"))
     assert (code, err) == (0, ""), out
+
+
+def test_the_pre_commit_hook_formats_the_staged_play_files_and_ci_checks_the_layout():
+    from ruamel.yaml import YAML
+
+    hooks = {h["id"]: h for h in YAML(typ="safe").load((ROOT / ".pre-commit-hooks.yaml").read_text("utf-8"))}
+    fmt = hooks["plays-fmt"]
+    assert (fmt["entry"], fmt["pass_filenames"], fmt.get("args")) == ("plays fmt", True, None)
+    assert re.search(fmt["files"], "specs/alerts.play") and not re.search(fmt["files"], "specs/tests/a.test.yaml")
+    assert "plays fmt --check specs/\n" in (ROOT / ".ci" / "run").read_text("utf-8")
