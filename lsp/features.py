@@ -228,13 +228,7 @@ def hover(occ: Occurrence, index: Index) -> str | None:
 
 
 def code_doc(code: str) -> str:
-    """A diagnostic code's documentation, in markdown."""
-    from plays import codes
+    """A diagnostic code's documentation, in markdown (``plays explain-code``'s text: title, explanation, examples)."""
+    from plays.codes import explain
 
-    explain = getattr(codes, "explain", None)
-    if explain is not None:
-        return explain(code)
-    entry = codes.CODES.get(code)
-    if entry is None:
-        return f"**{code}**"
-    return f"**{code}** — {entry.title}\n\n{entry.help}"
+    return explain(code)

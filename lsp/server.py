@@ -229,10 +229,7 @@ def references(ls: PlaysLanguageServer, params: lsp.ReferenceParams):
 
 @server.feature(lsp.TEXT_DOCUMENT_FORMATTING)
 def formatting(ls: PlaysLanguageServer, params: lsp.DocumentFormattingParams):
-    try:
-        from plays.dsl.fmt import format_source
-    except ImportError:  # pragma: no cover - the formatter is not in this build
-        return None
+    from plays.dsl.fmt import format_source
     from plays.errors import CompileError
 
     doc = ls.workspace.get_text_document(params.text_document.uri)

@@ -258,6 +258,33 @@ async def test_the_attribute_of_deploy_on_jumps_to_the_catalog(client):
     assert loc.range == rng(6, 7, 6, 10)
 
 
+@pytest.mark.asyncio
+@pytest.mark.slow
+async def test_formatting_is_plays_fmt_and_leaves_an_unparsable_file_alone(client):
+    from plays.dsl.fmt import format_source
+
+    messy = 'metric mau:count  "Monthly active users"\nalert low{when:mau<5 # few\n}'
+    await diagnostics_after(client, lambda: open_doc(client, "messy.play", messy))
+    ident = lsp.TextDocumentIdentifier(uri=uri(client, "messy.play"))
+    options = lsp.FormattingOptions(tab_size=2, insert_spaces=True)
+    (edit,) = await client.text_document_formatting_async(
+        lsp.DocumentFormattingParams(text_document=ident, options=options)
+    )
+    assert edit.new_text == format_source(messy) == (
+        'metric mau: count "Monthly active users"\n\nalert low {\n  when: mau < 5  # few\n}\n'
+    )
+    assert edit.range == rng(0, 0, 3, 0)  # the whole document: from its start to past its last line
+    # already formatted: no edit; not parsable: no edit either (the diagnostics say why)
+    await diagnostics_after(client, lambda: change(client, "messy.play", 2, edit.new_text))
+    assert list(await client.text_document_formatting_async(
+        lsp.DocumentFormattingParams(text_document=ident, options=options)
+    )) == []
+    await diagnostics_after(client, lambda: change(client, "messy.play", 3, "alert low { when: }"))
+    assert list(await client.text_document_formatting_async(
+        lsp.DocumentFormattingParams(text_document=ident, options=options)
+    )) == []
+
+
 def test_without_pygls_it_says_how_to_install_it(tmp_path):
     import subprocess
 
