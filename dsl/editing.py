@@ -5,9 +5,12 @@
 and spans) but parses a file declaration by declaration (the pieces the
 parser's error recovery splits a file into) and keeps each piece's result,
 keyed by its text, so that after an edit only the changed declaration is
-parsed again; a piece whose text is unchanged but which moved (lines were
-added above it) gets its spans moved, not re-parsed (unless it has
-diagnostics: their messages may name lines, so it is parsed again).
+parsed again. A piece whose text is unchanged but which moved (lines were
+added above it) is neither parsed again nor copied: its spans count lines
+from the piece's current first line (``_LiveSpan``, one shared offset per
+piece), so moving every declaration of a file below a new line costs one
+assignment each. A piece with diagnostics is parsed again where it now is
+(a message may name a line: "opened at line 9").
 
 Why the pieces give the whole file's result: the grammar is ``start: _decl*``
 and LALR(1), so when every piece parses, the file is their concatenation and
@@ -35,6 +38,7 @@ declaration, for completion.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, fields, is_dataclass
 
 from lark.exceptions import UnexpectedInput, UnexpectedToken
@@ -62,6 +66,8 @@ class _Piece:
     failed: bool
     # When the piece failed because its text ran out: the terminals the parser would have taken next.
     open_end: frozenset[str] | None
+    parsed_at: int = 0  # the line it was parsed at
+    moved: list | None = None  # [lines to add to its spans' lines], shared by every span of its declarations
 
 
 class ModuleCache:
@@ -87,15 +93,16 @@ class ModuleCache:
             line += text.count("\n", prev_end, begin)
             prev_end = begin
             key = text[begin:end]
-            piece = new.get(key) or old.get(key)
-            if piece is not None and piece.line != line and piece.diagnostics:
+            piece = old.get(key) if key not in new else None  # a second copy of a text is parsed on its own
+            if piece is not None and piece.line != line and (piece.diagnostics or piece.moved is None):
                 piece = None  # a message may name a line ("opened at line 9"): parse it again where it is now
             if piece is None:
                 piece = _parse_piece(text, path, begin, end, line)
                 self.parsed_pieces += 1
             elif piece.line != line:
-                piece = _moved(piece, line)
-            new[key] = piece
+                piece.moved[0] = line - piece.parsed_at
+                piece = _Piece(line, piece.declarations, (), False, None, piece.parsed_at, piece.moved)
+            new.setdefault(key, piece)
             pieces.append(piece)
             begins.append(begin)
         self._pieces[path] = new
@@ -114,7 +121,10 @@ def _parse_piece(text: str, path: str, begin: int, end: int, line: int) -> _Piec
     builder = _Builder(path, text)
     try:
         decls = tuple(_parse_text(builder, begin, end, _callbacks(builder)))
-        return _Piece(line, decls, tuple(builder.diagnostics), False, None)
+        if builder.diagnostics:
+            return _Piece(line, decls, tuple(builder.diagnostics), False, None, line)
+        moved = [0]
+        return _Piece(line, _live(decls, moved), (), False, None, line, moved)
     except UnexpectedInput as e:
         open_end = None
         if isinstance(e, UnexpectedToken) and e.token.type == "$END":
@@ -137,54 +147,90 @@ def _may_continue(text: str, pieces: list[_Piece], begins: list[int], i: int) ->
     return "NAME" in accepts or _OPENING.get(word) in accepts
 
 
-# --- moving a piece's spans ---------------------------------------------------------
+# --- spans that move with their declaration ------------------------------------------
+
+_LINE, _END_LINE = Span.line, Span.end_line  # the slots of Span's lines (as parsed)
 
 
-def _moved(piece: _Piece, line: int) -> _Piece:
-    """A piece without diagnostics, moved to start at ``line``."""
-    delta = line - piece.line
-    return _Piece(line, tuple(_shift(d, delta) for d in piece.declarations), (), piece.failed, piece.open_end)
+class _LiveSpan(Span):
+    """A span of a kept declaration: ``line`` and ``end_line`` add the piece's offset (``moved[0]``).
+
+    It is a ``Span`` in every way that reads it (fields, equality with a
+    plain ``Span``, hashing, order, ``repr``); only its piece's parse cache
+    ever changes the offset, between two checks.
+    """
+
+    __slots__ = ("_moved",)
+
+    line = property(lambda self: _LINE.__get__(self) + self._moved[0])
+    end_line = property(lambda self: _END_LINE.__get__(self) + self._moved[0])
+
+    def _key(self) -> tuple:
+        return (self.path, self.line, self.col, self.end_line, self.end_col)
+
+    def __eq__(self, other):
+        if not isinstance(other, Span):
+            return NotImplemented
+        return self._key() == (other.path, other.line, other.col, other.end_line, other.end_col)
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def _cmp(self, other, op):
+        if not isinstance(other, Span):
+            return NotImplemented
+        return op(self._key(), (other.path, other.line, other.col, other.end_line, other.end_col))
+
+    __lt__ = lambda self, other: self._cmp(other, operator.lt)  # noqa: E731
+    __le__ = lambda self, other: self._cmp(other, operator.le)  # noqa: E731
+    __gt__ = lambda self, other: self._cmp(other, operator.gt)  # noqa: E731
+    __ge__ = lambda self, other: self._cmp(other, operator.ge)  # noqa: E731
+
+    def __repr__(self) -> str:
+        return repr(Span(*self._key()))
 
 
-def _shift(value, delta: int):
-    """``value`` (an AST node, a tuple of them, a span) with every span ``delta`` lines further down."""
-    shift = _SHIFTERS.get(type(value))
-    return value if shift is None else shift(value, delta)
+def _live_span(s: Span, moved: list) -> _LiveSpan:
+    o = object.__new__(_LiveSpan)
+    Span.path.__set__(o, s.path)
+    _LINE.__set__(o, s.line)
+    Span.col.__set__(o, s.col)
+    _END_LINE.__set__(o, s.end_line)
+    Span.end_col.__set__(o, s.end_col)
+    _LiveSpan._moved.__set__(o, moved)
+    return o
 
 
-def _shift_span(s: Span, delta: int) -> Span:
-    return Span(s.path, s.line + delta, s.col, s.end_line + delta, s.end_col)
+def _live(value, moved: list):
+    """``value`` (AST nodes, tuples of them, spans) with every span a ``_LiveSpan`` of the piece's offset."""
+    convert = _CONVERTERS.get(type(value))
+    return value if convert is None else convert(value, moved)
 
 
-def _shift_tuple(t: tuple, delta: int) -> tuple:
-    return tuple([_shift(v, delta) for v in t])
+def _live_tuple(t: tuple, moved: list) -> tuple:
+    return tuple([_live(v, moved) for v in t])
 
 
-def _node_shifter(cls: type):
-    """A function copying a node of ``cls`` with its spans moved (generated: one move per field, no dispatch
-    on field names at run time; moving every declaration of a 2,000-line file is a keystroke's budget)."""
-    lines = [f"def shift(n, d):", "    o = new(cls)"]
+def _node_converter(cls: type):
+    """A function copying a node of ``cls`` with live spans (generated from the dataclass's fields)."""
+    lines = ["def convert(n, m):", "    o = new(cls)"]
     for f in fields(cls):
+        lines.append(f"    v = n.{f.name}")
         if f.name.endswith("span"):
-            lines.append(f"    s = n.{f.name}")
-            lines.append(f"    put(o, {f.name!r}, s if s is None else Span(s.path, s.line + d, s.col, s.end_line + d, s.end_col))")
+            lines.append(f"    put(o, {f.name!r}, v if v is None else span(v, m))")
         else:
-            lines.append(f"    v = n.{f.name}")
-            lines.append(f"    f = get(type(v))")
-            lines.append(f"    put(o, {f.name!r}, v if f is None else f(v, d))")
+            lines.append("    c = get(type(v))")
+            lines.append(f"    put(o, {f.name!r}, v if c is None else c(v, m))")
     lines.append("    return o")
-    scope = {"new": object.__new__, "put": object.__setattr__, "cls": cls, "Span": Span, "get": _SHIFTERS.get}
+    scope = {"new": object.__new__, "put": object.__setattr__, "cls": cls, "span": _live_span, "get": _CONVERTERS.get}
     exec("\n".join(lines), scope)  # noqa: S102 - code generated from the AST's own dataclass fields
-    return scope["shift"]
+    return scope["convert"]
 
 
-_SHIFTERS: dict[type, object] = {Span: _shift_span, tuple: _shift_tuple}
+_CONVERTERS: dict[type, object] = {tuple: _live_tuple}
 for _cls in vars(ast).values():
     if isinstance(_cls, type) and issubclass(_cls, ast.Node) and is_dataclass(_cls):
-        _SHIFTERS[_cls] = _node_shifter(_cls)
-
-
-assert is_dataclass(ast.Property)  # _shift rebuilds nodes from their dataclass fields
+        _CONVERTERS[_cls] = _node_converter(_cls)
 
 
 # --- what may come next ---------------------------------------------------------------

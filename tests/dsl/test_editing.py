@@ -95,3 +95,34 @@ def test_keywords_at_a_property_key_of_an_alert():
 
 def test_keywords_at_after_a_syntax_error_is_none():
     assert keywords_at("alert x { when: > > ", 20) is None
+
+
+def test_a_moved_declarations_spans_are_spans_in_every_way():
+    from plays.diagnostics import Span
+
+    cache = ModuleCache()
+    cache.parse_module("metric mau: count\n", "a.play")
+    (metric,), _ = cache.parse_module("\n\nmetric mau: count\n", "a.play")[0].declarations, None
+    plain = Span("a.play", 3, 1, 3, 18)
+    s = metric.span
+    assert (s.line, s.end_line, s.col, s.end_col) == (3, 3, 1, 18)
+    assert s == plain and plain == s and hash(s) == hash(plain) and not (s != plain)
+    assert not (s < plain) and s <= plain and plain >= s and Span("a.play", 1, 1, 1, 2) < s
+    assert sorted([Span("a.play", 9, 1, 9, 2), s, Span("a.play", 1, 1, 1, 2)])[1] is s
+    assert repr(s) == repr(plain) and str(s) == "a.play:3:1" and s.to_json() == plain.to_json()
+    assert {s: 1}[plain] == 1
+
+
+def test_checking_a_spec_set_through_the_cache_gives_plays_checks_diagnostics():
+    from plays.compiler.driver import compile_sources
+    from plays.sources import Source
+
+    rng = random.Random(7)
+    texts = {p.name: p.read_text("utf-8") for p in sorted(ROOT.glob("specs/*.play"))}
+    cache = ModuleCache()
+    for name in [*texts] * 2:
+        for edited in _edits(texts[name], rng, 6):
+            texts[name] = edited
+            sources = [Source(n, t) for n, t in texts.items()]
+            got = compile_sources(sources, lower=False, parse=cache.parse_module).diagnostics
+            assert got == compile_sources(sources, lower=False).diagnostics
