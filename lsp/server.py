@@ -124,8 +124,8 @@ class PlaysLanguageServer(LanguageServer):
 
     def at(self, uri: str, position: lsp.Position):
         """(spec set, index, occurrence, compiler line, compiler column) at ``position`` of ``uri``."""
-        path = to_fs_path(uri)
-        spec_set = self.project.set_of(path)
+        path = _file(uri)
+        spec_set = self.project.set_of(path) if path else None
         if spec_set is None:
             return None
         doc = self.workspace.get_text_document(uri)
@@ -138,9 +138,17 @@ class PlaysLanguageServer(LanguageServer):
 server = PlaysLanguageServer()
 
 
+def _file(uri: str) -> str | None:
+    """The file-system path of a ``file:`` URI; None for others (an unsaved ``untitled:`` buffer): not checked."""
+    path = to_fs_path(uri) if uri.startswith("file:") else None
+    return os.path.abspath(path) if path else None
+
+
 @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: PlaysLanguageServer, params: lsp.DidOpenTextDocumentParams):
-    path = to_fs_path(params.text_document.uri)
+    path = _file(params.text_document.uri)
+    if path is None:
+        return
     ls.project.open(path, params.text_document.text)
     ls.check_and_publish(changed=path)
 
@@ -148,7 +156,9 @@ def did_open(ls: PlaysLanguageServer, params: lsp.DidOpenTextDocumentParams):
 @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
 def did_change(ls: PlaysLanguageServer, params: lsp.DidChangeTextDocumentParams):
     doc = ls.workspace.get_text_document(params.text_document.uri)
-    path = to_fs_path(doc.uri)
+    path = _file(doc.uri)
+    if path is None:
+        return
     ls.project.change(path, doc.source)
     ls.check_and_publish(changed=path)
 
@@ -161,7 +171,10 @@ def did_save(ls: PlaysLanguageServer, params: lsp.DidSaveTextDocumentParams):
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: PlaysLanguageServer, params: lsp.DidCloseTextDocumentParams):
-    ls.project.close(to_fs_path(params.text_document.uri))
+    path = _file(params.text_document.uri)
+    if path is None:
+        return
+    ls.project.close(path)
     ls.check_and_publish()
 
 
@@ -174,8 +187,8 @@ def did_change_watched_files(ls: PlaysLanguageServer, params: lsp.DidChangeWatch
 @server.feature(lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=[".", ":", ",", "("]))
 def completion(ls: PlaysLanguageServer, params: lsp.CompletionParams):
     doc = ls.workspace.get_text_document(params.text_document.uri)
-    path = to_fs_path(doc.uri)
-    spec_set = ls.project.set_of(path)
+    path = _file(doc.uri)
+    spec_set = ls.project.set_of(path) if path else None
     index = ls.index_of(spec_set) if spec_set is not None else None
     shown = spec_set.files[path] if spec_set is not None else ""
     items = complete(doc.source, doc.offset_at_position(params.position), index, shown)
@@ -197,7 +210,7 @@ def on_hover(ls: PlaysLanguageServer, params: lsp.HoverParams):
         text = hover(occ, index)
         if text:
             parts.append(text)
-    shown = spec_set.files[to_fs_path(params.text_document.uri)]
+    shown = spec_set.files[_file(params.text_document.uri)]
     for d in spec_set.result.diagnostics if spec_set.result else ():
         s = d.span
         if s is not None and s.path == shown and (s.line, s.col) <= (line, col) <= (s.end_line, s.end_col):
@@ -233,10 +246,10 @@ def formatting(ls: PlaysLanguageServer, params: lsp.DocumentFormattingParams):
     from plays.errors import CompileError
 
     doc = ls.workspace.get_text_document(params.text_document.uri)
-    path = to_fs_path(doc.uri)
-    spec_set = ls.project.set_of(path)
+    path = _file(doc.uri)
+    spec_set = ls.project.set_of(path) if path else None
     try:
-        new = format_source(doc.source, spec_set.files[path] if spec_set else os.path.basename(path))
+        new = format_source(doc.source, spec_set.files[path] if spec_set else "<buffer>")
     except CompileError:
         return []  # a file that does not parse is left as it is
     if new == doc.source:

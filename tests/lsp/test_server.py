@@ -298,3 +298,22 @@ def test_without_pygls_it_says_how_to_install_it(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr == "plays: error: the language server needs pygls: pip install 'plays[lsp]'\n"
     assert proc.stdout == ""
+
+
+@pytest.mark.asyncio
+@pytest.mark.slow
+async def test_an_unsaved_buffer_is_not_checked_but_still_completed(client):
+    untitled = "untitled:Untitled-1"
+    client.text_document_did_open(
+        lsp.DidOpenTextDocumentParams(
+            text_document=lsp.TextDocumentItem(uri=untitled, language_id="plays", version=1, text="alert a {\n  sev")
+        )
+    )
+    result = await client.text_document_completion_async(
+        lsp.CompletionParams(text_document=lsp.TextDocumentIdentifier(uri=untitled), position=lsp.Position(line=1, character=5))
+    )
+    assert sorted(i.label for i in result.items) == ["cooldown", "for", "playbook", "severity", "when", "where"]
+    assert untitled not in client.diagnostics
+    # and the server goes on with the workspace
+    got = await diagnostics_after(client, lambda: open_doc(client, "alerts.play", ALERTS.replace("high", "hgh")))
+    assert [d.code for d in got[uri(client, "alerts.play")]] == ["E208"]
