@@ -134,6 +134,8 @@ class Project:
             for d in spec_set.result.diagnostics:
                 if d.span is not None:
                     by_path.setdefault(self.path_of(spec_set, d.span.path), []).append(d)
+        for path in self._published - set(by_path):  # no longer in a spec set (a new file closed unsaved)
+            by_path[path] = []
         now = {p for p, ds in by_path.items() if ds}
         out = {p: ds for p, ds in by_path.items() if ds or p in self._published}
         self._published = now

@@ -24,6 +24,7 @@ from plays.dsl import ast
 
 METRIC, ATTRIBUTE, ENUM_VALUE, TASK, FUNCTION = "metric", "attribute", "enum value", "task", "function"
 _NAME = "name"  # a bare name in an expression, before it is known to be a metric, an attribute or an enum value
+_TITLE_NAME = "title name"  # a bare name in a task title's template: a metric, a function, or nothing of ours
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +94,7 @@ class Index:
         self.occurrences_by_path.setdefault(occ.span.path, []).append(occ)
 
     def _module(self, module: ast.Module, text: str) -> None:
-        lines = None
+        self._lines = lines = text.split("\n")
         for decl in module.declarations:
             if isinstance(decl, ast.AccountCatalog):
                 for attr in decl.attributes:
@@ -104,7 +105,6 @@ class Index:
                         self._add(Occurrence(ENUM_VALUE, w.name, w.span, True, (attr.name,)))
             elif isinstance(decl, ast.Metric):
                 self.metrics.setdefault(decl.name, MetricDecl(decl.name, decl.type.name, decl.description))
-                lines = lines if lines is not None else text.split("\n")
                 self._add(Occurrence(METRIC, decl.name, _metric_name_span(decl, lines), True))
             else:
                 self._rule(decl)
@@ -120,10 +120,24 @@ class Index:
             for task in book.tasks:
                 tasks.setdefault(task.name, TaskDecl(task.name, task.title, decl.name))
                 self._add(Occurrence(TASK, task.name, _tail(task.span, task.name), True, scope))
+                self._title(task.title_span)
                 for prop in task.props:
                     if isinstance(prop.value, ast.NameList):
                         for w in prop.value.names:
                             self._add(Occurrence(TASK, w.name, w.span, False, scope))
+
+    def _title(self, span: Span) -> None:
+        """The names a task title's template uses: ``account.NAME``, metrics and functions in ``{{ }}``/``{% %}``."""
+        if span.line != span.end_line or span.line > len(self._lines):
+            return
+        raw = self._lines[span.line - 1][span.col - 1 : span.end_col - 1]
+        for block in _TEMPLATE_BLOCK.finditer(raw):
+            for m in _TEMPLATE_NAME.finditer(raw, block.start(), block.end()):
+                name, kind = (m.group(1), ATTRIBUTE) if m.group(1) else (m.group(2), _TITLE_NAME)
+                if name is None:
+                    continue
+                at = span.col + m.start(1 if m.group(1) else 2)
+                self._add(Occurrence(kind, name, Span(span.path, span.line, at, span.line, at + len(name))))
 
     def _value(self, value) -> None:
         if isinstance(value, ast.DeployOn):
@@ -144,11 +158,17 @@ class Index:
 
     def _resolve_names(self) -> None:
         """Give the bare names their kind, once every declaration is known (a metric may be in a later file)."""
+        from plays.dsl.language import FUNCTIONS
+
         for path, occs in self.occurrences_by_path.items():
             for i, o in enumerate(occs):
                 if o.kind == _NAME:
                     kind = METRIC if o.name in self.metrics else ATTRIBUTE if o.name in self.attributes else ENUM_VALUE
                     occs[i] = Occurrence(kind, o.name, o.span, False, o.scope)
+                elif o.kind == _TITLE_NAME:
+                    kind = METRIC if o.name in self.metrics else FUNCTION if o.name in FUNCTIONS else None
+                    occs[i] = Occurrence(kind, o.name, o.span) if kind else None
+            occs[:] = [o for o in occs if o is not None]
 
     def at(self, path: str, line: int, col: int) -> Occurrence | None:
         """The occurrence under ``line``:``col`` of ``path`` (the character after the cursor, or before it)."""
@@ -174,6 +194,11 @@ class Index:
         return found[:1]
 
 
+# In a title (as written, escapes and all): the template blocks, and in them `account.NAME` or a name that
+# is not an attribute of something (`goal.title`), a filter (`| pct`) or in a string.
+_TEMPLATE_BLOCK = re.compile(r"\{\{.*?(?:\}\}|$)|\{%.*?(?:%\}|$)")
+_TEMPLATE_NAME = re.compile(r"\\?\"(?:[^\"\\]|\\[^\"])*\\?\"|'[^']*'|\baccount\s*\.\s*([a-z_][a-z0-9_]*)"
+                            r"|(?<![\w.|])(?<!\|\s)([a-z_][a-z0-9_]*)")
 _NAME_AFTER_KEYWORD = re.compile(r"metric(?:\s|#[^\n]*)+([a-z_][a-z0-9_]*)")
 
 
