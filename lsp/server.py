@@ -63,11 +63,11 @@ class PlaysLanguageServer(LanguageServer):
         if changed is not None and changed not in results and self.project.set_of(changed) is not None:
             results[changed] = []
         for path, diagnostics in results.items():
-            text = self.project.text(path) or ""
+            lines = (self.project.text(path) or "").split("\n")
             spec_set = self.project.set_of(path)
             self.text_document_publish_diagnostics(
                 lsp.PublishDiagnosticsParams(
-                    uri=from_fs_path(path), diagnostics=[self.to_lsp(d, text, spec_set) for d in diagnostics]
+                    uri=from_fs_path(path), diagnostics=[self.to_lsp(d, lines, spec_set) for d in diagnostics]
                 )
             )
 
@@ -77,8 +77,8 @@ class PlaysLanguageServer(LanguageServer):
         head = line[:chars]
         return len(head) if head.isascii() else self.workspace.position_codec.client_num_units(head)
 
-    def range_of(self, span: Span, text: str) -> lsp.Range:
-        lines = text.split("\n")
+    def range_of(self, span: Span, lines: list[str]) -> lsp.Range:
+        """``span`` in LSP's terms, ``lines`` being its file's text split at newlines."""
 
         def pos(line: int, col: int) -> lsp.Position:
             if line - 1 >= len(lines):
@@ -89,9 +89,9 @@ class PlaysLanguageServer(LanguageServer):
 
     def location(self, spec_set: SpecSet, span: Span) -> lsp.Location:
         path = self.project.path_of(spec_set, span.path)
-        return lsp.Location(uri=from_fs_path(path), range=self.range_of(span, self.project.text(path) or ""))
+        return lsp.Location(uri=from_fs_path(path), range=self.range_of(span, (self.project.text(path) or "").split("\n")))
 
-    def to_lsp(self, d: Diagnostic, text: str, spec_set: SpecSet | None) -> lsp.Diagnostic:
+    def to_lsp(self, d: Diagnostic, lines: list[str], spec_set: SpecSet | None) -> lsp.Diagnostic:
         """``d`` as LSP has it: the range in the client's units, the suggestion and span-less notes in the message."""
         message = d.message
         if d.suggestion:
@@ -103,7 +103,7 @@ class PlaysLanguageServer(LanguageServer):
             elif spec_set is not None:
                 related.append(lsp.DiagnosticRelatedInformation(self.location(spec_set, note.span), note.message))
         return lsp.Diagnostic(
-            range=self.range_of(d.span, text),
+            range=self.range_of(d.span, lines),
             message=message,
             severity=lsp.DiagnosticSeverity.Error if d.is_error else lsp.DiagnosticSeverity.Warning,
             code=d.code,

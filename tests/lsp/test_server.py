@@ -317,3 +317,15 @@ async def test_an_unsaved_buffer_is_not_checked_but_still_completed(client):
     # and the server goes on with the workspace
     got = await diagnostics_after(client, lambda: open_doc(client, "alerts.play", ALERTS.replace("high", "hgh")))
     assert [d.code for d in got[uri(client, "alerts.play")]] == ["E208"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.slow
+async def test_ranges_count_utf16_code_units_after_an_emoji(client):
+    # `😋` is one character to plays check (column 30 below) and two UTF-16 code units to the client.
+    text = ALERTS.replace('{ type: call  due: 2d }', '{ type: call  due: 2d }\n    task e "Email 😋" { type: emial }')
+    got = await diagnostics_after(client, lambda: open_doc(client, "alerts.play", text))
+    (d,) = got[uri(client, "alerts.play")]
+    line = text.split("\n")[6]
+    assert d.code == "E208" and line.index("emial") == 29  # characters before it, the emoji counted once
+    assert d.range == rng(6, 30, 6, 35)
