@@ -126,3 +126,40 @@ def test_checking_a_spec_set_through_the_cache_gives_plays_checks_diagnostics():
             sources = [Source(n, t) for n, t in texts.items()]
             got = compile_sources(sources, lower=False, parse=cache.parse_module).diagnostics
             assert got == compile_sources(sources, lower=False).diagnostics
+
+
+# --- property: any session of edits -------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+SEED = (ROOT / "tests" / "data" / "language_examples.play").read_text("utf-8")
+FRAGMENTS = ["{", "}", "(", ")", ",", ":", '"', "#", "\n", "\n\n", " ", "-", ">", "==", "and", "7d", "20%",
+             "alert a {", "goal g {", "external", "external goal", "metric m: count\n", "account {", "task t \"T\" {",
+             "playbook {", "after: ", "when: mau >", "é", "😋", "\t", "\r\n", "9999999999999999", "2026-02-30"]
+
+
+@st.composite
+def sessions(draw):
+    """A spec's text and the texts a user's keystrokes make of it, one after another."""
+    text = SEED
+    texts = []
+    for _ in range(draw(st.integers(1, 12))):
+        n = len(text)
+        a = draw(st.integers(0, n))
+        if draw(st.booleans()) and n:
+            text = text[:a] + text[min(n, a + draw(st.integers(1, 30))):]
+        else:
+            text = text[:a] + draw(st.sampled_from(FRAGMENTS)) + text[a:]
+        texts.append(text)
+    return texts
+
+
+@pytest.mark.slow
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sessions())
+def test_any_session_of_edits_parses_as_the_whole_file_parse(texts):
+    cache = ModuleCache()
+    same(cache, SEED)
+    for text in texts:
+        same(cache, text)
