@@ -138,6 +138,20 @@ class PlaysLanguageServer(LanguageServer):
 server = PlaysLanguageServer()
 
 
+@server.feature(lsp.INITIALIZED)
+def initialized(ls: PlaysLanguageServer, params: lsp.InitializedParams):
+    """Ask the client to report .play files created, changed or deleted outside the editor, when it can."""
+    caps = ls.client_capabilities.workspace
+    watched = caps.did_change_watched_files if caps is not None else None
+    if watched is not None and watched.dynamic_registration:
+        options = lsp.DidChangeWatchedFilesRegistrationOptions(watchers=[lsp.FileSystemWatcher(glob_pattern="**/*.play")])
+        ls.client_register_capability(
+            lsp.RegistrationParams(registrations=[
+                lsp.Registration(id="plays-watch", method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES, register_options=options)
+            ])
+        )
+
+
 def _file(uri: str) -> str | None:
     """The file-system path of a ``file:`` URI; None for others (an unsaved ``untitled:`` buffer): not checked."""
     path = to_fs_path(uri) if uri.startswith("file:") else None

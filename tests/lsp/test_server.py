@@ -57,6 +57,12 @@ async def client(lsp_client: LanguageClient, tmp_path_factory):
     (folder / "alerts.play").write_text(ALERTS)
     (folder / "goals.play").write_text(GOALS)
     lsp_client.folder = folder
+    lsp_client.registrations = []
+
+    @lsp_client.feature(lsp.CLIENT_REGISTER_CAPABILITY)
+    def register(client: LanguageClient, params: lsp.RegistrationParams):
+        client.registrations.extend(params.registrations)
+
     await lsp_client.initialize_session(
         lsp.InitializeParams(
             capabilities=pytest_lsp.client_capabilities("visual-studio-code"),
@@ -329,3 +335,25 @@ async def test_ranges_count_utf16_code_units_after_an_emoji(client):
     line = text.split("\n")[6]
     assert d.code == "E208" and line.index("emial") == 29  # characters before it, the emoji counted once
     assert d.range == rng(6, 30, 6, 35)
+
+
+@pytest.mark.asyncio
+@pytest.mark.slow
+async def test_a_file_written_outside_the_editor_joins_the_spec_set_when_the_client_reports_it(client):
+    await diagnostics_after(client, lambda: open_doc(client, "alerts.play", ALERTS))
+    # the server asked to be told of .play files changing on disk
+    (reg,) = client.registrations
+    assert reg.method == lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES
+    assert [w["globPattern"] for w in reg.register_options["watchers"]] == ["**/*.play"]  # as sent (JSON)
+    (client.folder / "more.play").write_text('alert more { when: mau > 1  severity: hgh }\n')
+
+    def report():
+        client.acted_on = "more.play"
+        client.workspace_did_change_watched_files(
+            lsp.DidChangeWatchedFilesParams(
+                changes=[lsp.FileEvent(uri=uri(client, "more.play"), type=lsp.FileChangeType.Created)]
+            )
+        )
+
+    got = await diagnostics_after(client, report)
+    assert [d.code for d in got[uri(client, "more.play")]] == ["W402", "E208"]
