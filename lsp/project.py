@@ -51,7 +51,9 @@ class Project:
         self.roots = [os.path.abspath(r) for r in roots]
         self.overlays: dict[str, str] = {}  # absolute path -> the editor's text
         self._disk: dict[str, str] = {}  # absolute path -> text read from disk
-        self._parse = ModuleCache()
+        # One parse cache per spec set's folder: a kept declaration's spans move with its file's text, so two
+        # sets must not share one (two folders can both have an `alerts.play`).
+        self._parse: dict[str, ModuleCache] = defaultdict(ModuleCache)
         self.sets: list[SpecSet] = []
         self._published: set[str] = set()
         self.rediscover()
@@ -123,8 +125,8 @@ class Project:
                     sources.append(Source(shown, text))
             modules = spec_set.modules = {}
 
-            def parse(text, shown, modules=modules):
-                module, diags = self._parse.parse_module(text, shown)
+            def parse(text, shown, modules=modules, cache=self._parse[spec_set.root]):
+                module, diags = cache.parse_module(text, shown)
                 modules[shown] = module
                 return module, diags
 
