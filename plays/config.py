@@ -48,9 +48,16 @@ _REPO_MARKERS = (".git", ".hg")
 
 
 class ConfigError(InputError):
-    """A configuration file that cannot be read or does not validate: exit 2 with its diagnostics."""
+    """A configuration file that cannot be read or does not validate: exit 2 with its diagnostics.
+
+    ``sources`` maps the file (as shown) to its text, so that the diagnostics can show their line.
+    """
 
     default_message = "bad configuration"
+
+    def __init__(self, diagnostics, sources: dict[str, str] | None = None):
+        super().__init__(diagnostics)
+        self.sources = sources or {}
 
 
 @dataclass(frozen=True)
@@ -158,6 +165,11 @@ def read_config(path: str | os.PathLike, *, today: date | None = None, named: bo
 
     path = Path(path)
     shown = display_path(path)
+    if os.path.isabs(shown):  # above the current folder: ../pyproject.toml reads better
+        try:
+            shown = Path(os.path.relpath(path)).as_posix()
+        except ValueError:
+            pass
     try:
         text = path.read_bytes().decode("utf-8")
     except OSError as e:
@@ -184,7 +196,7 @@ def parse_config(text: str, shown: str, *, pyproject: bool = False, today: date 
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError([_toml_error(e, text, shown)]) from None
+        raise ConfigError([_toml_error(e, text, shown)], {shown: text}) from None
     locate = _Locator(text, shown)
     prefix: tuple = ()
     table = data
@@ -198,7 +210,7 @@ def parse_config(text: str, shown: str, *, pyproject: bool = False, today: date 
             return Settings(file=shown, today=today)
         if not isinstance(table, dict):
             raise ConfigError([error("C102", f"`tool.plays` must be a table ([tool.plays]), not {_kind(table)}",
-                                     locate.value(prefix))])
+                                     locate.value(prefix))], {shown: text})
     where = "[tool.plays]" if pyproject else None
     diags: list[Diagnostic] = []
     values: dict = {}
@@ -211,7 +223,7 @@ def parse_config(text: str, shown: str, *, pyproject: bool = False, today: date 
         if checked is not None:
             values[key.replace("-", "_")] = checked
     if diags:
-        raise ConfigError(sorted(diags, key=Diagnostic.sort_key))
+        raise ConfigError(sorted(diags, key=Diagnostic.sort_key), {shown: text})
     return Settings(file=shown, today=today, **values)
 
 
