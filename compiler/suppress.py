@@ -222,14 +222,13 @@ def _until(value: str, span: Span, malformed: list) -> date | None:
 
 def _unsuppressible(code: str) -> str | None:
     """Why a comment cannot suppress ``code``, or ``None`` when it can."""
-    c = CODES[code]
-    if c.severity == "error":
+    if code[0] not in "EW":
+        return f"{code} is not reported on spec files, so there is nothing here to suppress"
+    if CODES[code].severity == "error":
         return (f"{code} is an error and cannot be suppressed: an error makes the spec set uncompilable "
                 "(fix it instead)")
     if code in _OWN:
         return f"{code} is about suppression comments themselves; turn it off in the configuration instead"
-    if code[0] != "W":
-        return f"{code} is not reported on spec files, so there is nothing here to suppress"
     return None
 
 
