@@ -263,3 +263,82 @@ def test_test_paths_and_fail_under_drive_plays_test(repo, run_cli):
     (repo / "plays.toml").write_text('paths = ["specs"]\nfail-under = 50\n')  # test-paths defaults to paths
     assert run_cli("test")[0] == 0
     assert run_cli("test", "--coverage", "--fail-under", "90")[0] == 1  # the command line wins
+
+
+# --- any TOML: a Settings or a ConfigError, never another exception ------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+SEED = ('# plays\n[tool.plays]\npaths = ["specs/", \'x\']\ntest-paths = [\n  "t",  # c\n]\nstrict = true\n'
+        'fail-under = 90.5\n[tool.plays.severity]\nW300 = "error"\n"W402" = \'off\'\n')
+FRAGMENTS = ["[", "]", "{", "}", "=", ",", ".", '"', "'", '"""', "'''", "#", "\n", " ", "\\", "W300", "E302",
+             "stict", "paths", "severity", "tool", "plays", "true", "1", "-1", "1e400", "1979-05-27", "inf",
+             '"off"', "x = 1\n", "[tool.plays.severity]\n", "[[a]]\n", "é", "\t"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_any_configuration_text_is_settings_or_positioned_config_errors(data):
+    import tomllib
+
+    from plays.config import Settings
+
+    text = SEED
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(text)))
+        if data.draw(st.booleans()):
+            text = text[:at] + data.draw(st.sampled_from(FRAGMENTS)) + text[at:]
+        else:
+            text = text[:at] + text[at + data.draw(st.integers(1, 8)):]
+    try:
+        s = parse_config(text, "pyproject.toml", pyproject=True)
+    except ConfigError as e:
+        lines = text.split("\n")
+        for d in e.diagnostics:
+            assert d.code in ("C100", "C101", "C102", "C103")
+            assert 1 <= d.span.line <= len(lines) + 1
+        for d in e.diagnostics:
+            if d.code == "C101" and d.span.line > 1:  # a located unknown key is underlined exactly
+                key = d.message.split("`")[1]
+                shown = lines[d.span.line - 1][d.span.col - 1:d.span.end_col - 1]
+                assert shown.strip("\"'") == key or shown == key, (text, d)
+        return
+    except Exception as e:  # noqa: BLE001
+        # a usage error is fine only for a file without [tool.plays]: not this one
+        raise AssertionError(f"{type(e).__name__}: {e}\n{text}") from None
+    assert isinstance(s, Settings)
+    tomllib.loads(text)  # it parsed
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=60) | st.sampled_from(FRAGMENTS).map(lambda f: ('strict = true\n' + f).encode()))
+def test_plays_check_with_any_plays_toml_exits_0_1_or_2_without_an_internal_error(content):
+    import contextlib
+    import io
+    import os
+    import tempfile
+
+    from plays.cli import main
+
+    with tempfile.TemporaryDirectory() as d:
+        os.mkdir(os.path.join(d, ".git"))
+        os.mkdir(os.path.join(d, "specs"))
+        Path(d, "specs", "a.play").write_text(CLEAN)
+        Path(d, "plays.toml").write_bytes(content)
+        old = os.getcwd()
+        os.chdir(d)
+        out, err = io.StringIO(), io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                try:
+                    main(["check", "specs"])
+                    code = 0
+                except SystemExit as e:
+                    code = e.code
+        finally:
+            os.chdir(old)
+    assert code in (0, 1, 2), err.getvalue()
+    assert "internal error" not in err.getvalue() and "Traceback" not in err.getvalue()
+    if code == 2:
+        assert err.getvalue().startswith("plays.toml:1:") or "error[C1" in err.getvalue(), err.getvalue()
