@@ -166,6 +166,7 @@ _KINDS = {
     "R1": ("export.csv", "csv"),  # a snapshot file, validated against the catalog
     "R2": ("", "sh"),  # a command line and what it prints (evaluation)
     "T": ("example.test.yaml", "yaml"),  # a spec test file
+    "C": ("plays.toml", "toml"),  # a configuration file (or pyproject.toml, by the entry's `file`)
 }
 _SPEC = ("example.play", "play")
 

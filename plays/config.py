@@ -243,13 +243,16 @@ def _unknown_key(key: str, span: Span, where: str | None, pyproject: bool) -> Di
 def _toml_error(e: tomllib.TOMLDecodeError, text: str, shown: str) -> Diagnostic:
     message = str(e)
     m = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
+    lines = text.split("\n")
     if m:
         line, col = int(m.group(1)), int(m.group(2))
         message = message[: m.start()]
     else:
         message = re.sub(r"\s*\(at end of document\)$", "", message)
-        line = text.count("\n") + 1
-        col = len(text) - (text.rfind("\n") + 1) + 1
+        line, col = len(lines), len(lines[-1]) + 1
+    while 1 < line <= len(lines) and col == 1 and not lines[line - 1].strip():  # a blank line: the end of the one above
+        line -= 1
+        col = len(lines[line - 1]) + 1
     return error("C100", f"not valid TOML: {message[:1].lower()}{message[1:]}", Span(shown, line, col, line, col + 1))
 
 

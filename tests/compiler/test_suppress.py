@@ -191,3 +191,20 @@ def test_a_comment_at_the_end_of_a_warnings_line_removes_exactly_that_warning(da
     after = compile_sources([Source("m.play", "\n".join(lines))]).diagnostics
     expected = [x for x in before if not (x.code == d.code and x.span and x.span.line == d.span.line)]
     assert after == expected
+
+
+def test_the_documented_example_checks_clean_and_is_in_the_canonical_layout():
+    import re
+
+    from plays.codes import catalog, groups
+    from plays.dsl.fmt import format_source
+
+    intro = next(intro for title, intro, _ in groups() if title.startswith("Suppressions"))
+    example = re.search(r"```play\n(.*?)```", intro, re.S).group(1)
+    assert format_source(example) == example
+    r = compile_sources([Source("catalog.play", catalog()), Source("example.play", example)])
+    assert r.diagnostics == []
+    # and without the comments, the warnings they suppress are there
+    bare = re.sub(r" *# plays:[^\n]*", "", example)
+    assert [d.code for d in compile_sources([Source("catalog.play", catalog()), Source("e.play", bare)]).diagnostics] \
+        == ["W402", "W300", "W300"]
