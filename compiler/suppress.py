@@ -73,21 +73,25 @@ class Suppression:
 
 
 def scan(text: str, path: str) -> tuple[list[Suppression], list[Diagnostic]]:
-    """The suppressions of one file and the problems of its ``# plays:`` comments (W901, W902)."""
+    """The suppressions of one file and the problems of its ``# plays:`` comments (W901, W902).
+
+    One pass over the lines: strings and comments never span lines, so each
+    line with a ``#`` is scanned on its own.
+    """
     if "plays" not in text and "disable" not in text:
         return [], []
-    lines = text.split("\n")
-    starts = [0]
-    for ln in lines[:-1]:
-        starts.append(starts[-1] + len(ln) + 1)
-    code_lines = _code_lines(text, lines, starts)
-    found, problems = [], []
-    for m in _LEXEMES.finditer(text):
-        comment = m.group()
-        if not comment.startswith("#"):
+    found: list[Suppression] = []
+    problems: list[Diagnostic] = []
+    waiting: list[Suppression] = []  # alone on their line: they apply to the next line that holds code
+    for line, text_of_line in enumerate(text.split("\n"), 1):
+        m = _comment_in(text_of_line) if "#" in text_of_line else None
+        if waiting and (text_of_line[: m.start()] if m else text_of_line).strip():
+            for s in waiting:
+                s.line = line
+            waiting = []
+        if m is None:
             continue
-        line = _line_of(starts, m.start())
-        col = m.start() - starts[line - 1] + 1
+        comment, col = m.group(), m.start() + 1
         span = Span(path, line, col, line, col + len(comment))
         directive = _DIRECTIVE.match(comment)
         if directive is None:
@@ -96,13 +100,23 @@ def scan(text: str, path: str) -> tuple[list[Suppression], list[Diagnostic]]:
                     "W901", "this looks like a suppression, but suppressions are written `# plays: disable=CODE`",
                     span, suggestion=_near_miss_fix(comment)))
             continue
-        own_line = not lines[line - 1][: col - 1].strip()
-        target = _next_code_line(code_lines, line) if own_line else line
-        s, diags = _parse(comment, directive.end(), span, path, target)
+        s, diags = _parse(comment, directive.end(), span, path, line)
         problems.extend(diags)
-        if s is not None:
-            found.append(s)
+        if s is None:
+            continue
+        if not s.file_wide and not text_of_line[: m.start()].strip():
+            s.line = None  # until a line of code follows
+            waiting.append(s)
+        found.append(s)
     return found, problems
+
+
+def _comment_in(line: str) -> re.Match | None:
+    """The comment of one line (a ``#`` outside a string), or ``None``."""
+    for m in _LEXEMES.finditer(line):
+        if m.group().startswith("#"):
+            return m
+    return None
 
 
 def _near_miss_fix(comment: str) -> str | None:
@@ -111,29 +125,6 @@ def _near_miss_fix(comment: str) -> str | None:
         return "# plays: disable=CODE"
     rest = m.group(2).strip()
     return f"# plays: {m.group(1).lower()}={rest}" if rest else f"# plays: {m.group(1).lower()}=CODE"
-
-
-def _line_of(starts: list[int], offset: int) -> int:
-    from bisect import bisect_right
-
-    return bisect_right(starts, offset)
-
-
-def _code_lines(text: str, lines: list[str], starts: list[int]) -> list[int]:
-    """The numbers of the lines that hold something other than blanks and a comment, in order."""
-    comment_at: dict[int, int] = {}
-    for m in _LEXEMES.finditer(text):
-        if m.group().startswith("#"):
-            line = _line_of(starts, m.start())
-            comment_at[line] = m.start() - starts[line - 1]
-    return [i for i, ln in enumerate(lines, 1) if ln[: comment_at.get(i, len(ln))].strip()]
-
-
-def _next_code_line(code_lines: list[int], line: int) -> int | None:
-    from bisect import bisect_right
-
-    i = bisect_right(code_lines, line)
-    return code_lines[i] if i < len(code_lines) else None
 
 
 def _parse(comment: str, body_at: int, span: Span, path: str, target: int | None):
@@ -247,17 +238,19 @@ def apply(result, settings: Settings | None = None):
     if not settings.severity and not any(("plays" in t or "disable" in t) for t in result.sources.values()):
         return result  # nothing to do: the common case costs one scan of each text for a word
     today = settings.run_date()
-    suppressions: list[Suppression] = []
+    suppressions: dict[str, list[Suppression]] = {}  # by file
     diagnostics: list[Diagnostic] = []
     for path, text in result.sources.items():
         found, problems = scan(text, path)
-        suppressions.extend(found)
+        if found:
+            suppressions[path] = found
         diagnostics.extend(problems)
     had_errors = any(d.is_error for d in result.diagnostics)
     for d in result.diagnostics:
-        diagnostics.extend(_suppressed(d, suppressions, today))
+        here = suppressions.get(d.span.path, ()) if d.span is not None else ()
+        diagnostics.extend(_suppressed(d, here, today) if here else [d])
     if not had_errors:
-        for s in suppressions:
+        for s in (s for found in suppressions.values() for s in found):
             for code, span in s.codes.items():
                 if code not in s.used:
                     diagnostics.append(_unused(s, code, span, today))
@@ -271,14 +264,16 @@ def _suppressed(d: Diagnostic, suppressions: list[Suppression], today: date) -> 
     """``[d]`` when it stays (with a note for each expired suppression that matched it), ``[]`` when suppressed."""
     if d.severity is not Severity.WARNING:
         return [d]
-    expired = []
-    for s in suppressions:
+    expired, active = [], False
+    for s in suppressions:  # every suppression that covers it is used, so a second one is not "unused"
         if s.covers(d):
             s.used.add(d.code)
             if s.until is not None and today > s.until:
                 expired.append(s)
             else:
-                return []
+                active = True
+    if active:
+        return []
     if not expired:
         return [d]
     notes = tuple(Note(f"a suppression of {d.code} expired on {s.until.isoformat()}", s.span) for s in expired)

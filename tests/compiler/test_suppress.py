@@ -208,3 +208,8 @@ def test_the_documented_example_checks_clean_and_is_in_the_canonical_layout():
     bare = re.sub(r" *# plays:[^\n]*", "", example)
     assert [d.code for d in compile_sources([Source("catalog.play", catalog()), Source("e.play", bare)]).diagnostics] \
         == ["W402", "W300", "W300"]
+
+
+def test_two_suppressions_of_one_warning_are_both_used():
+    text = CATALOG + "alert a {\n  # plays: disable=W300\n  when: seat > 80  # plays: disable=W300\n" + BOOK + "\n}\n"
+    assert found(check(text)) == []
