@@ -2,7 +2,8 @@
 
 ``compile_sources`` ends here, so ``plays check``, ``plays compile``, the
 compile of ``plays test``, ``run``, ``diff`` and the language server all see
-the same diagnostics. The forms (docs/language.md, "Suppressing a warning"):
+the same diagnostics. The forms (docs/diagnostics.md, "Suppressions (W9xx)",
+written from plays/codes.toml):
 
 - ``# plays: disable=W300,W402`` at the end of a line: the warnings that
   start on that line; alone on its line: those that start on the next line
@@ -46,7 +47,7 @@ _COMMENT = r"#[^\n]*"
 _LEXEMES = re.compile(f"{_STRING}|{_COMMENT}")
 
 _DIRECTIVE = re.compile(r"#\s*plays\s*:")
-_NEAR_MISS = re.compile(r"#\s*(?:plays?|play-s)\b\s*[:=]?\s*(?:disable|enable|ignore|noqa|disable-file)\b", re.I)
+_NEAR_MISS = re.compile(r"#\s*plays?\b\s*[:=]?\s*(?:disable|enable|ignore|noqa|disable-file)\b", re.I)
 DIRECTIVES = ("disable", "disable-file")
 OPTIONS = ("disable", "disable-file", "until")
 _ITEM = re.compile(r"([^\s=,]+)(?:\s*=\s*((?:[^\s,=]*\s*,\s*)*[^\s,=]*))?")
