@@ -342,3 +342,27 @@ def test_plays_check_with_any_plays_toml_exits_0_1_or_2_without_an_internal_erro
     assert "internal error" not in err.getvalue() and "Traceback" not in err.getvalue()
     if code == 2:
         assert err.getvalue().startswith("plays.toml:1:") or "error[C1" in err.getvalue(), err.getvalue()
+
+
+def test_explain_and_diff_git_read_the_configurations_paths(tmp_path, run_cli):
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.com", "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "a.play").write_text(CLEAN)
+    (tmp_path / "plays.toml").write_text('paths = ["specs"]\n')
+    (tmp_path / "s.csv").write_text("account,date,seat\nacme,2026-01-01,0.9\nacme,2026-01-02,0.5\n")
+    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "base"]):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True, env=env)
+    code, out, _ = run_cli("explain", "a", "-s", "s.csv", "--account", "acme", "--date", "2026-01-01")
+    assert code == 0 and out.splitlines()[-1] == "  verdict: FIRED on 2026-01-01"
+    (tmp_path / "specs" / "a.play").write_text(CLEAN.replace("80%", "95%"))
+    code, out, err = run_cli("diff", "--git", "HEAD", "-s", "s.csv", "--format", "json")
+    assert code == 0, err
+    import json
+
+    assert [(c["name"], c["change"]) for c in json.loads(out)["rules"]] == [("a", "changed")]
