@@ -366,3 +366,10 @@ def test_explain_and_diff_git_read_the_configurations_paths(tmp_path, run_cli):
     import json
 
     assert [(c["name"], c["change"]) for c in json.loads(out)["rules"]] == [("a", "changed")]
+
+
+def test_a_configured_path_that_does_not_exist_names_where_it_came_from(repo, run_cli):
+    (repo / "plays.toml").write_text('paths = ["spec"]\ntest-paths = ["tests"]\n')
+    assert run_cli("check") == (2, "", "plays: error: spec: no such file or directory (from `paths` in plays.toml)\n")
+    assert run_cli("run", "-s", "x.csv")[2] == "plays: error: spec: no such file or directory (from `paths` in plays.toml)\n"
+    assert run_cli("test") == (2, "", "plays: error: tests: no such file or directory (from `test-paths` in plays.toml)\n")

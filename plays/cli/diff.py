@@ -11,7 +11,7 @@ import click
 from plays.diagnostics import UsageError
 
 from .run import _SNAPSHOTS, _date, _runtime_errors, load_plan, prepare_input
-from .settings import config_options, load_settings
+from .settings import config_options, load_settings, spec_paths
 
 
 @click.command()
@@ -74,7 +74,7 @@ def diff(paths, snapshots, rev, from_, to, all_, by, show, noisy, silent_after, 
         raise UsageError("--from is after --to")
     settings = load_settings(config_file, isolated)
     if rev is not None:
-        paths = tuple(paths) or tuple(settings.spec_paths())
+        paths = tuple(spec_paths(paths, settings))
         if not paths:
             raise UsageError("--git REV needs the spec paths (for example: plays diff --git origin/main specs/ -s data.csv)")
         base = _side("base", f"the base ({rev})", _git_sources(rev, paths), settings=settings)

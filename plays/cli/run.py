@@ -36,7 +36,9 @@ def load_plan(paths, plan_file, settings=None):
             click.echo(f"plays: error: {e}", err=True)
             sys.exit(1)
     if not paths and settings is not None:
-        paths = settings.spec_paths()
+        from .settings import spec_paths
+
+        paths = spec_paths(paths, settings)
     if not paths:
         raise UsageError("no spec paths given (for example: plays run specs/ --snapshots data.csv)")
     from plays.compiler.driver import compile_sources

@@ -23,7 +23,19 @@ def load_settings(config_file: str | None, isolated: bool):
 
 def spec_paths(paths, settings) -> list[str]:
     """PATHS as given, or the configuration's ``paths`` when none are given (``[]`` when neither)."""
-    return list(paths) if paths else settings.spec_paths()
+    return list(paths) if paths else configured(settings.spec_paths(), "paths", settings)
+
+
+def configured(paths: list[str], key: str, settings) -> list[str]:
+    """Paths from the configuration, each of which must exist: a missing one names the file and key it came from."""
+    import os
+
+    from plays.errors import UsageError
+
+    for p in paths:
+        if not os.path.lexists(p):
+            raise UsageError(f"{p}: no such file or directory (from `{key}` in {settings.file})")
+    return paths
 
 
 def strict_option(help_on: str):

@@ -14,7 +14,7 @@ from plays.spectest.coverage import coverage_report
 from plays.spectest.junit import FILE_CASE, render_junit
 from plays.spectest.runner import FileProblem, Outcome, Results, discover_test_files, run_files
 
-from .settings import config_options, load_settings
+from .settings import config_options, configured, load_settings
 
 # --- rendering -----------------------------------------------------------------
 
@@ -130,7 +130,8 @@ def test_command(paths, pattern, fmt, junit, coverage, fail_under, require_tests
     settings = load_settings(config_file, isolated)
     if fail_under is None and settings.fail_under is not None:  # the configuration's `fail-under` turns coverage on
         coverage, fail_under = True, settings.fail_under
-    where = list(paths) or settings.test_files_paths() or ["."]
+    key = "test-paths" if settings.test_paths is not None else "paths"
+    where = list(paths) or configured(settings.test_files_paths(), key, settings) or ["."]
     files = discover_test_files(where)
     if not files:
         message = f"no spec tests found under {', '.join(p(w) for w in where)} (no *.test.yaml file)"
