@@ -213,3 +213,10 @@ def test_the_documented_example_checks_clean_and_is_in_the_canonical_layout():
 def test_two_suppressions_of_one_warning_are_both_used():
     text = CATALOG + "alert a {\n  # plays: disable=W300\n  when: seat > 80  # plays: disable=W300\n" + BOOK + "\n}\n"
     assert found(check(text)) == []
+
+
+def test_a_file_kept_empty_on_purpose_says_so_file_wide():
+    r = compile_sources([Source("a.play", CATALOG), Source("todo.play", "# plays: disable-file=W100\n# EMEA alerts go here\n")])
+    assert r.diagnostics == []
+    r = compile_sources([Source("a.play", CATALOG), Source("todo.play", "# EMEA alerts go here\n")])
+    assert [d.code for d in r.diagnostics] == ["W100"]
