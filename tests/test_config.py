@@ -373,3 +373,13 @@ def test_a_configured_path_that_does_not_exist_names_where_it_came_from(repo, ru
     assert run_cli("check") == (2, "", "plays: error: spec: no such file or directory (from `paths` in plays.toml)\n")
     assert run_cli("run", "-s", "x.csv")[2] == "plays: error: spec: no such file or directory (from `paths` in plays.toml)\n"
     assert run_cli("test") == (2, "", "plays: error: tests: no such file or directory (from `test-paths` in plays.toml)\n")
+
+
+def test_fmt_without_paths_formats_the_configurations_paths_only(repo, run_cli):
+    (repo / "other.play").write_text("metric  x :  count\n")
+    (repo / "specs" / "a.play").write_text("metric  seat :  percent\n")
+    (repo / "plays.toml").write_text('paths = ["specs"]\n')
+    assert run_cli("fmt", "--check") == (
+        1, "would reformat: specs/a.play\n1 file would be reformatted, 0 already formatted\n", "")
+    assert run_cli("fmt", "--isolated", "--check")[1].splitlines()[:2] == [
+        "would reformat: other.play", "would reformat: specs/a.play"]

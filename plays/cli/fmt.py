@@ -7,6 +7,8 @@ import sys
 
 import click
 
+from .settings import config_options, load_settings, spec_paths
+
 
 def _error(message: str) -> None:
     from plays.render import printable
@@ -97,11 +99,12 @@ def _plural(n: int, word: str) -> str:
 @click.option("--check", is_flag=True, help="Change nothing: list the files that would change; exit 1 if any.")
 @click.option("--diff", "show_diff", is_flag=True,
               help="Change nothing: print a unified diff of the changes; exit 1 if any.")
-def fmt(paths, check, show_diff):
+@config_options
+def fmt(paths, check, show_diff, config_file, isolated):
     """Format spec files in the one canonical layout, in place.
 
-    PATHS are .play files or folders searched for them (default: the current
-    folder); - reads standard input and writes the result to standard output.
+    PATHS are .play files or folders searched for them (default: the
+    configuration's `paths`, else the current folder); - reads standard input and writes the result to standard output.
     The layout: two spaces per block, one property per line, short tasks on
     one line; comments stay where they are; formatting twice changes nothing
     (docs/fmt.md). Files are rewritten atomically. A file that does not parse
@@ -124,7 +127,8 @@ def fmt(paths, check, show_diff):
     from plays.errors import UsageError
     from plays.sources import read_source, write_atomic
 
-    files, io_failed = _files(paths or (".",))
+    settings = load_settings(config_file, isolated)
+    files, io_failed = _files(spec_paths(paths, settings) or (".",))
     broken = changed = unchanged = 0
     for p in files:
         try:
