@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 
 from plays.diagnostics import CompileError
 
-from .parser import _lark, parse_module
+from lark.exceptions import UnexpectedInput
+
+from .parser import _Builder, _callbacks, _lark, _TooDeep, parse_module
 
 __all__ = ["format_source", "WIDTH"]
 
@@ -79,13 +81,28 @@ def _gap(text: str, has_prev: bool, at_end: bool) -> _Gap:
     return gap
 
 
-def _tokens(text: str) -> tuple[list[_Tok], list[_Gap]]:
-    """The significant tokens of ``text`` (which parses) and the ``len + 1`` gaps around them."""
+def _tokens(text: str, path: str) -> tuple[list[_Tok], list[_Gap]]:
+    """The significant tokens of ``text`` and the ``len + 1`` gaps around them.
+
+    One parse, through the same builder as ``parse`` (so the bounds E102-E105
+    are checked too); only a text that fails it is parsed again, by
+    ``parse_module``, for its diagnostics (``CompileError``).
+    """
+    builder = _Builder(path, text)
     interactive = _lark().parse_interactive(text)
+    interactive.parser_state.parse_conf.callbacks = _callbacks(builder)  # this parse's own configuration
+    try:
+        found = list(interactive.iter_parse())
+        interactive.feed_eof()
+    except (UnexpectedInput, _TooDeep):
+        found = None
+    if found is None or any(d.is_error for d in builder.diagnostics):
+        _module, diagnostics = parse_module(text, path)
+        raise CompileError([d for d in diagnostics if d.is_error])
     toks: list[_Tok] = []
     gaps: list[_Gap] = []
     pos = 0
-    for t in interactive.iter_parse():
+    for t in found:
         gaps.append(_gap(text[pos : t.start_pos], bool(toks), False))
         toks.append(_Tok(t.type, str(t)))
         pos = t.end_pos
@@ -359,11 +376,6 @@ def format_source(text: str, path: str = "<string>") -> str:
       when: mau < 5  # few
     }
     """
-    _module, diagnostics = parse_module(text, path)
-    errors = [d for d in diagnostics if d.is_error]
-    if errors:
-        raise CompileError(errors)
-    toks, gaps = _tokens(text)
-    printer = _Printer(toks, gaps)
+    printer = _Printer(*_tokens(text, path))
     printer.file()
     return printer.render()
