@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from plays.diagnostics import CompileError
-
 from lark.exceptions import UnexpectedInput
+
+from plays.errors import CompileError
 
 from .parser import _Builder, _callbacks, _lark, _TooDeep, parse_module
 
@@ -37,7 +37,6 @@ CONTINUATION = 4  # a value's own line breaks, and again per open parenthesis
 
 _LITERALS = {"DATE", "DURATION", "PERCENT", "MONEY", "NUMBER", "STRING", "TRUE", "FALSE"}
 _OPERAND_END = _LITERALS | {"NAME", "RPAR", "EMPTY"}
-_DECLS = {"ACCOUNT", "ALERT", "GOAL", "EXTERNAL", "METRIC"}
 
 
 @dataclass(slots=True)
@@ -139,9 +138,10 @@ def _space(a: _Tok, b: _Tok) -> bool:
 @dataclass(slots=True)
 class _Line:
     indent: int
-    text: str = ""
+    text: str = ""  # the code, once the line is complete (``parts`` while it is being built)
     comment: str | None = None  # an end-of-line comment
     own: bool = False  # a comment on its own line
+    parts: list[str] = field(default_factory=list)
 
 
 class _Printer:
@@ -162,7 +162,7 @@ class _Printer:
     def blank(self) -> None:
         """A blank line, unless at the start, after another or right after an opening ``{``."""
         last = self.lines[-1] if self.lines else None
-        if last is not None and (last.own or not last.text.endswith("{")):
+        if last is not None and (last.own or (last.parts or [last.text])[-1][-1:] != "{"):
             self.lines.append(None)
 
     def newline(self, indent: int) -> None:
@@ -171,10 +171,10 @@ class _Printer:
 
     def add(self, i: int) -> None:
         """Token ``i`` at the end of the current line."""
-        tok, line = self.toks[i], self.lines[-1]
+        tok, parts = self.toks[i], self.lines[-1].parts  # joined at the end: a line may hold 100,000 tokens
         if self.last is not None and _space(self.last, tok):
-            line.text += " "
-        line.text += tok.text
+            parts.append(" ")
+        parts.append(tok.text)
         self.last = tok
 
     def trailing(self, comment: str | None) -> None:
@@ -341,6 +341,9 @@ class _Printer:
     # the text ------------------------------------------------------------------
     def render(self) -> str:
         lines = self.lines
+        for line in lines:
+            if line is not None and line.parts:
+                line.text = "".join(line.parts)
         while lines and lines[-1] is None:
             lines.pop()
         out: list[str] = []
