@@ -193,13 +193,17 @@ class _Printer:
             self.blank()
 
     # runs of tokens on lines ---------------------------------------------------
-    def run(self, i: int, j: int, indent: int, keep_from: int | None = None) -> None:
-        """Tokens ``i`` to ``j - 1`` from a new line at ``indent``.
+    def run(self, i: int, j: int, indent: int, keep_from: int | None = None, *, join: bool = False) -> None:
+        """Tokens ``i`` to ``j - 1`` from a new line at ``indent`` (``join``: two spaces on, on the current one).
 
         A comment inside breaks the line; so does a line break of the author's
         from token ``keep_from`` on. Continuation lines are indented.
         """
-        self.newline(indent)
+        if join:
+            self.lines[-1].parts.append("  ")
+            self.last = None
+        else:
+            self.newline(indent)
         self.add(i)
         for k in range(i + 1, j):
             gap = self.gaps[k]
@@ -293,7 +297,10 @@ class _Printer:
             else:
                 end = self.item_end(k)
                 values = kind in ("ALERT", "GOAL", "EXTERNAL")
-                self.run(k, end, inner, keep_from=k + 2 if values else None)
+                # A task with comments (one property per line) keeps properties the author put on one line
+                # together, so that an end-of-line comment stays on the line of each property it followed.
+                join = kind == "TASK" and k > lbrace + 1 and not self.gaps[k].newline
+                self.run(k, end, inner, keep_from=k + 2 if values else None, join=join)
                 k = end
         self.comments(rbrace, inner)
         if self.lines[-1] is None:

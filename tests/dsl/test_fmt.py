@@ -155,8 +155,7 @@ alert x "t" {  # after brace
   playbook p where x == 1  # h
       and y {
     task a "A" {
-      type: call
-      owner: csm  # in task
+      type: call  owner: csm  # in task
       due: 2d
     }
     task b "B" { after: a, b  due: -3d }  # after task
@@ -253,6 +252,18 @@ def test_a_task_whose_properties_do_not_fit_on_one_line_takes_one_per_line():
 def test_a_task_written_one_property_per_line_comes_back_to_the_short_form():
     text = 'alert a {\n  when: x > 1\n  playbook {\n    task t "T" {\n      type: call\n      due: 2d\n    }\n  }\n}\n'
     assert assert_formats_well(text) == 'alert a {\n  when: x > 1\n  playbook {\n    task t "T" { type: call  due: 2d }\n  }\n}\n'
+
+
+def test_a_task_with_comments_keeps_the_properties_the_author_put_on_one_line_together():
+    text = (
+        'alert a {\n  when: x > 1\n  playbook {\n'
+        '    task t "T" { type: call\n  owner: csm  due: 2d   # plays: disable=E208\n every: 7d }\n  }\n}\n'
+    )
+    assert assert_formats_well(text) == (
+        'alert a {\n  when: x > 1\n  playbook {\n'
+        '    task t "T" {\n      type: call\n      owner: csm  due: 2d  # plays: disable=E208\n      every: 7d\n    }\n'
+        '  }\n}\n'
+    )
 
 
 def test_the_authors_line_breaks_in_a_condition_are_kept_and_indented_by_parenthesis():
