@@ -405,6 +405,16 @@ def test_fmt_diff_prints_a_unified_diff_and_changes_nothing(run_cli, tmp_path):
     assert run_cli("fmt", "--diff", "a.play") == (0, "", "0 files would be reformatted, 1 already formatted\n")
 
 
+def test_fmt_diff_marks_a_missing_final_newline_and_splits_lines_only_at_newlines(run_cli, tmp_path):
+    (tmp_path / "a.play").write_text("metric a:count # x\x0cy")
+    code, out, err = run_cli("fmt", "--diff", "a.play")
+    assert code == 1
+    assert out == (
+        "--- a.play\n+++ a.play (formatted)\n@@ -1 +1 @@\n"
+        "-metric a:count # x\x0cy\n\\ No newline at end of file\n+metric a: count  # x\x0cy\n"
+    )
+
+
 def test_fmt_reads_standard_input_and_writes_standard_output(run_cli, monkeypatch):
     import io
     import sys
@@ -418,6 +428,8 @@ def test_fmt_reads_standard_input_and_writes_standard_output(run_cli, monkeypatc
     assert run_cli("fmt", "--check", "-") == (1, "would reformat: <stdin>\n", "")
     Stdin.buffer = io.BytesIO(b"alert a { when: \xff }")
     assert run_cli("fmt", "-") == (2, "", "plays: error: -: standard input is not UTF-8 text\n")
+    monkeypatch.setattr(sys, "stdin", None)
+    assert run_cli("fmt", "-") == (2, "", "plays: error: -: standard input is closed\n")
     code, out, err = run_cli("fmt", "-", "a.play")
     assert code == 2 and "cannot be mixed" in err and "\n" == err[-1] and err.count("\n") == 1
 
