@@ -26,6 +26,7 @@ _LAZY = {
     "fmt": "plays.cli.fmt:fmt",
     "run": "plays.cli.run:run",
     "explain": "plays.cli.run:explain",
+    "explain-code": "plays.cli.codes:explain_code",
     "diff": "plays.cli.diff:diff",
     "test": "plays.cli.spectest:test_command",
     "goal": "plays.cli.state:goal",
