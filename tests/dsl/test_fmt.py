@@ -512,3 +512,20 @@ def test_the_pre_commit_hook_formats_the_staged_play_files_and_ci_checks_the_lay
     assert (fmt["entry"], fmt["pass_filenames"], fmt.get("args")) == ("plays fmt", True, None)
     assert re.search(fmt["files"], "specs/alerts.play") and not re.search(fmt["files"], "specs/tests/a.test.yaml")
     assert "plays fmt --check specs/\n" in (ROOT / ".ci" / "run").read_text("utf-8")
+
+
+@slow
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(mutated())
+def test_plays_fmt_answers_any_mutated_file_with_0_or_1_and_never_a_traceback(run_cli, tmp_path, text):
+    path = tmp_path / "m.play"
+    path.write_text(text, "utf-8")
+    code, out, err = run_cli("fmt", "--check", "m.play")
+    assert "Traceback" not in err and "internal error" not in err
+    text = text.removeprefix("\ufeff")  # as every command reads a file
+    if "\x00" in text:
+        assert code == 2 and err.count("\n") == 1 and "NUL bytes" in err
+    elif parses(text):
+        assert code == (0 if format_source(text) == text else 1) and err == ""
+    else:
+        assert code == 1 and "error[E1" in err
