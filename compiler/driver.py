@@ -52,16 +52,22 @@ def _passes():
     )
 
 
-def compile_sources(sources: list[Source] | tuple[Source, ...], *, lower: bool = True, parse=None) -> Result:
+def compile_sources(
+    sources: list[Source] | tuple[Source, ...], *, lower: bool = True, settings=None, parse=None
+) -> Result:
     """Parse, check and (when clean and ``lower``) lower a spec set to a plan.
 
+    Suppression comments and the configured severities (``settings``, a
+    ``plays.config.Settings``) are applied last, in ``suppress.apply``.
     ``parse`` replaces ``plays.dsl.parse_module`` (same signature, same result):
     the language server passes one that keeps unchanged declarations parsed.
     """
     from plays.perf import fewer_collections
 
+    from .suppress import apply
+
     with fewer_collections():
-        return _compile(sources, lower, parse or parse_module)
+        return apply(_compile(sources, lower, parse or parse_module), settings)
 
 
 def _compile(sources, lower: bool, parse) -> Result:

@@ -162,6 +162,12 @@ class _LiveSpan(Span):
 
     __slots__ = ("_moved",)
 
+    def __init__(self, path: str, line: int, col: int, end_line: int, end_col: int):
+        # Only for ``dataclasses.replace`` and the like: a span of its own, not moving with any piece.
+        for slot, value in ((Span.path, path), (_LINE, line), (Span.col, col), (_END_LINE, end_line),
+                            (Span.end_col, end_col), (_LiveSpan._moved, [0])):
+            slot.__set__(self, value)
+
     line = property(lambda self: _LINE.__get__(self) + self._moved[0])
     end_line = property(lambda self: _END_LINE.__get__(self) + self._moved[0])
 

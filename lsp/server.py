@@ -140,11 +140,12 @@ server = PlaysLanguageServer()
 
 @server.feature(lsp.INITIALIZED)
 def initialized(ls: PlaysLanguageServer, params: lsp.InitializedParams):
-    """Ask the client to report .play files created, changed or deleted outside the editor, when it can."""
+    """Ask the client to report .play files (and the configuration) changed outside the editor, when it can."""
     caps = ls.client_capabilities.workspace
     watched = caps.did_change_watched_files if caps is not None else None
     if watched is not None and watched.dynamic_registration:
-        options = lsp.DidChangeWatchedFilesRegistrationOptions(watchers=[lsp.FileSystemWatcher(glob_pattern="**/*.play")])
+        globs = ("**/*.play", "**/plays.toml", "**/pyproject.toml")  # the specs, and the configuration
+        options = lsp.DidChangeWatchedFilesRegistrationOptions(watchers=[lsp.FileSystemWatcher(glob_pattern=g) for g in globs])
         ls.client_register_capability(
             lsp.RegistrationParams(registrations=[
                 lsp.Registration(id="plays-watch", method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES, register_options=options)

@@ -111,6 +111,9 @@ def test_a_moved_declarations_spans_are_spans_in_every_way():
     assert sorted([Span("a.play", 9, 1, 9, 2), s, Span("a.play", 1, 1, 1, 2)])[1] is s
     assert repr(s) == repr(plain) and str(s) == "a.play:3:1" and s.to_json() == plain.to_json()
     assert {s: 1}[plain] == 1
+    import dataclasses
+
+    assert dataclasses.replace(s, col=2) == Span("a.play", 3, 2, 3, 18)
 
 
 def test_checking_a_spec_set_through_the_cache_gives_plays_checks_diagnostics():

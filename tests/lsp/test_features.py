@@ -160,3 +160,36 @@ def test_project_checks_a_new_unsaved_file_with_its_folder(tmp_path):
     assert [d.code for d in got[new]] == ["W402"]
     project.close(new)  # never saved: gone from the spec set, and its diagnostics are cleared
     assert project.check() == {new: []}
+
+
+def test_the_configuration_chooses_the_spec_set_and_its_suppressions_and_severities_apply(tmp_path):
+    (tmp_path / ".git").mkdir()  # the repository's root: the configuration is looked for up to here
+    (tmp_path / "plays.toml").write_text('paths = ["specs"]\n[severity]\nW402 = "off"\n')
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "catalog.play").write_text(CATALOG)
+    (tmp_path / "specs" / "alerts.play").write_text("alert a {\n  when: mau > 1  # plays: disable=W300\n}\n")
+    (tmp_path / "golden").mkdir()
+    (tmp_path / "golden" / "input.play").write_text("metric mau: count\n")  # another spec set: not checked with specs/
+    project = Project([str(tmp_path)])
+    ((spec_set),) = project.sets
+    assert spec_set.root == str(tmp_path) and sorted(spec_set.files.values()) == ["specs/alerts.play", "specs/catalog.play"]
+    got = project.check()
+    alerts = str(tmp_path / "specs" / "alerts.play")
+    # W402 (no playbook) is off; a suppression that matches nothing is W900, where it is written
+    assert [(d.code, d.span.path, d.span.line) for d in got[alerts]] == [("W900", "specs/alerts.play", 2)]
+    # a file of the other folder, opened, is checked with its own folder, not with specs/
+    golden = str(tmp_path / "golden" / "input.play")
+    project.open(golden, "metric mau: count\nmetric mau: count\n")
+    got = project.check()
+    assert [(d.code, d.span.path) for d in got[golden]] == [("E201", "input.play")]
+
+
+def test_a_configuration_that_does_not_validate_is_reported_on_its_file(tmp_path):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "plays.toml").write_text('pathz = ["specs"]\n')
+    (tmp_path / "a.play").write_text("metric mau: count\n")
+    project = Project([str(tmp_path)])
+    got = project.check()
+    (d,) = got[str(tmp_path / "plays.toml")]
+    assert (d.code, d.span.line, d.span.col, d.suggestion) == ("C101", 1, 1, "paths")
+    assert got.get(str(tmp_path / "a.play"), []) == []  # the specs are still checked, without it

@@ -344,7 +344,9 @@ async def test_a_file_written_outside_the_editor_joins_the_spec_set_when_the_cli
     # the server asked to be told of .play files changing on disk
     (reg,) = client.registrations
     assert reg.method == lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES
-    assert [w["globPattern"] for w in reg.register_options["watchers"]] == ["**/*.play"]  # as sent (JSON)
+    assert [w["globPattern"] for w in reg.register_options["watchers"]] == [  # as sent (JSON)
+        "**/*.play", "**/plays.toml", "**/pyproject.toml",
+    ]
     (client.folder / "more.play").write_text('alert more { when: mau > 1  severity: hgh }\n')
 
     def report():
