@@ -3,8 +3,9 @@
 Layers, in data-flow order (each imports only the ones before it; see
 CONTRIBUTING.md and tests/test_layers.py): the shared base in this folder
 (diagnostics, sources, rendering), ``plays.dsl`` (text -> AST),
-``plays.compiler`` (AST -> typed plan), ``plays.runtime`` (plan + snapshots ->
-events), ``plays.state`` (events + actions -> the live record, reports),
+``plays.compiler`` (AST -> typed plan), ``plays.lsp`` (the language
+server; it needs only the front end), ``plays.runtime`` (plan +
+snapshots -> events), ``plays.state`` (events + actions -> the live record, reports),
 ``plays.spectest`` (test files -> results), and ``plays.cli``.
 """
 
