@@ -45,7 +45,7 @@ class PlaysLanguageServer(LanguageServer):
     def __init__(self):
         super().__init__("plays", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
         self._project: Project | None = None
-        self._indexes: dict[int, tuple[object, Index]] = {}
+        self._indexes: dict[str, tuple[object, Index]] = {}  # spec set's folder -> (the check it indexes, index)
 
     @property
     def project(self) -> Project:
@@ -114,12 +114,12 @@ class PlaysLanguageServer(LanguageServer):
     # --- what is under the cursor ---------------------------------------------------------
 
     def index_of(self, spec_set: SpecSet) -> Index:
-        cached = self._indexes.get(id(spec_set))
+        cached = self._indexes.get(spec_set.root)
         if cached is not None and cached[0] is spec_set.result:
             return cached[1]
         texts = {shown: self.project.text(path) or "" for path, shown in spec_set.files.items()}
         index = Index.build(list(spec_set.modules.values()), texts)
-        self._indexes[id(spec_set)] = (spec_set.result, index)
+        self._indexes[spec_set.root] = (spec_set.result, index)
         return index
 
     def at(self, uri: str, position: lsp.Position):
