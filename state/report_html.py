@@ -1,0 +1,268 @@
+"""The report page for managers: the report dict (`plays.state.report`, docs/state.md) as one self-contained HTML page.
+
+Everything is inline (CSS, script, SVG): the page opens from a file or an
+e-mail attachment with no network. The charts are small SVGs drawn here, with
+their geometry computed in Python and written by the Jinja template
+``report.html.j2``: a handful of bars and lines needs no charting library, and
+a library would weigh more than the charts (and a script library would need
+the network or be inlined whole).
+
+The drill-down list (goal instances and open alerts) is too long for HTML at
+the size of a real book: it goes into the page as one gzip + base64 blob of
+columnar JSON (``encode_instances``), which the page's script decompresses
+with the browser's ``DecompressionStream``, filters and shows a page of rows
+at a time; one chosen instance's timeline is drawn on demand, on an axis
+shared by every instance.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from datetime import date
+from importlib import resources
+from urllib.parse import quote
+
+# The overview's figures, in the order shown: label, kind (how the value and its change are written),
+# and which way is better (+1: up is good, -1: down is good, 0: neither).
+FIGURES = {
+    "goals_active": ("Goals active", "count", 0),
+    "goals_achieved": ("Goals achieved", "count", 1),
+    "goals_missed": ("Goals missed", "count", -1),
+    "achievement_rate": ("Achievement rate", "rate", 1),
+    "median_days_to_kpi": ("Median days to KPI", "days", -1),
+    "task_on_time_rate": ("Task on-time rate", "rate", 1),
+    "tasks_open": ("Tasks open", "count", 0),
+    "tasks_overdue": ("Tasks overdue", "count", -1),
+    "alerts_open": ("Alerts open", "count", -1),
+    "alerts_open_median_age_days": ("Median age of open alerts", "days", -1),
+}
+
+# A breakdown's dimension -> the drill-down filter its rows link to.
+DIMENSION_FILTER = {"template": "template", "playbook": "playbook", "task_owner": "owner"}
+DIMENSION_TITLE = {"template": "goal template", "playbook": "playbook", "task_owner": "task owner"}
+
+PAGE_ROWS = 100  # drill-down rows shown at a time
+
+
+def render(report: dict) -> str:
+    """The page for one report dict (as `Report.to_json()` returns it)."""
+    from jinja2 import Environment, FunctionLoader, StrictUndefined, select_autoescape
+
+    def load(name: str) -> str:
+        return resources.files(__package__).joinpath(name).read_text("utf-8")
+
+    env = Environment(loader=FunctionLoader(load), autoescape=select_autoescape(default=True,
+                      default_for_string=True), trim_blocks=True, lstrip_blocks=True, undefined=StrictUndefined)
+    env.filters.update(pct=pct, num=num, count=count, change=change, q=quote_value)
+    by = _attributes(report)
+    return env.get_template("report.html.j2").render(
+        r=report, cards=_cards(report["overview"]), breakdowns=_breakdowns(report["breakdowns"]),
+        cohorts=_cohorts(report["cohorts"]), alerts=_alerts(report["alerts"]), by=by,
+        blob=encode_instances(report.get("instances", []), by, report["as_of"]), page_rows=PAGE_ROWS,
+        dimension_title=DIMENSION_TITLE,
+    )
+
+
+# --- values as text -------------------------------------------------------------------------------------
+
+def pct(x) -> str:
+    """A rate as a whole percent (``0.6667`` -> ``67%``); ``–`` for none."""
+    return "–" if x is None else f"{x * 100:.0f}%"
+
+
+def num(x) -> str:
+    """Days and other measures: at most one decimal, no trailing ``.0`` (``2.0`` -> ``2``, ``2.25`` -> ``2.3``)."""
+    if x is None:
+        return "–"
+    s = f"{x:,.1f}"
+    return s[:-2] if s.endswith(".0") else s
+
+
+def count(x) -> str:
+    """A count with thousands separators (``12345`` -> ``12,345``)."""
+    return "–" if x is None else f"{x:,}"
+
+
+def change(figure: dict, kind: str) -> str:
+    """The change from the previous period as text: ``+3``, ``-12 pts``, ``+1.5 d``; ``new`` or ``–`` when
+    one side is missing, ``no change`` when equal."""
+    value, previous = figure.get("value"), figure.get("previous")
+    if value is None or previous is None:
+        return "no previous figure" if value is not None else "–"
+    diff = value - previous
+    if kind == "rate":
+        diff = round(diff * 100, 1)
+    if abs(diff) < 1e-9:
+        return "no change"
+    if kind == "count":
+        return f"{round(diff):+,d}"
+    body = f"{diff:+,.1f}"
+    return (body[:-2] if body.endswith(".0") else body) + (" pts" if kind == "rate" else " d")
+
+
+def quote_value(v) -> str:
+    """A value for a drill-down link (``#drill?csm=Ana%20B``)."""
+    return quote(str(v), safe="")
+
+
+# --- sections -------------------------------------------------------------------------------------------
+
+def _cards(overview: dict) -> list[dict]:
+    cards = []
+    for key, figure in overview.items():
+        label, kind, better = FIGURES.get(key, (key.replace("_", " ").capitalize(), "count", 0))
+        value = figure.get("value")
+        shown = {"rate": pct, "days": num, "count": count}[kind](value)
+        delta = change(figure, kind)
+        trend = ""
+        if value is not None and figure.get("previous") is not None and value != figure["previous"] and better:
+            trend = "good" if (value > figure["previous"]) == (better > 0) else "bad"
+        previous = figure.get("previous")
+        cards.append({"key": key, "label": label, "value": shown, "state": figure.get("state"),
+                      "change": delta, "trend": trend, "null": value is None,
+                      "previous": {"rate": pct, "days": num, "count": count}[kind](previous)})
+    return cards
+
+
+def _breakdowns(breakdowns: list[dict]) -> list[dict]:
+    """Each dimension's rows with the widths (0..1) of their inline bars: goals and overdue tasks against the
+    dimension's largest, rates as they are."""
+    out = []
+    for b in breakdowns:
+        rows = b["rows"]
+        most_goals = max((r.get("goals") or 0 for r in rows), default=0) or 1
+        most_overdue = max((r.get("tasks_overdue") or 0 for r in rows), default=0) or 1
+        out.append({
+            "dimension": b["dimension"],
+            "filter": DIMENSION_FILTER.get(b["dimension"], b["dimension"]),
+            "rows": [{**r, "w_goals": (r.get("goals") or 0) / most_goals,
+                      "w_overdue": (r.get("tasks_overdue") or 0) / most_overdue} for r in rows],
+        })
+    return out
+
+
+COHORT_W, COHORT_H, COHORT_PAD = 300, 110, 30
+
+
+def _cohorts(cohorts: list[dict]) -> dict:
+    """Small multiples, one per template, on shared axes: months across (every month any template deployed in),
+    achievement rate 0-100 % up; under each line a heat strip of median days to KPI (darker: slower)."""
+    months = sorted({c["month"] for c in cohorts})
+    templates = sorted({c["template"] for c in cohorts})
+    slowest = max((c["median_days_to_kpi"] or 0 for c in cohorts), default=0) or 1
+    step = (COHORT_W - 2 * COHORT_PAD) / max(len(months) - 1, 1)
+    x_of = {m: round(COHORT_PAD + i * step, 1) for i, m in enumerate(months)}
+    if len(months) == 1:
+        x_of = {months[0]: COHORT_W / 2}
+    charts = []
+    for t in templates:
+        cells = sorted((c for c in cohorts if c["template"] == t), key=lambda c: c["month"])
+        points = [{**c, "x": x_of[c["month"]],
+                   "y": None if c["achievement_rate"] is None else round(10 + (1 - c["achievement_rate"]) * (COHORT_H - 20), 1),
+                   "heat": None if c["median_days_to_kpi"] is None else round(0.15 + 0.85 * c["median_days_to_kpi"] / slowest, 2)}
+                  for c in cells]
+        # the line joins consecutive months that have a rate; a month with none breaks it
+        segments, run = [], []
+        for p in points:
+            if p["y"] is None:
+                segments, run = segments + ([run] if len(run) > 1 else []), []
+            else:
+                run.append(f"{p['x']},{p['y']}")
+        if len(run) > 1:
+            segments.append(run)
+        charts.append({"template": t, "points": points, "segments": [" ".join(s) for s in segments]})
+    labels = [{"month": m, "x": x_of[m]} for m in months]
+    every = max(1, -(-len(months) // 6))  # at most ~6 month labels under a chart
+    return {"charts": charts, "months": labels[::every], "w": COHORT_W, "h": COHORT_H, "slowest": slowest}
+
+
+ALERT_W, ALERT_H = 320, 90
+
+
+def _alerts(alerts: dict) -> dict:
+    """Per rule: its figures and a weekly chart on axes shared by every rule (the same weeks, the same scale),
+    bars for alerts fired that week, a line for alerts open at its end."""
+    weekly = alerts.get("weekly", [])
+    rules = alerts.get("rules", [])
+    weeks = sorted({w["week"] for w in weekly})
+    peak = max((max(w["fired"], w["open"]) for w in weekly), default=0) or 1
+    most_fired = max((r["fired"] for r in rules), default=0) or 1
+    slot = ALERT_W / max(len(weeks), 1)
+    bw = max(round(slot * 0.7, 1), 1)
+    index = {w: i for i, w in enumerate(weeks)}
+    charts = []
+    for r in rules:
+        rows = sorted((w for w in weekly if w["rule"] == r["rule"]), key=lambda w: w["week"])
+        bars = []
+        for w in rows:
+            h = round(w["fired"] / peak * (ALERT_H - 10), 1)
+            bars.append({**w, "x": round(index[w["week"]] * slot + (slot - bw) / 2, 1), "y": round(ALERT_H - h, 1),
+                         "h": h})
+        line = " ".join(f"{round(index[w['week']] * slot + slot / 2, 1)},{round(ALERT_H - w['open'] / peak * (ALERT_H - 10), 1)}"
+                        for w in rows)
+        charts.append({**r, "bars": bars, "line": line, "w_fired": r["fired"] / most_fired})
+    every = max(1, -(-len(weeks) // 6))
+    labels = [{"week": w, "x": round(i * slot + slot / 2, 1)} for i, w in enumerate(weeks)][::every]
+    return {"rules": charts, "weeks": labels, "n_weeks": len(weeks), "peak": peak, "w": ALERT_W, "h": ALERT_H,
+            "bw": bw}
+
+
+def _attributes(report: dict) -> list[str]:
+    """The account attributes the report was broken down by (`--by`), in order."""
+    if report.get("by") is not None:
+        return list(report["by"])
+    fixed = {"template", "playbook", "task_owner"}
+    return [b["dimension"] for b in report.get("breakdowns", []) if b["dimension"] not in fixed]
+
+
+# --- the drill-down blob --------------------------------------------------------------------------------
+
+GOAL_FIELDS = ("id", "kind", "template", "rule", "playbook", "account", "status")
+DATE_FIELDS = ("deployed", "ended", "kpi_met", "opened")
+
+
+def encode_instances(instances: list[dict], by: list[str], as_of: str) -> str:
+    """The drill-down rows as base64 of gzip of columnar JSON: one list per field, text fields with few
+    distinct values as indexes into a list of those values, dates as days from the earliest, each task as
+    ``[name, owner, due, done]`` with its dates in days from the instance's own start. Deterministic (the
+    gzip header's time is 0), so the same report gives the same page."""
+    day0 = min((date.fromisoformat(i[f]) for i in instances for f in DATE_FIELDS if i.get(f)),
+               default=date.fromisoformat(as_of))
+    fields = [*GOAL_FIELDS, *by]
+    cols: dict[str, list] = {}
+    dicts: dict[str, list] = {}
+    for f in fields:
+        values = [i.get(f) for i in instances]
+        distinct = sorted({v for v in values if v is not None}, key=str)
+        if f != "id" and len(distinct) <= max(len(values) // 4, 64):
+            index = {v: n for n, v in enumerate(distinct)}
+            dicts[f] = distinct
+            cols[f] = [None if v is None else index[v] for v in values]
+        else:
+            cols[f] = values
+    for f in DATE_FIELDS:
+        cols[f] = [None if not i.get(f) else (date.fromisoformat(i[f]) - day0).days for i in instances]
+    cols["age_days"] = [i.get("age_days") for i in instances]
+    task_names = sorted({t["task"] for i in instances for t in i.get("tasks") or ()})
+    owners = sorted({o for i in instances for o in [*(i.get("task_owners") or ()),
+                                                    *(t["owner"] for t in i.get("tasks") or ())]})
+    tn, on = {n: k for k, n in enumerate(task_names)}, {o: k for k, o in enumerate(owners)}
+    cols["task_owners"] = [[on[o] for o in i.get("task_owners") or ()] for i in instances]
+    tasks = []
+    for i, start in zip(instances, cols["deployed"]):
+        base = start if start is not None else 0
+        tasks.append([[tn[t["task"]], on[t["owner"]], (date.fromisoformat(t["due"]) - day0).days - base,
+                       None if not t.get("done") else (date.fromisoformat(t["done"]) - day0).days - base]
+                      for t in i.get("tasks") or ()])
+    payload = {"day0": day0.isoformat(), "as_of": (date.fromisoformat(as_of) - day0).days, "n": len(instances),
+               "fields": fields, "by": by, "dicts": dicts, "cols": cols, "task_names": task_names,
+               "owners": owners, "tasks": tasks}
+    raw = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return base64.b64encode(gzip.compress(raw, compresslevel=9, mtime=0)).decode("ascii")
+
+
+def decode_instances(blob: str) -> dict:
+    """The payload of ``encode_instances`` (for tests and tools; the page decodes it in the browser)."""
+    return json.loads(gzip.decompress(base64.b64decode(blob)))
