@@ -1,10 +1,10 @@
 """Goals reporting for managers: how the processes work overall, from the state store.
 
-Per goal template and playbook: deployed, active, achieved, missed,
-achievement rate, median days to KPI met, task on-time rate, overdue tasks.
-Per alert rule: fired, open, resolved, median days open. As text, JSON, CSV,
-or a self-contained HTML page (Jinja) with each goal's task timeline and a
-chart of alerts over time.
+The figures are computed in SQL by ``report_data.build`` (re-exported here);
+this module renders them as text and as one long CSV table, from the same
+dict that ``--format json`` prints (``Report.to_json()``), so the three
+formats carry the same figures. The HTML page (Jinja, ``report.html.j2``)
+is rendered at the end of this module.
 """
 
 from __future__ import annotations
@@ -12,11 +12,171 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, timedelta
 from statistics import median
 
 from plays.compiler.plan import Plan
+from plays.state.report_data import (  # noqa: F401  (the report's public API)
+    Report,
+    ReportError,
+    as_of_default,
+    build,
+    check_by,
+    default_by,
+)
+
+# --- text --------------------------------------------------------------------------------------------------------
+
+OVERVIEW_LABELS = {
+    "goals_active": "goals active",
+    "goals_awaiting_measure": "goals awaiting measure",
+    "goals_achieved": "goals achieved",
+    "goals_missed": "goals missed",
+    "achievement_rate": "achievement rate",
+    "median_days_to_kpi": "median days to KPI",
+    "task_on_time_rate": "task on-time rate",
+    "tasks_open": "tasks open",
+    "tasks_overdue": "tasks overdue",
+    "alerts_open": "alerts open",
+    "alerts_open_median_age_days": "open alerts' median age (days)",
+}
+RATES = {"achievement_rate", "achievement_rate_previous", "task_on_time_rate", "task_on_time_rate_previous"}
+
+
+def _value(metric: str, x) -> str:
+    if x is None:
+        return "-"
+    if metric in RATES:
+        return f"{x * 100:.0f}%"
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+def _change(metric: str, now, before) -> str:
+    if now is None or before is None:
+        return "-"
+    d = now - before
+    if metric in RATES:
+        return "0 pts" if round(d * 100) == 0 else f"{d * 100:+.0f} pts"
+    return "0" if d == 0 else f"{d:+g}"
+
+
+def _table(header: list[str], rows: list[list[str]], left: int = 1) -> list[str]:
+    """Columns as wide as their widest cell; the first ``left`` columns aligned left, the others right; the last
+    column (a note) is not padded."""
+    from plays.render import printable
+
+    rows = [[printable(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    out = []
+    for r in [header, *rows]:
+        cells = [c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))]
+        out.append("  ".join(cells).rstrip())
+    return out
+
+
+def _notes(states: dict, keys) -> str:
+    seen = []
+    for k in keys:
+        if states.get(k) and states[k] not in seen:
+            seen.append(states[k])
+    return "; ".join(seen)
+
+
+def render_text(r: dict) -> str:
+    """The report as plain-text tables (names escaped: a newline in a name cannot forge a row)."""
+    out = [f"Report as of {r['as_of']}: the {r['period_days']} days from {r['period_start']}, "
+           f"against the {r['period_days']} days from {r['previous_start']} to {r['previous_end']}", ""]
+    rows = []
+    for k, f in r["overview"].items():
+        note = f["state"] if f["state"] == f["previous_state"] else "; ".join(
+            x for x in (f["state"] and f"now: {f['state']}", f["previous_state"] and f"previous: {f['previous_state']}")
+            if x)
+        rows.append([OVERVIEW_LABELS.get(k, k), _value(k, f["value"]), _value(k, f["previous"]),
+                     _change(k, f["value"], f["previous"]), note or ""])
+    out += _table(["Overview", "now", "previous", "change", ""], rows) + [""]
+    for b in r["breakdowns"]:
+        rows = [[row["key"], *(str(row[c]) for c in ("goals", "active", "awaiting_measure", "achieved", "missed")),
+                 _value("achievement_rate", row["achievement_rate"]),
+                 _value("achievement_rate", row["achievement_rate_previous"]),
+                 _value("", row["median_days_to_kpi"]), str(row["tasks_open"]), str(row["tasks_overdue"]),
+                 _value("task_on_time_rate", row["task_on_time_rate"]),
+                 _value("task_on_time_rate", row["task_on_time_rate_previous"]),
+                 _notes(row["states"], ("task_on_time_rate",))]
+                for row in b["rows"]]
+        title = b["dimension"].replace("_", " ") if b["kind"] != "attribute" else f"{b['dimension']} (account)"
+        out += [f"By {title}"] + _table(
+            ["", "goals", "active", "awaiting", "achieved", "missed", "rate", "prev rate", "days to KPI",
+             "open tasks", "overdue", "on time", "prev on time", ""], rows) + [""]
+    rows = [[c["template"], c["month"], *(str(c[k]) for k in ("deployed", "active", "awaiting_measure", "achieved",
+                                                               "missed")),
+             _value("achievement_rate", c["achievement_rate"]), _value("", c["median_days_to_kpi"]),
+             _notes(c["states"], ("achievement_rate",)) if c["deployed"] else ""] for c in r["cohorts"]]
+    out += ["Cohorts by month of start"] + _table(
+        ["template", "month", "deployed", "active", "awaiting", "achieved", "missed", "rate", "days to KPI", ""],
+        rows, left=2) + [""]
+    rows = [[a["rule"], str(a["fired"]), str(a["fired_previous"]), str(a["open"]), str(a["resolved"]),
+             _value("", a["median_days_to_resolve"]), _value("", a["median_open_age_days"])]
+            for a in r["alerts"]["rules"]]
+    out += ["Alerts"] + _table(["rule", "fired", "prev fired", "open", "resolved", "days to resolve", "open age"], rows)
+    out += [""]
+    rows = [[w["rule"], w["week"], str(w["fired"]), str(w["open"])] for w in r["alerts"]["weekly"]]
+    out += ["Alerts per week (Monday; open at the week's end)"] + _table(["rule", "week", "fired", "open"], rows, 2)
+    goals = sum(1 for i in r["instances"] if i["kind"] == "goal")
+    alerts = len(r["instances"]) - goals
+    out += ["", f"{goals} goal instance{'s' if goals != 1 else ''} and {alerts} open alert{'s' if alerts != 1 else ''}"
+            ": `--format json` lists them"]
+    return "\n".join(out) + "\n"
+
+
+# --- CSV ---------------------------------------------------------------------------------------------------------
+
+CSV_HEADER = ("section", "dimension", "key", "date", "metric", "value", "state")
+
+
+def csv_rows(r: dict):
+    """The report as one long table: (section, dimension, key, date, metric, value, state) per figure.
+
+    ``value`` is empty when there is nothing to count, and ``state`` says why.
+    Rates are fractions (0.5), days are numbers.
+    """
+    def figures(section, dimension, key, day, row, metrics):
+        states = row.get("states", {})
+        for m in metrics:
+            v = row[m]
+            yield (section, dimension, key, day, m, "" if v is None else v, "" if v is not None else states.get(m, ""))
+
+    for k, f in r["overview"].items():
+        yield ("overview", "", "", "", k, "" if f["value"] is None else f["value"], f["state"] or "")
+        yield ("overview", "", "", "", f"{k}_previous", "" if f["previous"] is None else f["previous"],
+               f["previous_state"] or "")
+    metrics = ("goals", "active", "awaiting_measure", "achieved", "missed", "achievement_rate",
+               "achievement_rate_previous", "median_days_to_kpi", "tasks_open", "tasks_overdue", "task_on_time_rate",
+               "task_on_time_rate_previous")
+    for b in r["breakdowns"]:
+        for row in b["rows"]:
+            yield from figures("breakdown", b["dimension"], row["key"], "", row, metrics)
+    for c in r["cohorts"]:
+        yield from figures("cohort", "template", c["template"], c["month"], c,
+                           ("deployed", "active", "awaiting_measure", "achieved", "missed", "achievement_rate",
+                            "median_days_to_kpi"))
+    for a in r["alerts"]["rules"]:
+        yield from figures("alert", "rule", a["rule"], "", a,
+                           ("fired", "fired_previous", "open", "resolved", "median_days_to_resolve",
+                            "median_open_age_days"))
+    for w in r["alerts"]["weekly"]:
+        yield from figures("alert_week", "rule", w["rule"], w["week"], w, ("fired", "open"))
+
+
+def render_csv(r: dict) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_HEADER)
+    w.writerows(csv_rows(r))
+    return buf.getvalue()
+
+
+# --- the page (HTML; replaced by the managers' page, issue 13) ---------------------------------------------------
 
 
 @dataclass
@@ -40,12 +200,6 @@ class AlertRow:
     open: int
     resolved: int
     median_days_open: float | None  # over resolved alerts
-
-
-def as_of_default(con) -> date:
-    """The latest snapshot date of the last run: "now" in the data's own time."""
-    row = con.execute("SELECT max(last_date) FROM runs").fetchone()
-    return date.fromisoformat(row[0]) if row and row[0] else date.today()
 
 
 ALL = "(all)"  # the playbook column of a template's total row
@@ -123,36 +277,7 @@ def _num(x) -> str:
     return "-" if x is None else f"{x:g}"
 
 
-def render_text(goals, alerts, as_of) -> str:
-    """The figures as two tables; names are shown escaped (a newline in a name cannot forge a row)."""
-    from plays.render import printable
-
-    out = [f"Goals (as of {as_of})",
-           f"{'goal':<18} {'playbook':<12} {'deployed':>8} {'active':>6} {'achieved':>8} {'missed':>6} "
-           f"{'rate':>5} {'days to KPI':>11} {'on time':>7} {'overdue':>7}"]
-    for g in goals:
-        out.append(f"{printable(g.goal):<18} {printable(g.playbook):<12} {g.deployed:>8} {g.active:>6} {g.achieved:>8} {g.missed:>6} "
-                   f"{_pct(g.achievement_rate):>5} {_num(g.median_days_to_kpi):>11} {_pct(g.task_on_time_rate):>7} "
-                   f"{g.overdue_tasks:>7}")
-    out += ["", "Alerts", f"{'alert':<18} {'fired':>6} {'open':>5} {'resolved':>8} {'median days open':>16}"]
-    for a in alerts:
-        out.append(f"{printable(a.alert):<18} {a.fired:>6} {a.open:>5} {a.resolved:>8} {_num(a.median_days_open):>16}")
-    return "\n".join(out) + "\n"
-
-
-def render_csv(goals, alerts) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["section", *GoalRow.__dataclass_fields__])
-    for g in goals:
-        w.writerow(["goal", *("" if v is None else v for v in asdict(g).values())])
-    w.writerow(["section", *AlertRow.__dataclass_fields__])
-    for a in alerts:
-        w.writerow(["alert", *("" if v is None else v for v in asdict(a).values())])
-    return buf.getvalue()
-
-
-def render_html(con, goals, alerts, as_of) -> str:
+def render_html(con, as_of) -> str:
     """A self-contained page: figures, each goal instance's task timeline, alerts per week."""
     from importlib import resources
 
@@ -160,6 +285,7 @@ def render_html(con, goals, alerts, as_of) -> str:
 
     env = Environment(autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True)
     env.filters.update(pct=_pct, num=_num)
+    goals, alerts = figures(con, as_of)
     template = env.from_string(resources.files(__package__).joinpath("report.html.j2").read_text("utf-8"))
     timelines = [_timeline(con, row, as_of) for row in con.execute(
         "SELECT id, goal, account, COALESCE(playbook, '-'), start, end, status FROM goals ORDER BY start, account, goal, id"
