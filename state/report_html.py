@@ -28,6 +28,7 @@ from urllib.parse import quote
 # and which way is better (+1: up is good, -1: down is good, 0: neither).
 FIGURES = {
     "goals_active": ("Goals active", "count", 0),
+    "goals_awaiting_measure": ("Goals awaiting measure", "count", 0),
     "goals_achieved": ("Goals achieved", "count", 1),
     "goals_missed": ("Goals missed", "count", -1),
     "achievement_rate": ("Achievement rate", "rate", 1),
@@ -36,12 +37,15 @@ FIGURES = {
     "tasks_open": ("Tasks open", "count", 0),
     "tasks_overdue": ("Tasks overdue", "count", -1),
     "alerts_open": ("Alerts open", "count", -1),
-    "alerts_open_median_age_days": ("Median age of open alerts", "days", -1),
+    "alerts_open_median_age_days": ("Median age of open alerts (days)", "days", -1),
 }
 
-# A breakdown's dimension -> the drill-down filter its rows link to.
-DIMENSION_FILTER = {"template": "template", "playbook": "playbook", "task_owner": "owner"}
-DIMENSION_TITLE = {"template": "goal template", "playbook": "playbook", "task_owner": "task owner"}
+# The drill-down list's filters: the row field each one reads and its name in the page's address
+# (#drill?template=onboarding&csm=Ana). An account attribute is its own name there unless that name is
+# one of these, then attributes.NAME.
+FILTERS = {"kind": "kind", "template": "template", "rule": "rule", "playbook": "playbook",
+           "task_owners": "owner", "status": "status"}
+NONE_VALUE = "(none)"  # a filter on an attribute the account does not have (the breakdowns' key for it)
 
 PAGE_ROWS = 100  # drill-down rows shown at a time
 
@@ -55,14 +59,32 @@ def render(report: dict) -> str:
 
     env = Environment(loader=FunctionLoader(load), autoescape=select_autoescape(default=True,
                       default_for_string=True), trim_blocks=True, lstrip_blocks=True, undefined=StrictUndefined)
-    env.filters.update(pct=pct, num=num, count=count, change=change, q=quote_value)
-    by = _attributes(report)
+    env.filters.update(pct=pct, num=num, count=count, points=points)
+    by = list(report.get("by") or ())
+    params = filter_params(by)
     return env.get_template("report.html.j2").render(
-        r=report, cards=_cards(report["overview"]), breakdowns=_breakdowns(report["breakdowns"]),
-        cohorts=_cohorts(report["cohorts"]), alerts=_alerts(report["alerts"]), by=by,
-        blob=encode_instances(report.get("instances", []), by, report["as_of"]), page_rows=PAGE_ROWS,
-        dimension_title=DIMENSION_TITLE,
+        r=report, cards=_cards(report["overview"]), breakdowns=_breakdowns(report["breakdowns"], params),
+        cohorts=_cohorts(report["cohorts"]), alerts=_alerts(report["alerts"], params),
+        filters=[{"field": f, "param": p, "label": p if not f.startswith("attributes.") else f[11:]}
+                 for f, p in params.items()],
+        by=by, blob=encode_instances(report.get("instances", []), by, report["as_of"]), page_rows=PAGE_ROWS,
     )
+
+
+def filter_params(by: list[str]) -> dict[str, str]:
+    """Row field -> its name in the address, for the fixed filters and each attribute (in the page's order)."""
+    out = {f: p for f, p in FILTERS.items() if f != "status"}
+    for a in by:
+        out[f"attributes.{a}"] = a if a not in FILTERS.values() and a != "q" else f"attributes.{a}"
+    out["status"] = "status"
+    return out
+
+
+def drill_link(filters: dict, params: dict[str, str]) -> str:
+    """A breakdown row's drill-down filter (``{"attributes.csm": "Ana"}``) as a link into the list."""
+    parts = [f"{quote(params.get(f, f), safe='.')}={quote(NONE_VALUE if v is None else str(v), safe='')}"
+             for f, v in filters.items()]
+    return "#drill?" + "&".join(parts)
 
 
 # --- values as text -------------------------------------------------------------------------------------
@@ -73,7 +95,7 @@ def pct(x) -> str:
 
 
 def num(x) -> str:
-    """Days and other measures: at most one decimal, no trailing ``.0`` (``2.0`` -> ``2``, ``2.25`` -> ``2.3``)."""
+    """Days and other measures: at most one decimal, no trailing ``.0`` (``2.0`` -> ``2``, ``2.25`` -> ``2.2``)."""
     if x is None:
         return "–"
     s = f"{x:,.1f}"
@@ -85,12 +107,11 @@ def count(x) -> str:
     return "–" if x is None else f"{x:,}"
 
 
-def change(figure: dict, kind: str) -> str:
-    """The change from the previous period as text: ``+3``, ``-12 pts``, ``+1.5 d``; ``new`` or ``–`` when
-    one side is missing, ``no change`` when equal."""
-    value, previous = figure.get("value"), figure.get("previous")
+def change(value, previous, kind: str) -> str:
+    """The change from the previous period as text: ``+3``, ``-12 pts``, ``+1.5 d``, ``no change``; ``–``
+    when either side has no value."""
     if value is None or previous is None:
-        return "no previous figure" if value is not None else "–"
+        return "–"
     diff = value - previous
     if kind == "rate":
         diff = round(diff * 100, 1)
@@ -102,9 +123,9 @@ def change(figure: dict, kind: str) -> str:
     return (body[:-2] if body.endswith(".0") else body) + (" pts" if kind == "rate" else " d")
 
 
-def quote_value(v) -> str:
-    """A value for a drill-down link (``#drill?csm=Ana%20B``)."""
-    return quote(str(v), safe="")
+def points(pair) -> str:
+    """A rate's change from the previous period, in percentage points."""
+    return change(pair[0], pair[1], "rate")
 
 
 # --- sections -------------------------------------------------------------------------------------------
@@ -113,31 +134,35 @@ def _cards(overview: dict) -> list[dict]:
     cards = []
     for key, figure in overview.items():
         label, kind, better = FIGURES.get(key, (key.replace("_", " ").capitalize(), "count", 0))
-        value = figure.get("value")
-        shown = {"rate": pct, "days": num, "count": count}[kind](value)
-        delta = change(figure, kind)
+        show = {"rate": pct, "days": num, "count": count}[kind]
+        value, previous = figure.get("value"), figure.get("previous")
         trend = ""
-        if value is not None and figure.get("previous") is not None and value != figure["previous"] and better:
-            trend = "good" if (value > figure["previous"]) == (better > 0) else "bad"
-        previous = figure.get("previous")
-        cards.append({"key": key, "label": label, "value": shown, "state": figure.get("state"),
-                      "change": delta, "trend": trend, "null": value is None,
-                      "previous": {"rate": pct, "days": num, "count": count}[kind](previous)})
+        if value is not None and previous is not None and value != previous and better:
+            trend = "good" if (value > previous) == (better > 0) else "bad"
+        if previous is None:
+            before = f"previous period: {figure.get('previous_state') or 'no figure'}"
+        else:
+            before = f"previous period: {show(previous)}"
+        cards.append({"key": key, "label": label, "value": None if value is None else show(value),
+                      "state": figure.get("state"), "change": change(value, previous, kind), "trend": trend,
+                      "previous": before})
     return cards
 
 
-def _breakdowns(breakdowns: list[dict]) -> list[dict]:
-    """Each dimension's rows with the widths (0..1) of their inline bars: goals and overdue tasks against the
-    dimension's largest, rates as they are."""
+def _breakdowns(breakdowns: list[dict], params: dict[str, str]) -> list[dict]:
+    """Each dimension's rows with their links and the widths (0..1) of their inline bars: goals and overdue
+    tasks against the dimension's largest, rates as they are."""
     out = []
     for b in breakdowns:
         rows = b["rows"]
         most_goals = max((r.get("goals") or 0 for r in rows), default=0) or 1
         most_overdue = max((r.get("tasks_overdue") or 0 for r in rows), default=0) or 1
+        title = {"template": "goal template", "playbook": "playbook", "task_owner": "task owner"}.get(
+            b.get("kind"), b["dimension"])
         out.append({
-            "dimension": b["dimension"],
-            "filter": DIMENSION_FILTER.get(b["dimension"], b["dimension"]),
-            "rows": [{**r, "w_goals": (r.get("goals") or 0) / most_goals,
+            "dimension": b["dimension"], "title": title,
+            "rows": [{**r, "link": drill_link(r.get("filter") or {}, params), "states": r.get("states") or {},
+                      "w_goals": (r.get("goals") or 0) / most_goals,
                       "w_overdue": (r.get("tasks_overdue") or 0) / most_overdue} for r in rows],
         })
     return out
@@ -159,29 +184,29 @@ def _cohorts(cohorts: list[dict]) -> dict:
     charts = []
     for t in templates:
         cells = sorted((c for c in cohorts if c["template"] == t), key=lambda c: c["month"])
-        points = [{**c, "x": x_of[c["month"]],
-                   "y": None if c["achievement_rate"] is None else round(10 + (1 - c["achievement_rate"]) * (COHORT_H - 20), 1),
-                   "heat": None if c["median_days_to_kpi"] is None else round(0.15 + 0.85 * c["median_days_to_kpi"] / slowest, 2)}
-                  for c in cells]
+        points_ = [{**c, "states": c.get("states") or {}, "x": x_of[c["month"]],
+                    "y": None if c["achievement_rate"] is None else round(10 + (1 - c["achievement_rate"]) * (COHORT_H - 20), 1),
+                    "heat": None if c["median_days_to_kpi"] is None else round(0.15 + 0.85 * c["median_days_to_kpi"] / slowest, 2)}
+                   for c in cells]
         # the line joins consecutive months that have a rate; a month with none breaks it
         segments, run = [], []
-        for p in points:
+        for p in points_:
             if p["y"] is None:
                 segments, run = segments + ([run] if len(run) > 1 else []), []
             else:
                 run.append(f"{p['x']},{p['y']}")
         if len(run) > 1:
             segments.append(run)
-        charts.append({"template": t, "points": points, "segments": [" ".join(s) for s in segments]})
-    labels = [{"month": m, "x": x_of[m]} for m in months]
+        charts.append({"template": t, "points": points_, "segments": [" ".join(s) for s in segments]})
     every = max(1, -(-len(months) // 6))  # at most ~6 month labels under a chart
-    return {"charts": charts, "months": labels[::every], "w": COHORT_W, "h": COHORT_H, "slowest": slowest}
+    labels = [{"month": m, "x": x_of[m]} for m in months][::every]
+    return {"charts": charts, "months": labels, "w": COHORT_W, "h": COHORT_H, "slowest": slowest}
 
 
 ALERT_W, ALERT_H = 320, 90
 
 
-def _alerts(alerts: dict) -> dict:
+def _alerts(alerts: dict, params: dict[str, str]) -> dict:
     """Per rule: its figures and a weekly chart on axes shared by every rule (the same weeks, the same scale),
     bars for alerts fired that week, a line for alerts open at its end."""
     weekly = alerts.get("weekly", [])
@@ -202,36 +227,31 @@ def _alerts(alerts: dict) -> dict:
                          "h": h})
         line = " ".join(f"{round(index[w['week']] * slot + slot / 2, 1)},{round(ALERT_H - w['open'] / peak * (ALERT_H - 10), 1)}"
                         for w in rows)
-        charts.append({**r, "bars": bars, "line": line, "w_fired": r["fired"] / most_fired})
+        charts.append({**r, "states": r.get("states") or {}, "bars": bars, "line": line,
+                       "w_fired": r["fired"] / most_fired, "link": drill_link({"rule": r["rule"]}, params),
+                       "change": change(r["fired"], r.get("fired_previous"), "count")})
     every = max(1, -(-len(weeks) // 6))
     labels = [{"week": w, "x": round(i * slot + slot / 2, 1)} for i, w in enumerate(weeks)][::every]
-    return {"rules": charts, "weeks": labels, "n_weeks": len(weeks), "peak": peak, "w": ALERT_W, "h": ALERT_H,
-            "bw": bw}
-
-
-def _attributes(report: dict) -> list[str]:
-    """The account attributes the report was broken down by (`--by`), in order."""
-    if report.get("by") is not None:
-        return list(report["by"])
-    fixed = {"template", "playbook", "task_owner"}
-    return [b["dimension"] for b in report.get("breakdowns", []) if b["dimension"] not in fixed]
+    return {"rules": charts, "weeks": labels, "peak": peak, "w": ALERT_W, "h": ALERT_H, "bw": bw}
 
 
 # --- the drill-down blob --------------------------------------------------------------------------------
 
-TEXT_FIELDS = ("kind", "template", "rule", "playbook", "account", "status")
+TEXT_FIELDS = ("kind", "template", "rule", "playbook", "account", "status", "severity")
 
 
 def encode_instances(instances: list[dict], by: list[str], as_of: str) -> str:
     """The drill-down rows as base64 of gzip of columnar JSON, newest first (by deploy or open date).
 
-    One list per field: text fields with few distinct values are indexes into a list of those values; the
-    start date (deployed, or opened for an alert) is in days, each row's as the difference from the row
-    before; the end, the KPI date and every task's due date are days after the start, a task's completion
-    days after its due date, an alert's age the difference from ``as_of - opened``. Tasks are flat columns
-    with a count per row. Most of these numbers repeat, which is what gzip is good at: at 100,000 accounts
-    the page stays under 3 MB (docs/performance.md). The instance id is left out (it is the template, the
-    account and the start date, which the row shows). Deterministic: the gzip header's time is 0."""
+    One list per field (an attribute ``csm`` is the field ``attributes.csm``): text fields with few distinct
+    values are indexes into a list of those values; the start date (deployed, or opened for an alert) is in
+    days, each row's as the difference from the row before; the planned end, the outcome date, the KPI date
+    and every task's due date are days after the start, a task's completion days after its due date, an
+    alert's age the difference from ``as_of - opened``. Tasks are flat columns with a count per row. Most
+    of these numbers repeat, which is what gzip is good at (docs/performance.md has the size at 100,000
+    accounts). The instance id and the task states are left out: the id is the template, the account and
+    the start date, which the row shows, and a task's state follows from its dates and ``as_of``.
+    Deterministic: the gzip header's time is 0."""
     days: dict[str, int] = {}
 
     def day(text):  # ISO date -> day number, each distinct date parsed once
@@ -242,16 +262,22 @@ def encode_instances(instances: list[dict], by: list[str], as_of: str) -> str:
             n = days[text] = date.fromisoformat(text).toordinal()
         return n
 
-    def start_of(i):
-        return day(i.get("deployed") or i.get("opened")) or 0
-
-    order = sorted(instances, key=lambda i: (-start_of(i), i.get("kind") or "", i.get("template") or i.get("rule") or "",
-                                              i.get("account") or "", i.get("playbook") or ""))
-    fields = [*TEXT_FIELDS, *by]
+    today = day(as_of)
+    starts_of = [day(i.get("deployed") or i.get("opened")) or today for i in instances]
+    order = sorted(range(len(instances)), key=lambda n: (
+        -starts_of[n], instances[n].get("kind") or "", instances[n].get("template") or instances[n].get("rule") or "",
+        instances[n].get("account") or "", instances[n].get("playbook") or ""))
+    rows = [instances[n] for n in order]
+    starts = [starts_of[n] for n in order]
+    fields = [*TEXT_FIELDS, *(f"attributes.{a}" for a in by)]
     cols: dict[str, list] = {}
     dicts: dict[str, list] = {}
     for f in fields:
-        values = [i.get(f) for i in order]
+        if f.startswith("attributes."):
+            name = f[11:]
+            values = [(i.get("attributes") or {}).get(name) for i in rows]
+        else:
+            values = [i.get(f) for i in rows]
         distinct = sorted({v for v in values if v is not None}, key=str)
         if len(distinct) <= max(len(values) // 4, 64):
             index = {v: n for n, v in enumerate(distinct)}
@@ -259,22 +285,23 @@ def encode_instances(instances: list[dict], by: list[str], as_of: str) -> str:
             cols[f] = [None if v is None else index[v] for v in values]
         else:
             cols[f] = values
-    starts = [start_of(i) for i in order]
-    today = day(as_of)
-    day0 = starts[0] if starts else today
-    cols["start"] = [b - a for a, b in zip([day0, *starts], starts)]
-    cols["end"] = [None if not i.get("ended") else day(i["ended"]) - s for i, s in zip(order, starts)]
-    cols["kpi"] = [None if not i.get("kpi_met") else day(i["kpi_met"]) - s for i, s in zip(order, starts)]
-    cols["age"] = [None if i.get("age_days") is None else i["age_days"] - (today - s) for i, s in zip(order, starts)]
-    owner_sets = [", ".join(i.get("task_owners") or ()) for i in order]
+    first = starts[0] if starts else today
+    cols["start"] = [b - a for a, b in zip([first, *starts], starts)]
+
+    def after_start(key):
+        return [None if not i.get(key) else day(i[key]) - s for i, s in zip(rows, starts)]
+
+    cols["end"], cols["ended"], cols["kpi"] = after_start("end"), after_start("ended"), after_start("kpi_met")
+    cols["age"] = [None if i.get("age_days") is None else i["age_days"] - (today - s) for i, s in zip(rows, starts)]
+    owner_sets = ["\t".join(i.get("task_owners") or ()) for i in rows]
     dicts["owners"] = sorted(set(owner_sets))
     index = {v: n for n, v in enumerate(dicts["owners"])}
     cols["owners"] = [index[v] for v in owner_sets]
-    names = sorted({t["task"] for i in order for t in i.get("tasks") or ()})
-    owners = sorted({t["owner"] for i in order for t in i.get("tasks") or ()})
+    names = sorted({t["task"] for i in rows for t in i.get("tasks") or ()})
+    owners = sorted({t["owner"] for i in rows for t in i.get("tasks") or ()})
     tn, to = {n: k for k, n in enumerate(names)}, {o: k for k, o in enumerate(owners)}
-    tasks = {"count": [], "name": [], "owner": [], "due": [], "done": []}
-    for i, s in zip(order, starts):
+    tasks: dict[str, list] = {"count": [], "name": [], "owner": [], "due": [], "done": []}
+    for i, s in zip(rows, starts):
         ts = i.get("tasks") or ()
         tasks["count"].append(len(ts))
         for t in ts:
@@ -283,34 +310,39 @@ def encode_instances(instances: list[dict], by: list[str], as_of: str) -> str:
             tasks["owner"].append(to[t["owner"]])
             tasks["due"].append(due - s)
             tasks["done"].append(None if not t.get("done") else day(t["done"]) - due)
-    payload = {"epoch": date.fromordinal(day0).isoformat() if starts else as_of, "as_of": today - day0,
-               "n": len(order), "fields": fields, "by": list(by), "dicts": dicts, "cols": cols,
-               "task_names": names, "task_owners": owners, "tasks": tasks}
+    payload = {"epoch": date.fromordinal(first).isoformat(), "as_of": today - first, "n": len(rows),
+               "fields": fields, "dicts": dicts, "cols": cols, "task_names": names, "task_owners": owners,
+               "tasks": tasks}
     raw = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     return base64.b64encode(gzip.compress(raw, compresslevel=6, mtime=0)).decode("ascii")
 
 
 def decode_instances(blob: str) -> list[dict]:
-    """The rows of ``encode_instances`` back in the report's shape (less ids and task states), as the page's
-    script reads them: for tests and tools."""
+    """The rows of ``encode_instances`` back in the report's shape (less ids and task states), in the page's
+    order, as its script reads them: for tests and tools."""
     p = json.loads(gzip.decompress(base64.b64decode(blob)))
     c, dicts, t = p["cols"], p["dicts"], p["tasks"]
     epoch = date.fromisoformat(p["epoch"]).toordinal()
-    iso = lambda n: date.fromordinal(n).isoformat()  # noqa: E731
+
+    def iso(n):
+        return date.fromordinal(n).isoformat()
+
     rows, start, k = [], epoch, 0
     for n in range(p["n"]):
         start += c["start"][n]
-        r = {}
+        r: dict = {"attributes": {}}
         for f in p["fields"]:
             v = c[f][n]
-            r[f] = dicts[f][v] if f in dicts and v is not None else v
-        r = {f: v for f, v in r.items() if v is not None}
-        r["task_owners"] = [o for o in dicts["owners"][c["owners"][n]].split(", ") if o]
+            v = dicts[f][v] if f in dicts and v is not None else v
+            if f.startswith("attributes."):
+                r["attributes"][f[11:]] = v
+            elif v is not None:
+                r[f] = v
+        r["task_owners"] = [o for o in dicts["owners"][c["owners"][n]].split("\t") if o]
         r["deployed" if r.get("kind") != "alert" else "opened"] = iso(start)
-        if c["end"][n] is not None:
-            r["ended"] = iso(start + c["end"][n])
-        if c["kpi"][n] is not None:
-            r["kpi_met"] = iso(start + c["kpi"][n])
+        for key, col in (("end", "end"), ("ended", "ended"), ("kpi_met", "kpi")):
+            if c[col][n] is not None:
+                r[key] = iso(start + c[col][n])
         if c["age"][n] is not None:
             r["age_days"] = c["age"][n] + (epoch + p["as_of"] - start)
         r["tasks"] = []

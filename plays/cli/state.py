@@ -270,7 +270,8 @@ def report(fmt, html, as_of, period, by, state):
     from plays.errors import UsageError
     from plays.sources import write_atomic
 
-    from plays.state.report import as_of_default, build, render_csv, render_html, render_text
+    from plays.state.report import as_of_default, build, render_csv, render_text
+    from plays.state.report_html import render as render_page
 
     day = None
     if as_of:
@@ -285,7 +286,7 @@ def report(fmt, html, as_of, period, by, state):
     with reading(state):
         day = day or as_of_default(con)
         data = build(con, as_of=day, period_days=days, by=list(by) if by else None).to_json()
-        page = render_html(con, day) if html else None
+        page = render_page(data) if html else None
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
     elif fmt == "csv":
