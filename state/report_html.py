@@ -255,29 +255,53 @@ def encode_instances(instances: list[dict], by: list[str], as_of: str) -> str:
     days: dict[str, int] = {}
 
     def day(text):  # ISO date -> day number, each distinct date parsed once
-        if not text:
-            return None
         n = days.get(text)
         if n is None:
             n = days[text] = date.fromisoformat(text).toordinal()
         return n
 
     today = day(as_of)
-    starts_of = [day(i.get("deployed") or i.get("opened")) or today for i in instances]
-    order = sorted(range(len(instances)), key=lambda n: (
-        -starts_of[n], instances[n].get("kind") or "", instances[n].get("template") or instances[n].get("rule") or "",
-        instances[n].get("account") or "", instances[n].get("playbook") or ""))
-    rows = [instances[n] for n in order]
-    starts = [starts_of[n] for n in order]
+    keyed = []
+    for n, i in enumerate(instances):
+        first = i.get("deployed") or i.get("opened")
+        keyed.append((-(day(first) if first else today), i.get("kind") or "", i.get("template") or i.get("rule") or "",
+                      i.get("account") or "", i.get("playbook") or "", n))
+    keyed.sort()
     fields = [*TEXT_FIELDS, *(f"attributes.{a}" for a in by)]
-    cols: dict[str, list] = {}
+    text: list[list] = [[] for _ in fields]
+    cols: dict[str, list] = {"start": [], "end": [], "ended": [], "kpi": [], "age": [], "owners": []}
+    start_col, end_col, ended_col, kpi_col, age_col = (cols[k] for k in ("start", "end", "ended", "kpi", "age"))
+    owner_sets: list[str] = []
+    tasks: dict[str, list] = {"count": [], "name": [], "owner": [], "due": [], "done": []}
+    t_count, t_name, t_owner, t_due, t_done = (tasks[k] for k in ("count", "name", "owner", "due", "done"))
+    names: dict[str, int] = {}
+    owners: dict[str, int] = {}
+    first = previous = -keyed[0][0] if keyed else today
+    for key in keyed:
+        i = instances[key[-1]]
+        s = -key[0]
+        attributes = i.get("attributes") or {}
+        for column, f in zip(text, fields):
+            column.append(attributes.get(f[11:]) if f.startswith("attributes.") else i.get(f))
+        start_col.append(s - previous)
+        previous = s
+        for column, f in ((end_col, "end"), (ended_col, "ended"), (kpi_col, "kpi_met")):
+            v = i.get(f)
+            column.append(day(v) - s if v else None)
+        age = i.get("age_days")
+        age_col.append(None if age is None else age - (today - s))
+        owner_sets.append("\t".join(i.get("task_owners") or ()))
+        ts = i.get("tasks") or ()
+        t_count.append(len(ts))
+        for t in ts:
+            due = day(t["due"])
+            t_name.append(names.setdefault(t["task"], len(names)))
+            t_owner.append(owners.setdefault(t["owner"], len(owners)))
+            t_due.append(due - s)
+            done = t.get("done")
+            t_done.append(day(done) - due if done else None)
     dicts: dict[str, list] = {}
-    for f in fields:
-        if f.startswith("attributes."):
-            name = f[11:]
-            values = [(i.get("attributes") or {}).get(name) for i in rows]
-        else:
-            values = [i.get(f) for i in rows]
+    for f, values in zip(fields, text):
         distinct = sorted({v for v in values if v is not None}, key=str)
         if len(distinct) <= max(len(values) // 4, 64):
             index = {v: n for n, v in enumerate(distinct)}
@@ -285,34 +309,12 @@ def encode_instances(instances: list[dict], by: list[str], as_of: str) -> str:
             cols[f] = [None if v is None else index[v] for v in values]
         else:
             cols[f] = values
-    first = starts[0] if starts else today
-    cols["start"] = [b - a for a, b in zip([first, *starts], starts)]
-
-    def after_start(key):
-        return [None if not i.get(key) else day(i[key]) - s for i, s in zip(rows, starts)]
-
-    cols["end"], cols["ended"], cols["kpi"] = after_start("end"), after_start("ended"), after_start("kpi_met")
-    cols["age"] = [None if i.get("age_days") is None else i["age_days"] - (today - s) for i, s in zip(rows, starts)]
-    owner_sets = ["\t".join(i.get("task_owners") or ()) for i in rows]
     dicts["owners"] = sorted(set(owner_sets))
     index = {v: n for n, v in enumerate(dicts["owners"])}
     cols["owners"] = [index[v] for v in owner_sets]
-    names = sorted({t["task"] for i in rows for t in i.get("tasks") or ()})
-    owners = sorted({t["owner"] for i in rows for t in i.get("tasks") or ()})
-    tn, to = {n: k for k, n in enumerate(names)}, {o: k for k, o in enumerate(owners)}
-    tasks: dict[str, list] = {"count": [], "name": [], "owner": [], "due": [], "done": []}
-    for i, s in zip(rows, starts):
-        ts = i.get("tasks") or ()
-        tasks["count"].append(len(ts))
-        for t in ts:
-            due = day(t["due"])
-            tasks["name"].append(tn[t["task"]])
-            tasks["owner"].append(to[t["owner"]])
-            tasks["due"].append(due - s)
-            tasks["done"].append(None if not t.get("done") else day(t["done"]) - due)
-    payload = {"epoch": date.fromordinal(first).isoformat(), "as_of": today - first, "n": len(rows),
-               "fields": fields, "dicts": dicts, "cols": cols, "task_names": names, "task_owners": owners,
-               "tasks": tasks}
+    payload = {"epoch": date.fromordinal(first).isoformat(), "as_of": today - first, "n": len(keyed),
+               "fields": fields, "dicts": dicts, "cols": cols, "task_names": list(names),
+               "task_owners": list(owners), "tasks": tasks}
     raw = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     return base64.b64encode(gzip.compress(raw, compresslevel=6, mtime=0)).decode("ascii")
 
