@@ -284,7 +284,7 @@ def report(fmt, html, as_of, period, by, state):
     con = _open(state, readonly=True)
     with reading(state):
         day = day or as_of_default(con)
-        data = build(con, as_of=day, period_days=days, by=list(by) if by else None).to_json()
+        data = build(con, as_of=day, period_days=days, by=list(by) if by else None, instances=fmt == "json").to_json()
         page = render_html(con, day) if html else None
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
