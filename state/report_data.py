@@ -238,10 +238,11 @@ def check_values(con) -> None:
             raise ValueError(f"a date or state in {table} that plays did not write")
 
 
-_TEMP = ("r_acc", "r_goal", "r_alert", "c_goal", "c_task", "h_kpi")
+_TEMP = ("r_attr", "r_combo", "r_acc", "r_goal", "r_alert", "c_goal", "h_kpi", "r_tp", "r_gtp", "c_task")
 
 
 def _drop(con) -> None:
+    con.execute("DROP VIEW IF EXISTS temp.v_task")
     for t in _TEMP:
         con.execute(f"DROP TABLE IF EXISTS temp.{t}")
 
@@ -297,9 +298,15 @@ def _prepare(con, p: dict, by: list[str]) -> None:
     sum the flags per template, playbook, task owners and attribute values, which every breakdown reads."""
     _drop(con)
     attrs = "".join(f", a.a{i}" for i in range(len(by)))
-    cols = "".join(f", CAST(json_extract(row_json, {_json_path(n)}) AS TEXT)" for n in by)
-    con.execute(f"CREATE TEMP TABLE r_acc (account TEXT PRIMARY KEY{''.join(f', a{i}' for i in range(len(by)))})")
-    con.execute(f"INSERT INTO r_acc SELECT account{cols} FROM accounts")
+    names = "".join(f", a{i}" for i in range(len(by)))
+    # the --by attributes of every account, and each distinct combination of them numbered (a small key to group by)
+    cols = "".join(f", CAST(json_extract(row_json, {_json_path(n)}) AS TEXT) AS a{i}" for i, n in enumerate(by))
+    con.execute(f"CREATE TEMP TABLE r_attr AS SELECT account{cols} FROM accounts")
+    con.execute(f"CREATE TEMP TABLE r_combo AS SELECT DISTINCT 0 AS z{names} FROM r_attr")
+    same = "".join(f" AND c.a{i} IS x.a{i}" for i in range(len(by)))
+    con.execute(f"CREATE TEMP TABLE r_acc (account TEXT PRIMARY KEY, combo INTEGER{names}) WITHOUT ROWID")
+    con.execute(f"INSERT INTO r_acc SELECT x.account, c.rowid{''.join(f', x.a{i}' for i in range(len(by)))} "
+                f"FROM r_attr x JOIN r_combo c ON 1{same}")
     # owners: the owners of the instance's tasks, as a JSON array (by the store's index of tasks by instance)
     con.execute(
         f"""CREATE TEMP TABLE r_goal AS SELECT *, {_flag_columns(_GOAL_FLAGS)},
@@ -324,15 +331,20 @@ def _prepare(con, p: dict, by: list[str]) -> None:
     con.execute(f"""CREATE TEMP TABLE h_kpi AS SELECT {keys}, g.k_cur AS v, count(*) AS n
                     FROM r_goal g LEFT JOIN r_acc a ON a.account = g.account WHERE g.k_cur IS NOT NULL
                     GROUP BY {keys}, g.k_cur""")
-    # tasks: one pass over the store's table, each task's flags summed per key (done after as_of is not done yet)
-    keys = f"g.template, g.playbook, t.owner, (g.id IS NOT NULL){attrs}"
+    # tasks: one pass over the store's table, each task's flags summed per (template and playbook, owner,
+    # attributes), numbered keys (sorting short integers is what makes it fast); v_task names them again
+    con.execute("CREATE TEMP TABLE r_tp AS SELECT DISTINCT template, playbook FROM r_goal")
+    con.execute("CREATE TEMP TABLE r_gtp (id TEXT PRIMARY KEY, tp INTEGER) WITHOUT ROWID")
+    con.execute("INSERT INTO r_gtp SELECT g.id, tp.rowid FROM r_goal g JOIN r_tp tp USING (template, playbook)")
     flags = ", ".join(f"SUM(COALESCE({cond}, 0)) AS f_{name}" for name, cond in _TASK_FLAGS.items())
-    con.execute(f"""CREATE TEMP TABLE c_task AS SELECT g.template, g.playbook, t.owner, (g.id IS NOT NULL) AS is_goal
-                    {attrs}, {flags}
+    con.execute(f"""CREATE TEMP TABLE c_task AS SELECT g.tp, t.owner, a.combo, {flags}
                     FROM (SELECT instance, account, owner, created, due, CASE WHEN done <= :asof THEN done END AS done
                           FROM tasks WHERE created <= :asof) t
-                    LEFT JOIN r_goal g ON g.id = t.instance LEFT JOIN r_acc a ON a.account = t.account
-                    GROUP BY {keys}""", p)
+                    LEFT JOIN r_gtp g ON g.id = t.instance LEFT JOIN r_acc a ON a.account = t.account
+                    GROUP BY g.tp, t.owner, a.combo""", p)
+    con.execute(f"""CREATE TEMP VIEW v_task AS SELECT tp.template, tp.playbook, c.owner, c.tp IS NOT NULL AS is_goal
+                    {attrs}, {', '.join(f'c.f_{n}' for n in _TASK_FLAGS)}
+                    FROM c_task c LEFT JOIN r_tp tp ON tp.rowid = c.tp LEFT JOIN r_combo a ON a.rowid = c.combo""")
 
 
 def _json_path(name: str) -> str:
@@ -375,7 +387,7 @@ def _on_time(t: dict, prev: bool) -> tuple[float | None, str | None]:
 
 def _overview(con, p: dict) -> dict[str, Figure]:
     g = _sums(con, p, "c_goal", _GOAL_FLAGS, "'all'").get("all") or dict.fromkeys(_GOAL_FLAGS, 0)
-    t = _sums(con, p, "c_task", _TASK_FLAGS, "'all'").get("all") or dict.fromkeys(_TASK_FLAGS, 0)
+    t = _sums(con, p, "v_task", _TASK_FLAGS, "'all'").get("all") or dict.fromkeys(_TASK_FLAGS, 0)
     kpi = _medians(con, p, "h_kpi", "'all'", "v", "1", "n").get("all")
     kpi_prev = _medians(con, p, "r_goal", "'all'", "k_prev", "k_prev IS NOT NULL").get("all")
     a = con.execute(
@@ -434,7 +446,7 @@ def _rows(con, goal_key: str, task_key: str, task_where: str, known: set, filter
           kpi: tuple = ("h_kpi", "v", "n")) -> list[BreakdownRow]:
     """One row per key: every key with goals or tasks, and every ``known`` one (a template nobody got is a finding)."""
     g_by = _sums(con, {}, goals, _GOAL_FLAGS, goal_key)
-    t_by = _sums(con, {}, "c_task", _TASK_FLAGS, task_key, task_where)
+    t_by = _sums(con, {}, "v_task", _TASK_FLAGS, task_key, task_where)
     table, value, weight = kpi
     days = _medians(con, {}, table, goal_key, value, f"{value} IS NOT NULL", weight)
     rows = []
@@ -542,38 +554,31 @@ _TASK_STATE = ("CASE WHEN done > due THEN 'late' WHEN done IS NOT NULL THEN 'don
                "ELSE 'open' END")
 
 
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _instances(con, p: dict, by: list[str]) -> list[dict]:
     """The drill-down rows: every goal instance started by as_of, then every alert open at as_of, each with its
-    tasks (by due date, then name) and their owners."""
-    attrs = "".join(f", a.a{i}" for i in range(len(by)))
+    tasks (by due date, then name) and their owners. SQLite writes each list as one JSON text, parsed once."""
+    attrs = "json_object(" + ", ".join(f"{_sql_text(n)}, a.a{i}" for i, n in enumerate(by)) + ")"
     tasks = f"""
         (SELECT json_group_array(json_object('task', task, 'owner', owner, 'due', due, 'done', done, 'state', {_TASK_STATE}))
          FROM (SELECT task, owner, due, CASE WHEN done <= :asof THEN done END AS done FROM tasks t
                WHERE t.instance = x.id AND t.created <= :asof ORDER BY due, task, id))"""
-    owner_sets: dict[str, list[str]] = {}  # a few distinct sets, each parsed once
-    out = []
-    for row in con.execute(
-        f"SELECT x.id, x.template, x.playbook, x.account, x.st_now, x.start, x.end, x.outcome_date, x.kpi_met, "
-        f"x.owners, {tasks}{attrs} "
-        "FROM r_goal x LEFT JOIN r_acc a ON a.account = x.account ORDER BY x.start, x.account, x.template, x.id", p
-    ):
-        out.append({
-            "kind": "goal", "id": row[0], "template": row[1], "playbook": row[2], "account": row[3],
-            "attributes": dict(zip(by, row[11:])),
-            "task_owners": owner_sets.get(row[9]) or owner_sets.setdefault(row[9], json.loads(row[9])),
-            "status": row[4], "deployed": row[5], "end": row[6], "ended": row[7], "kpi_met": row[8],
-            "tasks": json.loads(row[10]),
-        })
-    for row in con.execute(
-        f"SELECT x.id, x.alert, x.account, x.severity, x.playbook, x.fired, "
-        f"CAST(julianday(:asof) - julianday(x.fired) AS INTEGER), {tasks}{attrs} "
-        "FROM r_alert x LEFT JOIN r_acc a ON a.account = x.account WHERE x.resolved IS NULL "
-        "ORDER BY x.fired, x.account, x.alert, x.id", p,
-    ):
-        t = json.loads(row[7])
-        out.append({
-            "kind": "alert", "id": row[0], "rule": row[1], "account": row[2], "attributes": dict(zip(by, row[8:])),
-            "task_owners": sorted({x["owner"] for x in t}), "severity": row[3], "playbook": row[4],
-            "opened": row[5], "age_days": row[6], "tasks": t,
-        })
-    return out
+    goals = f"""
+        SELECT json_group_array(json_object(
+            'kind', 'goal', 'id', x.id, 'template', x.template, 'playbook', x.playbook, 'account', x.account,
+            'attributes', json({attrs}), 'task_owners', json(x.owners), 'status', x.st_now, 'deployed', x.start,
+            'end', x.end, 'ended', x.outcome_date, 'kpi_met', x.kpi_met, 'tasks', json({tasks})))
+        FROM (SELECT * FROM r_goal ORDER BY start, account, template, id) x LEFT JOIN r_acc a ON a.account = x.account"""
+    alerts = f"""
+        SELECT json_group_array(json_object(
+            'kind', 'alert', 'id', x.id, 'rule', x.alert, 'account', x.account, 'attributes', json({attrs}),
+            'task_owners', (SELECT json_group_array(owner) FROM (SELECT DISTINCT owner FROM tasks t
+                            WHERE t.instance = x.id AND t.created <= :asof ORDER BY owner)),
+            'severity', x.severity, 'playbook', x.playbook, 'opened', x.fired,
+            'age_days', CAST(julianday(:asof) - julianday(x.fired) AS INTEGER), 'tasks', json({tasks})))
+        FROM (SELECT * FROM r_alert WHERE resolved IS NULL ORDER BY fired, account, alert, id) x
+        LEFT JOIN r_acc a ON a.account = x.account"""
+    return [*json.loads(con.execute(goals, p).fetchone()[0]), *json.loads(con.execute(alerts, p).fetchone()[0])]
