@@ -62,15 +62,16 @@ def _change(metric: str, now, before) -> str:
 
 
 def _table(header: list[str], rows: list[list[str]], left: int = 1) -> list[str]:
-    """Columns as wide as their widest cell; the first ``left`` columns aligned left, the others right; the last
-    column (a note) is not padded."""
+    """Columns as wide as their widest cell; the first ``left`` columns aligned left, the others right, but for
+    a last column without a heading (a note), aligned left."""
     from plays.render import printable
 
     rows = [[printable(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     out = []
     for r in [header, *rows]:
-        cells = [c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))]
+        cells = [c.ljust(w) if i < left or (i == len(r) - 1 and not header[i]) else c.rjust(w)
+                 for i, (c, w) in enumerate(zip(r, widths))]
         out.append("  ".join(cells).rstrip())
     return out
 
@@ -122,8 +123,8 @@ def render_text(r: dict) -> str:
     out += [""]
     rows = [[w["rule"], w["week"], str(w["fired"]), str(w["open"])] for w in r["alerts"]["weekly"]]
     out += ["Alerts per week (Monday; open at the week's end)"] + _table(["rule", "week", "fired", "open"], rows, 2)
-    goals = sum(1 for i in r["instances"] if i["kind"] == "goal")
-    alerts = len(r["instances"]) - goals
+    goals = sum(c["deployed"] for c in r["cohorts"])  # every instance started by as_of is in one cohort
+    alerts = r["overview"]["alerts_open"]["value"]
     out += ["", f"{goals} goal instance{'s' if goals != 1 else ''} and {alerts} open alert{'s' if alerts != 1 else ''}"
             ": `--format json` lists them"]
     return "\n".join(out) + "\n"

@@ -192,8 +192,9 @@ def check_by(plan: Plan | None, by: list[str]) -> list[str]:
     return out
 
 
-def build(con, *, as_of: date, period_days: int = 30, by: list[str] | None = None) -> Report:
-    """The report as of ``as_of``: ``by`` the account attributes to break down by (None: the default ones)."""
+def build(con, *, as_of: date, period_days: int = 30, by: list[str] | None = None, instances: bool = True) -> Report:
+    """The report as of ``as_of``: ``by`` the account attributes to break down by (None: the default ones);
+    ``instances=False`` leaves the drill-down list empty (text and CSV do not show it)."""
     if period_days < 1:
         raise ReportError("--period: the period is at least 1 day")
     plan = stored_plan(con)
@@ -202,26 +203,17 @@ def build(con, *, as_of: date, period_days: int = 30, by: list[str] | None = Non
     prev_end = start - timedelta(days=1)
     prev_start = start - timedelta(days=period_days)
     p = {"asof": as_of.isoformat(), "ps": start.isoformat(), "pe": prev_end.isoformat(), "pps": prev_start.isoformat()}
-    _prepare(con, p, by)
+    check_values(con)
     try:
+        _prepare(con, p, by)
         return Report(
             as_of=p["asof"], period_days=period_days, period_start=p["ps"], previous_start=p["pps"],
-            previous_end=p["pe"], by=by, overview=_overview(con, p), breakdowns=_breakdowns(con, p, plan, by),
+            previous_end=p["pe"], by=by, overview=_overview(con, p), breakdowns=_breakdowns(con, plan, by),
             cohorts=_cohorts(con, as_of), alert_rules=_alert_rules(con, p, plan), alert_weeks=_alert_weeks(con, p),
-            instances=_instances(con, p, by),
+            instances=_instances(con, p, by) if instances else [],
         )
     finally:
-        for t in ("r_goal", "r_task", "r_alert"):
-            con.execute(f"DROP TABLE IF EXISTS temp.{t}")
-
-
-def _attr_columns(by: list[str], table: str) -> str:
-    """``json_extract(row_json, '$."csm"') AS a0, ...`` for the --by attributes (NULL when the account has none)."""
-    return "".join(f", CAST(json_extract({table}.row_json, {_json_path(n)}) AS TEXT) AS a{i}" for i, n in enumerate(by))
-
-
-def _json_path(name: str) -> str:
-    return "'$.\"" + name.replace("'", "''").replace('"', '\\"') + "\"'"
+        _drop(con)
 
 
 # What plays writes in each table the report reads: dates as ISO text (or NULL where optional) and known states.
@@ -246,88 +238,137 @@ def check_values(con) -> None:
             raise ValueError(f"a date or state in {table} that plays did not write")
 
 
-def _prepare(con, p: dict, by: list[str]) -> None:
-    """Temporary tables of what exists at as_of, each row with its state at as_of and at the previous period's end."""
-    check_values(con)
-    for t in ("r_goal", "r_task", "r_alert"):
+_TEMP = ("r_attr", "r_combo", "r_acc", "r_goal", "r_alert", "c_goal", "h_kpi", "r_tp", "r_gtp", "c_task")
+
+
+def _drop(con) -> None:
+    con.execute("DROP VIEW IF EXISTS temp.v_task")
+    for t in _TEMP:
         con.execute(f"DROP TABLE IF EXISTS temp.{t}")
 
-    def status_at(d: str) -> str:  # a goal's status on day d
-        return (
-            f"CASE WHEN g.start > {d} THEN NULL "
-            f"WHEN g.kind = 'external' AND g.end <= {d} AND (g.status = 'active' OR NOT EXISTS "
-            f"(SELECT 1 FROM measures m WHERE m.instance = g.id AND m.date <= {d})) THEN '{AWAITING}' "
-            f"WHEN g.outcome_date <= {d} THEN g.status ELSE 'active' END"
-        )
 
-    con.execute(
-        f"""CREATE TEMP TABLE r_goal AS
-        SELECT g.id, g.goal AS template, COALESCE(g.playbook, '-') AS playbook, g.account, g.kind, g.start, g.end,
-               CASE WHEN g.outcome_date <= :asof THEN g.outcome_date END AS outcome_date,
-               CASE WHEN g.kpi_met <= :asof THEN g.kpi_met END AS kpi_met,
-               CAST(julianday(g.kpi_met) - julianday(g.start) AS INTEGER) AS d2k,
-               {status_at(':asof')} AS st_now, {status_at(':pe')} AS st_prev,
-               (g.outcome_date BETWEEN :ps AND :asof) AS ended_cur {_attr_columns(by, 'a')}
-        FROM goals g LEFT JOIN accounts a ON a.account = g.account WHERE g.start <= :asof""", p)
-    con.execute("CREATE INDEX temp.r_goal_id ON r_goal(id)")
-    con.execute(
-        f"""CREATE TEMP TABLE r_task AS
-        SELECT t.id, t.instance, t.rule, t.account, t.task, t.owner, t.created, t.due,
-               CASE WHEN t.done <= :asof THEN t.done END AS done, g.template, g.playbook,
-               (g.id IS NOT NULL) AS is_goal {_attr_columns(by, 'a')}
-        FROM tasks t LEFT JOIN r_goal g ON g.id = t.instance LEFT JOIN accounts a ON a.account = t.account
-        WHERE t.created <= :asof""", p)
-    con.execute("CREATE INDEX temp.r_task_instance ON r_task(instance, due, task)")
-    con.execute(
-        f"""CREATE TEMP TABLE r_alert AS
-        SELECT al.id, al.alert, al.account, al.severity, al.playbook, al.fired,
-               CASE WHEN al.resolved <= :asof THEN al.resolved END AS resolved {_attr_columns(by, 'a')}
-        FROM alerts al LEFT JOIN accounts a ON a.account = al.account WHERE al.fired <= :asof""", p)
+# A goal's status on a day d: not started (NULL), active, awaiting measure, achieved or missed.
+def _status_at(d: str) -> str:
+    return (
+        f"CASE WHEN g.start > {d} THEN NULL "
+        f"WHEN g.kind = 'external' AND g.end <= {d} AND (g.status = 'active' OR NOT EXISTS "
+        f"(SELECT 1 FROM measures m WHERE m.instance = g.id AND m.date <= {d})) THEN '{AWAITING}' "
+        f"WHEN g.outcome_date <= {d} THEN g.status ELSE 'active' END"
+    )
 
 
-# Flags over r_task (t): one SUM each.
-_TASK_SUMS = {
-    "open": "t.done IS NULL",
-    "overdue": "t.done IS NULL AND t.due < :asof",
-    "open_prev": "t.created <= :pe AND (t.done IS NULL OR t.done > :pe)",
-    "overdue_prev": "t.created <= :pe AND (t.done IS NULL OR t.done > :pe) AND t.due < :pe",
-    # a task is judged once its due date has passed, or once it is done: on time when done by its due date
-    "judged": "t.due BETWEEN :ps AND :asof AND (t.done IS NOT NULL OR t.due < :asof)",
-    "on_time": "t.due BETWEEN :ps AND :asof AND t.done <= t.due",
-    "judged_prev": "t.due BETWEEN :pps AND :pe",
-    "on_time_prev": "t.due BETWEEN :pps AND :pe AND t.done <= t.due",
-    "done": "t.done IS NOT NULL",
-    "done_prev": "t.done <= :pe",
+# Per goal instance (r_goal), 0/1 flags summed by every breakdown; each is a figure's count.
+_GOAL_FLAGS = {
+    "goals": "st_now IN ('active', 'awaiting measure') OR (st_now IN ('achieved', 'missed') AND outcome_date >= :ps)",
+    "active": "st_now = 'active'",
+    "awaiting": "st_now = 'awaiting measure'",
+    "achieved": "st_now = 'achieved' AND outcome_date >= :ps",
+    "missed": "st_now = 'missed' AND outcome_date >= :ps",
+    "active_prev": "st_prev = 'active'",
+    "awaiting_prev": "st_prev = 'awaiting measure'",
+    "achieved_prev": "st_prev = 'achieved' AND outcome_date >= :pps",
+    "missed_prev": "st_prev = 'missed' AND outcome_date >= :pps",
 }
-_GOAL_SUMS = {
-    "goals": "g.st_now IN ('active', 'awaiting measure') OR (g.ended_cur AND g.st_now IN ('achieved', 'missed'))",
-    "active": "g.st_now = 'active'",
-    "awaiting": "g.st_now = 'awaiting measure'",
-    "achieved": "g.ended_cur AND g.st_now = 'achieved'",
-    "missed": "g.ended_cur AND g.st_now = 'missed'",
-    "active_prev": "g.st_prev = 'active'",
-    "awaiting_prev": "g.st_prev = 'awaiting measure'",
-    "achieved_prev": "g.st_prev = 'achieved' AND g.outcome_date >= :pps",
-    "missed_prev": "g.st_prev = 'missed' AND g.outcome_date >= :pps",
+# Per task, summed into c_task (a completion after as_of has been cleared: not done yet).
+_TASK_FLAGS = {
+    "open": "done IS NULL",
+    "overdue": "done IS NULL AND due < :asof",
+    "open_prev": "created <= :pe AND (done IS NULL OR done > :pe)",
+    "overdue_prev": "created <= :pe AND (done IS NULL OR done > :pe) AND due < :pe",
+    # a task is judged once it is done or its due date has passed: on time when done by its due date
+    "judged": "due >= :ps AND (done IS NOT NULL OR due < :asof)",
+    "on_time": "due >= :ps AND done <= due",
+    "judged_prev": "due BETWEEN :pps AND :pe",
+    "on_time_prev": "due BETWEEN :pps AND :pe AND done <= due",
+    "done": "done IS NOT NULL",
+    "done_prev": "done <= :pe",
 }
-_KPI_NOW = "g.kpi_met BETWEEN :ps AND :asof"
-_KPI_PREV = "g.kpi_met BETWEEN :pps AND :pe"
 
 
-def _sums(con, p: dict, table: str, sums: dict, key: str, where: str = "1") -> dict:
-    """{key: {name: total}} of each flag in ``sums``, grouped by the SQL expression ``key``."""
-    cols = ", ".join(f"COALESCE(SUM({cond}), 0)" for cond in sums.values())
+def _flag_columns(flags: dict) -> str:
+    return ", ".join(f"COALESCE({cond}, 0) AS f_{name}" for name, cond in flags.items())
+
+
+def _sum_columns(flags: dict) -> str:
+    return ", ".join(f"SUM(f_{name}) AS f_{name}" for name in flags)
+
+
+def _prepare(con, p: dict, by: list[str]) -> None:
+    """Temporary tables: the goal instances and alerts as they stood at as_of, with their flags, and "cubes" that
+    sum the flags per template, playbook, task owners and attribute values, which every breakdown reads."""
+    _drop(con)
+    attrs = "".join(f", a.a{i}" for i in range(len(by)))
+    names = "".join(f", a{i}" for i in range(len(by)))
+    # the --by attributes of every account, and each distinct combination of them numbered (a small key to group by)
+    cols = "".join(f", CAST(json_extract(row_json, {_json_path(n)}) AS TEXT) AS a{i}" for i, n in enumerate(by))
+    con.execute(f"CREATE TEMP TABLE r_attr AS SELECT account{cols} FROM accounts")
+    con.execute(f"CREATE TEMP TABLE r_combo AS SELECT DISTINCT 0 AS z{names} FROM r_attr")
+    same = "".join(f" AND c.a{i} IS x.a{i}" for i in range(len(by)))
+    con.execute(f"CREATE TEMP TABLE r_acc (account TEXT PRIMARY KEY, combo INTEGER{names}) WITHOUT ROWID")
+    con.execute(f"INSERT INTO r_acc SELECT x.account, c.rowid{''.join(f', x.a{i}' for i in range(len(by)))} "
+                f"FROM r_attr x JOIN r_combo c ON 1{same}")
+    # owners: the owners of the instance's tasks, as a JSON array (by the store's index of tasks by instance)
+    con.execute(
+        f"""CREATE TEMP TABLE r_goal AS SELECT *, {_flag_columns(_GOAL_FLAGS)},
+               CASE WHEN kpi_met >= :ps THEN d2k END AS k_cur,
+               CASE WHEN kpi_met BETWEEN :pps AND :pe THEN d2k END AS k_prev
+        FROM (SELECT g.id, g.goal AS template, COALESCE(g.playbook, '-') AS playbook, g.account, g.kind, g.start, g.end,
+                     CASE WHEN g.outcome_date <= :asof THEN g.outcome_date END AS outcome_date,
+                     CASE WHEN g.kpi_met <= :asof THEN g.kpi_met END AS kpi_met,
+                     CAST(julianday(g.kpi_met) - julianday(g.start) AS INTEGER) AS d2k,
+                     {_status_at(':asof')} AS st_now, {_status_at(':pe')} AS st_prev,
+                     (SELECT json_group_array(owner) FROM (SELECT DISTINCT owner FROM tasks t
+                      WHERE t.instance = g.id AND t.created <= :asof ORDER BY owner)) AS owners
+              FROM goals g WHERE g.start <= :asof)""", p)
+    con.execute("CREATE UNIQUE INDEX temp.r_goal_id ON r_goal(id)")
+    con.execute(
+        """CREATE TEMP TABLE r_alert AS
+        SELECT id, alert, account, severity, playbook, fired, CASE WHEN resolved <= :asof THEN resolved END AS resolved
+        FROM alerts WHERE fired <= :asof""", p)
+    keys = f"g.template, g.playbook, g.owners{attrs}"
+    con.execute(f"""CREATE TEMP TABLE c_goal AS SELECT {keys}, {_sum_columns(_GOAL_FLAGS)}
+                    FROM r_goal g LEFT JOIN r_acc a ON a.account = g.account GROUP BY {keys}""")
+    con.execute(f"""CREATE TEMP TABLE h_kpi AS SELECT {keys}, g.k_cur AS v, count(*) AS n
+                    FROM r_goal g LEFT JOIN r_acc a ON a.account = g.account WHERE g.k_cur IS NOT NULL
+                    GROUP BY {keys}, g.k_cur""")
+    # tasks: one pass over the store's table, each task's flags summed per (template and playbook, owner,
+    # attributes), numbered keys (sorting short integers is what makes it fast); v_task names them again
+    con.execute("CREATE TEMP TABLE r_tp AS SELECT DISTINCT template, playbook FROM r_goal")
+    con.execute("CREATE TEMP TABLE r_gtp (id TEXT PRIMARY KEY, tp INTEGER) WITHOUT ROWID")
+    con.execute("INSERT INTO r_gtp SELECT g.id, tp.rowid FROM r_goal g JOIN r_tp tp USING (template, playbook)")
+    flags = ", ".join(f"SUM(COALESCE({cond}, 0)) AS f_{name}" for name, cond in _TASK_FLAGS.items())
+    con.execute(f"""CREATE TEMP TABLE c_task AS SELECT g.tp, t.owner, a.combo, {flags}
+                    FROM (SELECT instance, account, owner, created, due, CASE WHEN done <= :asof THEN done END AS done
+                          FROM tasks WHERE created <= :asof) t
+                    LEFT JOIN r_gtp g ON g.id = t.instance LEFT JOIN r_acc a ON a.account = t.account
+                    GROUP BY g.tp, t.owner, a.combo""", p)
+    con.execute(f"""CREATE TEMP VIEW v_task AS SELECT tp.template, tp.playbook, c.owner, c.tp IS NOT NULL AS is_goal
+                    {attrs}, {', '.join(f'c.f_{n}' for n in _TASK_FLAGS)}
+                    FROM c_task c LEFT JOIN r_tp tp ON tp.rowid = c.tp LEFT JOIN r_combo a ON a.rowid = c.combo""")
+
+
+def _json_path(name: str) -> str:
+    return "'$.\"" + name.replace("'", "''").replace('"', '\\"') + "\"'"
+
+
+def _sums(con, p: dict, table: str, flags, key: str, where: str = "1") -> dict:
+    """{key: {flag: total}} over ``table``'s f_<flag> columns, grouped by the SQL expression ``key``."""
+    cols = ", ".join(f"COALESCE(SUM(f_{name}), 0)" for name in flags)
     out = {}
     for row in con.execute(f"SELECT {key} AS k, {cols} FROM {table} WHERE {where} GROUP BY k", p):
-        out[row[0]] = dict(zip(sums, row[1:]))
+        out[row[0]] = dict(zip(flags, row[1:]))
     return out
 
 
-def _medians(con, p: dict, table: str, key: str, value: str, where: str) -> dict:
-    """{key: median of ``value``} over the rows where ``where`` holds, by window functions (SQLite has no median)."""
-    sql = (f"SELECT k, AVG(v) FROM (SELECT {key} AS k, {value} AS v, "
-           f"ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY {value}) AS rn, COUNT(*) OVER (PARTITION BY {key}) AS n "
-           f"FROM {table} WHERE {where}) WHERE rn IN ((n + 1) / 2, (n + 2) / 2) GROUP BY k")
+def _medians(con, p: dict, table: str, key: str, value: str, where: str, weight: str = "1") -> dict:
+    """{key: median of ``value``} over the rows where ``where`` holds (each row counting ``weight`` times: a
+    histogram's count). SQL: the values' running counts by window functions, then the middle one or two."""
+    sql = f"""
+    SELECT k, AVG(v) FROM (
+        SELECT k, v, c, SUM(c) OVER (PARTITION BY k ORDER BY v) AS cum, SUM(c) OVER (PARTITION BY k) AS n
+        FROM (SELECT {key} AS k, {value} AS v, SUM({weight}) AS c FROM {table} WHERE {where} GROUP BY k, v))
+    WHERE (cum - c < (n + 1) / 2 AND (n + 1) / 2 <= cum) OR (cum - c < (n + 2) / 2 AND (n + 2) / 2 <= cum)
+    GROUP BY k"""
     return {k: float(v) for k, v in con.execute(sql, p)}
 
 
@@ -345,10 +386,10 @@ def _on_time(t: dict, prev: bool) -> tuple[float | None, str | None]:
 
 
 def _overview(con, p: dict) -> dict[str, Figure]:
-    g = _sums(con, p, "r_goal g", _GOAL_SUMS, "'all'").get("all") or dict.fromkeys(_GOAL_SUMS, 0)
-    t = _sums(con, p, "r_task t", _TASK_SUMS, "'all'").get("all") or dict.fromkeys(_TASK_SUMS, 0)
-    kpi = _medians(con, p, "r_goal g", "'all'", "g.d2k", _KPI_NOW).get("all")
-    kpi_prev = _medians(con, p, "r_goal g", "'all'", "g.d2k", _KPI_PREV).get("all")
+    g = _sums(con, p, "c_goal", _GOAL_FLAGS, "'all'").get("all") or dict.fromkeys(_GOAL_FLAGS, 0)
+    t = _sums(con, p, "v_task", _TASK_FLAGS, "'all'").get("all") or dict.fromkeys(_TASK_FLAGS, 0)
+    kpi = _medians(con, p, "h_kpi", "'all'", "v", "1", "n").get("all")
+    kpi_prev = _medians(con, p, "r_goal", "'all'", "k_prev", "k_prev IS NOT NULL").get("all")
     a = con.execute(
         "SELECT COALESCE(SUM(resolved IS NULL), 0), COALESCE(SUM(fired <= :pe AND (resolved IS NULL OR resolved > :pe)), 0) "
         "FROM r_alert", p).fetchone()
@@ -377,39 +418,41 @@ def _overview(con, p: dict) -> dict[str, Figure]:
     }
 
 
-def _breakdowns(con, p: dict, plan: Plan | None, by: list[str]) -> list[Breakdown]:
+def _breakdowns(con, plan: Plan | None, by: list[str]) -> list[Breakdown]:
     templates = {g.name: [b.name for b in g.playbooks] for g in [*plan.goals, *plan.external_goals]} if plan else {}
     owners = {t.owner for r in plan.rules for b in r.playbooks for t in b.tasks} if plan else set()
     out = [
         Breakdown("template", "template", _rows(
-            con, p, "g.template", "t.template", "t.is_goal", set(templates), lambda k: {"template": k})),
+            con, "template", "template", "is_goal", set(templates), lambda k: {"template": k})),
         Breakdown("playbook", "playbook", _rows(
-            con, p, "g.template || '/' || g.playbook", "t.template || '/' || t.playbook", "t.is_goal",
+            con, "template || '/' || playbook", "template || '/' || playbook", "is_goal",
             {f"{t}/{b}" for t, books in templates.items() for b in books},
             lambda k: dict(zip(("template", "playbook"), k.split("/", 1))))),
     ]
     enums = {a.name: a.values for a in plan.catalog.attributes if a.type == "enum"} if plan else {}
     for i, name in enumerate(by):
+        key = f"COALESCE(a{i}, '{NONE_KEY}')"
         out.append(Breakdown(name, "attribute", _rows(
-            con, p, f"COALESCE(g.a{i}, '{NONE_KEY}')", f"COALESCE(t.a{i}, '{NONE_KEY}')", "1", set(enums.get(name, ())),
+            con, key, key, "1", set(enums.get(name, ())),
             lambda k, name=name: {f"attributes.{name}": None if k == NONE_KEY else k})))
-    # a task owner's goals: the instances with at least one task of that owner
-    owner_goals = "r_goal g JOIN (SELECT DISTINCT instance, owner FROM r_task) o ON o.instance = g.id"
+    # a task owner's goals: the goal instances with at least one task of that owner
     out.append(Breakdown("task_owner", "task_owner", _rows(
-        con, p, "o.owner", "t.owner", "1", owners, lambda k: {"task_owners": k}, goal_table=owner_goals)))
+        con, "o.value", "owner", "1", owners, lambda k: {"task_owners": k}, goals="c_goal, json_each(c_goal.owners) o",
+        kpi=("h_kpi, json_each(h_kpi.owners) o", "v", "n"))))
     return out
 
 
-def _rows(con, p, goal_key: str, task_key: str, task_where: str, known: set, filter_of,
-          goal_table: str = "r_goal g") -> list[BreakdownRow]:
+def _rows(con, goal_key: str, task_key: str, task_where: str, known: set, filter_of, goals: str = "c_goal",
+          kpi: tuple = ("h_kpi", "v", "n")) -> list[BreakdownRow]:
     """One row per key: every key with goals or tasks, and every ``known`` one (a template nobody got is a finding)."""
-    goals = _sums(con, p, goal_table, _GOAL_SUMS, goal_key)
-    tasks = _sums(con, p, "r_task t", _TASK_SUMS, task_key, task_where)
-    kpi = _medians(con, p, goal_table, goal_key, "g.d2k", _KPI_NOW)
+    g_by = _sums(con, {}, goals, _GOAL_FLAGS, goal_key)
+    t_by = _sums(con, {}, "v_task", _TASK_FLAGS, task_key, task_where)
+    table, value, weight = kpi
+    days = _medians(con, {}, table, goal_key, value, f"{value} IS NOT NULL", weight)
     rows = []
-    for key in sorted(set(goals) | set(tasks) | known, key=lambda k: (k == NONE_KEY, k)):
-        g = goals.get(key) or dict.fromkeys(_GOAL_SUMS, 0)
-        t = tasks.get(key) or dict.fromkeys(_TASK_SUMS, 0)
+    for key in sorted(set(g_by) | set(t_by) | known, key=lambda k: (k == NONE_KEY, k)):
+        g = g_by.get(key) or dict.fromkeys(_GOAL_FLAGS, 0)
+        t = t_by.get(key) or dict.fromkeys(_TASK_FLAGS, 0)
         rate = _ratio(g["achieved"], g["achieved"] + g["missed"])
         rate_prev = _ratio(g["achieved_prev"], g["achieved_prev"] + g["missed_prev"])
         on_time, on_time_state = _on_time(t, False)
@@ -417,14 +460,14 @@ def _rows(con, p, goal_key: str, task_key: str, task_where: str, known: set, fil
         states = {
             "achievement_rate": None if rate is not None else NO_GOAL_ENDED,
             "achievement_rate_previous": None if rate_prev is not None else NO_GOAL_ENDED,
-            "median_days_to_kpi": None if key in kpi else NO_KPI_MET,
+            "median_days_to_kpi": None if key in days else NO_KPI_MET,
             "task_on_time_rate": on_time_state,
             "task_on_time_rate_previous": on_time_prev_state,
         }
         rows.append(BreakdownRow(
             key=key, filter=filter_of(key), goals=g["goals"], active=g["active"], awaiting_measure=g["awaiting"],
             achieved=g["achieved"], missed=g["missed"], achievement_rate=rate, achievement_rate_previous=rate_prev,
-            median_days_to_kpi=kpi.get(key), tasks_open=t["open"], tasks_overdue=t["overdue"],
+            median_days_to_kpi=days.get(key), tasks_open=t["open"], tasks_overdue=t["overdue"],
             task_on_time_rate=on_time, task_on_time_rate_previous=on_time_prev,
             states={k: v for k, v in states.items() if v},
         ))
@@ -432,14 +475,15 @@ def _rows(con, p, goal_key: str, task_key: str, task_where: str, known: set, fil
 
 
 def _cohorts(con, as_of: date) -> list[Cohort]:
-    """Per template and month of start: every month from the template's first deploy to as_of's month."""
-    sums = {
-        "deployed": "1", "active": "g.st_now = 'active'", "awaiting": "g.st_now = 'awaiting measure'",
-        "achieved": "g.st_now = 'achieved'", "missed": "g.st_now = 'missed'",
-    }
-    key = "g.template || ' ' || substr(g.start, 1, 7)"
-    counts = _sums(con, {}, "r_goal g", sums, key)
-    kpi = _medians(con, {}, "r_goal g", key, "g.d2k", "g.kpi_met IS NOT NULL")
+    """Per template and month of start: every month from the template's first start to as_of's month."""
+    key = "template || ' ' || substr(start, 1, 7)"
+    counts = {}
+    for k, *c in con.execute(
+        f"SELECT {key} AS k, count(*), SUM(st_now = 'active'), SUM(st_now = '{AWAITING}'), SUM(st_now = 'achieved'), "
+        "SUM(st_now = 'missed') FROM r_goal GROUP BY k"
+    ):
+        counts[k] = c
+    days = _medians(con, {}, "r_goal", key, "d2k", "kpi_met IS NOT NULL")
     first: dict[str, str] = {}
     for k in counts:
         template, month = k.rsplit(" ", 1)
@@ -447,13 +491,13 @@ def _cohorts(con, as_of: date) -> list[Cohort]:
     out = []
     for template in sorted(first):
         for month in _months(first[template], as_of):
-            c = counts.get(f"{template} {month}") or dict.fromkeys(sums, 0)
-            rate = _ratio(c["achieved"], c["achieved"] + c["missed"])
-            days = kpi.get(f"{template} {month}")
+            deployed, active, awaiting, achieved, missed = counts.get(f"{template} {month}") or (0, 0, 0, 0, 0)
+            rate = _ratio(achieved, achieved + missed)
+            d = days.get(f"{template} {month}")
             states = {"achievement_rate": None if rate is not None else NO_GOAL_ENDED_YET,
-                      "median_days_to_kpi": None if days is not None else NO_KPI_MET_YET}
-            out.append(Cohort(template, month, c["deployed"], c["active"], c["awaiting"], c["achieved"], c["missed"],
-                              rate, days, {k: v for k, v in states.items() if v}))
+                      "median_days_to_kpi": None if d is not None else NO_KPI_MET_YET}
+            out.append(Cohort(template, month, deployed, active, awaiting, achieved, missed, rate, d,
+                              {k: v for k, v in states.items() if v}))
     return out
 
 
@@ -467,21 +511,19 @@ def _months(first: str, as_of: date) -> list[str]:
 
 
 def _alert_rules(con, p: dict, plan: Plan | None) -> list[AlertRule]:
-    sums = {
-        "fired": "fired >= :ps", "fired_prev": "fired BETWEEN :pps AND :pe", "open": "resolved IS NULL",
-        "resolved": "resolved >= :ps",
-    }
-    counts = _sums(con, p, "r_alert", sums, "alert")
+    counts = {k: c for k, *c in con.execute(
+        "SELECT alert, SUM(fired >= :ps), SUM(fired BETWEEN :pps AND :pe), SUM(resolved IS NULL), SUM(resolved >= :ps) "
+        "FROM r_alert GROUP BY alert", p)}
     resolve = _medians(con, p, "r_alert", "alert", "julianday(resolved) - julianday(fired)", "resolved >= :ps")
     age = _medians(con, p, "r_alert", "alert", "julianday(:asof) - julianday(fired)", "resolved IS NULL")
     names = set(counts) | ({a.name for a in plan.alerts} if plan else set())
     out = []
     for name in sorted(names):
-        c = counts.get(name) or dict.fromkeys(sums, 0)
+        fired, fired_prev, is_open, resolved = counts.get(name) or (0, 0, 0, 0)
         states = {"median_days_to_resolve": None if name in resolve else NO_ALERT_RESOLVED,
                   "median_open_age_days": None if name in age else NO_ALERT_OPEN}
-        out.append(AlertRule(name, c["fired"], c["fired_prev"], c["open"], c["resolved"], resolve.get(name),
-                             age.get(name), {k: v for k, v in states.items() if v}))
+        out.append(AlertRule(name, fired, fired_prev, is_open, resolved, resolve.get(name), age.get(name),
+                             {k: v for k, v in states.items() if v}))
     return out
 
 
@@ -508,34 +550,35 @@ def _alert_weeks(con, p: dict) -> list[AlertWeek]:
     return [AlertWeek(*row) for row in con.execute(sql, p)]
 
 
+_TASK_STATE = ("CASE WHEN done > due THEN 'late' WHEN done IS NOT NULL THEN 'done' WHEN due < :asof THEN 'overdue' "
+               "ELSE 'open' END")
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _instances(con, p: dict, by: list[str]) -> list[dict]:
-    """The drill-down rows: every goal instance started by as_of, then every alert open at as_of, each with its tasks."""
-    attrs = "".join(f", x.a{i}" for i in range(len(by)))
-    tasks = (
-        "(SELECT json_group_array(json_object('task', task, 'owner', owner, 'due', due, 'done', done, 'state', "
-        "CASE WHEN done > due THEN 'late' WHEN done IS NOT NULL THEN 'done' WHEN due < :asof THEN 'overdue' "
-        "ELSE 'open' END)) FROM (SELECT * FROM r_task t WHERE t.instance = x.id ORDER BY t.due, t.task, t.id))"
-    )
-    out = []
-    for row in con.execute(
-        f"SELECT x.id, x.template, x.playbook, x.account, x.st_now, x.start, x.end, x.outcome_date, x.kpi_met, "
-        f"{tasks}{attrs} FROM r_goal x ORDER BY x.start, x.account, x.template, x.id", p,
-    ):
-        task_list = json.loads(row[9])
-        out.append({
-            "kind": "goal", "id": row[0], "template": row[1], "playbook": row[2], "account": row[3],
-            "attributes": dict(zip(by, row[10:])), "task_owners": sorted({t["owner"] for t in task_list}),
-            "status": row[4], "deployed": row[5], "end": row[6], "ended": row[7], "kpi_met": row[8], "tasks": task_list,
-        })
-    for row in con.execute(
-        f"SELECT x.id, x.alert, x.account, x.severity, x.playbook, x.fired, "
-        f"CAST(julianday(:asof) - julianday(x.fired) AS INTEGER), {tasks}{attrs} "
-        f"FROM r_alert x WHERE x.resolved IS NULL ORDER BY x.fired, x.account, x.alert, x.id", p,
-    ):
-        task_list = json.loads(row[7])
-        out.append({
-            "kind": "alert", "id": row[0], "rule": row[1], "account": row[2], "attributes": dict(zip(by, row[8:])),
-            "task_owners": sorted({t["owner"] for t in task_list}), "severity": row[3], "playbook": row[4],
-            "opened": row[5], "age_days": row[6], "tasks": task_list,
-        })
-    return out
+    """The drill-down rows: every goal instance started by as_of, then every alert open at as_of, each with its
+    tasks (by due date, then name) and their owners. SQLite writes each list as one JSON text, parsed once."""
+    attrs = "json_object(" + ", ".join(f"{_sql_text(n)}, a.a{i}" for i, n in enumerate(by)) + ")"
+    tasks = f"""
+        (SELECT json_group_array(json_object('task', task, 'owner', owner, 'due', due, 'done', done, 'state', {_TASK_STATE}))
+         FROM (SELECT task, owner, due, CASE WHEN done <= :asof THEN done END AS done FROM tasks t
+               WHERE t.instance = x.id AND t.created <= :asof ORDER BY due, task, id))"""
+    goals = f"""
+        SELECT json_group_array(json_object(
+            'kind', 'goal', 'id', x.id, 'template', x.template, 'playbook', x.playbook, 'account', x.account,
+            'attributes', json({attrs}), 'task_owners', json(x.owners), 'status', x.st_now, 'deployed', x.start,
+            'end', x.end, 'ended', x.outcome_date, 'kpi_met', x.kpi_met, 'tasks', json({tasks})))
+        FROM (SELECT * FROM r_goal ORDER BY start, account, template, id) x LEFT JOIN r_acc a ON a.account = x.account"""
+    alerts = f"""
+        SELECT json_group_array(json_object(
+            'kind', 'alert', 'id', x.id, 'rule', x.alert, 'account', x.account, 'attributes', json({attrs}),
+            'task_owners', (SELECT json_group_array(owner) FROM (SELECT DISTINCT owner FROM tasks t
+                            WHERE t.instance = x.id AND t.created <= :asof ORDER BY owner)),
+            'severity', x.severity, 'playbook', x.playbook, 'opened', x.fired,
+            'age_days', CAST(julianday(:asof) - julianday(x.fired) AS INTEGER), 'tasks', json({tasks})))
+        FROM (SELECT * FROM r_alert WHERE resolved IS NULL ORDER BY fired, account, alert, id) x
+        LEFT JOIN r_acc a ON a.account = x.account"""
+    return [*json.loads(con.execute(goals, p).fetchone()[0]), *json.loads(con.execute(alerts, p).fetchone()[0])]

@@ -285,7 +285,9 @@ def report(fmt, html, as_of, period, by, state):
     con = _open(state, readonly=True)
     with reading(state):
         day = day or as_of_default(con)
-        data = build(con, as_of=day, period_days=days, by=list(by) if by else None).to_json()
+        # the drill-down list is in the JSON and the page, not in text or CSV
+        data = build(con, as_of=day, period_days=days, by=list(by) if by else None,
+                     instances=fmt == "json" or bool(html)).to_json()
         page = render_page(data) if html else None
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
