@@ -1,7 +1,7 @@
 """The report page in a real browser: Playwright for Python driving Debian's Chromium (no browser download).
 
 The page is written by `plays report --html` from the small store of
-conftest.py, with two tasks marked done, and opened at 1400 and 900 px:
+conftest.py, with two tasks marked done, and opened at 1600, 1400 and 900 px:
 no console error (a first test proves the harness sees one), the figures
 shown are the hand-computed ones, filters and breakdown links narrow the
 drill-down list to the right rows, the timeline draws the chosen goal, no
@@ -26,7 +26,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian: apt-get install -y chromium)")]
 
-WIDTHS = (1400, 900)
+WIDTHS = (1600, 1400, 900)
 
 
 @pytest.fixture(scope="module")
