@@ -59,7 +59,7 @@ def render(report: dict) -> str:
 
     env = Environment(loader=FunctionLoader(load), autoescape=select_autoescape(default=True,
                       default_for_string=True), trim_blocks=True, lstrip_blocks=True, undefined=StrictUndefined)
-    env.filters.update(pct=pct, num=num, count=count, points=points)
+    env.filters.update(pct=pct, num=num, count=count, points=points, trend=trend)
     by = list(report.get("by") or ())
     params = filter_params(by)
     return env.get_template("report.html.j2").render(
@@ -126,6 +126,15 @@ def change(value, previous, kind: str) -> str:
 def points(pair) -> str:
     """A rate's change from the previous period, in percentage points."""
     return change(pair[0], pair[1], "rate")
+
+
+def trend(pair, better: int = 1) -> str:
+    """``good``, ``bad`` or ``""``: the class of a change that moved the good way (``better`` +1: up), the bad way,
+    or not at all (or has no previous figure)."""
+    now, before = pair
+    if now is None or before is None or abs(now - before) < 1e-9:
+        return ""
+    return "good" if (now > before) == (better > 0) else "bad"
 
 
 # --- sections -------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -112,7 +112,7 @@ def card(opened: Opened, key: str) -> tuple[str, str, str]:
 def row(opened: Opened, table: str, key: str) -> dict[str, str]:
     cells = opened.page.eval_on_selector_all(
         f'{table} tbody tr[data-key="{key}"] td, {table} tbody tr[data-rule="{key}"] td',
-        "cells => cells.map(c => [c.className, c.textContent.trim().replace(/\\s+/g, ' ')])")
+        "cells => cells.map(c => [c.classList[0], c.textContent.trim().replace(/\\s+/g, ' ')])")
     return dict(cells)
 
 
@@ -143,10 +143,14 @@ def test_the_figures_shown_are_the_hand_computed_ones(browser, report_page):
         "1", "1", "3", "no tasks completed yet")
     premium = row(o, "#by-tier", "premium")
     assert (premium["goals"], premium["achieved"], premium["awaiting"], premium["ontime"]) == ("2", "1", "1", "0%")
+    # p1's tasks due Dec 29-Jan 4: k on time, base past due (50%); due Jan 5-11: f, late (0%)
+    assert premium["ontime-change"] == "-50 pts"
 
     low = row(o, "#alert-rules", "low")
     assert (low["fired"], low["fired-change"], low["open"], low["resolve"], low["age"]) == (
         "0", "-2", "1", "no alert resolved in the period", "7")
+    # fewer alerts fired than in the previous period: the good way
+    assert o.page.get_attribute('#alert-rules tr[data-rule="low"] td.fired-change', "class") == "fired-change good"
     weeks = o.page.eval_on_selector_all('figure.weekly[data-rule="low"] rect.fired title', "ts => ts.map(t => t.textContent)")
     assert weeks == ["week of 2025-12-29: 2 fired, 1 open at its end", "week of 2026-01-05: 0 fired, 1 open at its end"]
 
@@ -255,3 +259,35 @@ def test_the_printed_page_has_no_controls(browser, report_page):
     o.page.emulate_media(media="print")
     assert not o.page.is_visible("#filters") and not o.page.is_visible(".pager")
     assert o.page.is_visible("#overview .cards") and o.page.is_visible("#drill-table")
+
+
+def test_the_list_shows_100_rows_at_a_time(browser, tmp_path, plan):
+    """250 goal instances (the fixture's report with its list replaced): pages of 100, a filter starts again at
+    the first page."""
+    from plays.state.report import build
+    from plays.state.report_html import render
+
+    con, _ = apply(tmp_path / "plays.db", plan)
+    report = build(con, as_of=date(2026, 1, 11), period_days=7).to_json()
+    report["instances"] = [
+        {"kind": "goal", "id": f"g-{n}", "template": "g", "playbook": "ab"[n % 2], "account": f"acct{n:03d}",
+         "attributes": {"tier": "premium" if n < 30 else "standard"}, "task_owners": [], "status": "active",
+         "deployed": (date(2026, 1, 1) - timedelta(days=n)).isoformat(), "end": "2026-03-01", "ended": None,
+         "kpi_met": None, "tasks": []} for n in range(250)]
+    page = tmp_path / "many.html"
+    page.write_text(render(report), encoding="utf-8")
+    o = Opened(browser, page.as_uri(), 1400).ready()
+    assert o.text("#drill-count") == "Showing 1–100 of 250 (250 in all)."
+    assert len(o.drill_rows()) == 100 and o.drill_rows()[0][3] == "acct000"  # newest first
+    assert o.page.is_disabled("#prev")
+    o.page.click("#next")
+    o.page.click("#next")
+    assert o.text("#drill-count") == "Showing 201–250 of 250 (250 in all)."
+    assert [r[3] for r in o.drill_rows()] == [f"acct{n:03d}" for n in range(200, 250)]
+    assert o.page.is_disabled("#next")
+    o.page.select_option('#filters select[name="playbook"]', "b")
+    assert o.text("#drill-count") == "Showing 1–100 of 125 (250 in all)."
+    assert o.drill_rows()[0][3] == "acct001"
+    o.page.select_option('#filters select[name="tier"]', "premium")
+    assert o.text("#drill-count") == "Showing 1–15 of 15 (250 in all)."
+    assert o.errors == []
