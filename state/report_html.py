@@ -193,10 +193,12 @@ def _cohorts(cohorts: list[dict]) -> dict:
     charts = []
     for t in templates:
         cells = sorted((c for c in cohorts if c["template"] == t), key=lambda c: c["month"])
-        points_ = [{**c, "states": c.get("states") or {}, "x": x_of[c["month"]],
-                    "y": None if c["achievement_rate"] is None else round(10 + (1 - c["achievement_rate"]) * (COHORT_H - 20), 1),
-                    "heat": None if c["median_days_to_kpi"] is None else round(0.15 + 0.85 * c["median_days_to_kpi"] / slowest, 2)}
-                   for c in cells]
+        points_ = []
+        for c in cells:
+            rate, days = c["achievement_rate"], c["median_days_to_kpi"]
+            points_.append({**c, "states": c.get("states") or {}, "x": x_of[c["month"]],
+                            "y": None if rate is None else round(10 + (1 - rate) * (COHORT_H - 20), 1),
+                            "heat": None if days is None else round(0.15 + 0.85 * days / slowest, 2)})
         # the line joins consecutive months that have a rate; a month with none breaks it
         segments, run = [], []
         for p in points_:
@@ -234,8 +236,8 @@ def _alerts(alerts: dict, params: dict[str, str]) -> dict:
             h = round(w["fired"] / peak * (ALERT_H - 10), 1)
             bars.append({**w, "x": round(index[w["week"]] * slot + (slot - bw) / 2, 1), "y": round(ALERT_H - h, 1),
                          "h": h})
-        line = " ".join(f"{round(index[w['week']] * slot + slot / 2, 1)},{round(ALERT_H - w['open'] / peak * (ALERT_H - 10), 1)}"
-                        for w in rows)
+        line = " ".join(f"{round(index[w['week']] * slot + slot / 2, 1)},"
+                        f"{round(ALERT_H - w['open'] / peak * (ALERT_H - 10), 1)}" for w in rows)
         charts.append({**r, "states": r.get("states") or {}, "bars": bars, "line": line,
                        "w_fired": r["fired"] / most_fired, "link": drill_link({"rule": r["rule"]}, params),
                        "change": change(r["fired"], r.get("fired_previous"), "count")})
