@@ -130,6 +130,18 @@ def render_text(r: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+# --- JSON --------------------------------------------------------------------------------------------------------
+
+
+def render_json(r: dict) -> str:
+    """The report as JSON: indented, but one line per drill-down row (a list of 100,000 instances indented
+    key by key would be millions of lines, and Python's indenting encoder is several times slower)."""
+    rest = {k: v for k, v in r.items() if k != "instances"}
+    head = json.dumps(rest, indent=2)[:-2]  # without the closing "\n}"
+    rows = ",\n    ".join(json.dumps(i) for i in r.get("instances", []))
+    return head + (',\n  "instances": [\n    ' + rows + "\n  ]\n}\n" if rows else ',\n  "instances": []\n}\n')
+
+
 # --- CSV ---------------------------------------------------------------------------------------------------------
 
 CSV_HEADER = ("section", "dimension", "key", "date", "metric", "value", "state")

@@ -337,6 +337,11 @@ def test_json_output_is_build_to_json(run_cli, tmp_path, plan):
     con = prepared(tmp_path / "plays.db", plan)
     code, out, _ = run_cli("report", "--format", "json", "--by", "tier")
     assert code == 0 and json.loads(out) == build(con, as_of=AS_OF, by=["tier"]).to_json()
+    assert out.startswith('{\n  "as_of": "2026-01-11",\n')  # indented, but one line per drill-down row:
+    assert [line[:14] for line in out.splitlines() if line.startswith("    {")] == ['    {"kind": "g'] * 3 + [
+        '    {"kind": "a']
+    _, out, _ = run_cli("report", "--format", "json", "--as-of", "2025-12-01")  # before anything started
+    assert out.endswith('  "instances": []\n}\n') and json.loads(out)["instances"] == []
 
 
 def test_names_from_the_data_cannot_forge_a_line(run_cli, tmp_path, plan):
