@@ -338,8 +338,8 @@ def test_json_output_is_build_to_json(run_cli, tmp_path, plan):
     code, out, _ = run_cli("report", "--format", "json", "--by", "tier")
     assert code == 0 and json.loads(out) == build(con, as_of=AS_OF, by=["tier"]).to_json()
     assert out.startswith('{\n  "as_of": "2026-01-11",\n')  # indented, but one line per drill-down row:
-    assert [line[:14] for line in out.splitlines() if line.startswith("    {")] == ['    {"kind": "g'] * 3 + [
-        '    {"kind": "a']
+    assert [line[:20] for line in out.splitlines() if line.startswith('    {"kind"')] == ['    {"kind": "goal",'] * 3 + [
+        '    {"kind": "alert"']
     _, out, _ = run_cli("report", "--format", "json", "--as-of", "2025-12-01")  # before anything started
     assert out.endswith('  "instances": []\n}\n') and json.loads(out)["instances"] == []
 
