@@ -23,8 +23,10 @@ from plays.errors import PlaysError, UsageError
 _LAZY = {
     "check": "plays.cli.check:check",
     "compile": "plays.cli.check:compile_",
+    "fmt": "plays.cli.fmt:fmt",
     "run": "plays.cli.run:run",
     "explain": "plays.cli.run:explain",
+    "explain-code": "plays.cli.codes:explain_code",
     "diff": "plays.cli.diff:diff",
     "test": "plays.cli.spectest:test_command",
     "goal": "plays.cli.state:goal",
@@ -100,7 +102,8 @@ def main(argv=None) -> None:
 
         diagnostics = getattr(e, "diagnostics", ())
         if diagnostics:
-            click.echo(render_text(list(diagnostics), {}, with_summary=False), err=True, nl=False)
+            sources = getattr(e, "sources", None) or {}  # a configuration error shows its line
+            click.echo(render_text(list(diagnostics), sources, with_summary=False), err=True, nl=False)
         else:
             click.echo(f"plays: error: {printable(e)}", err=True)
         sys.exit(e.exit_code)
