@@ -49,7 +49,7 @@ def _value(metric: str, x) -> str:
         return "-"
     if metric in RATES:
         return f"{x * 100:.0f}%"
-    return f"{x:g}" if isinstance(x, float) else str(x)
+    return f"{x:,g}" if isinstance(x, float) else f"{x:,}"
 
 
 def _change(metric: str, now, before) -> str:
@@ -58,7 +58,7 @@ def _change(metric: str, now, before) -> str:
     d = now - before
     if metric in RATES:
         return "0 pts" if round(d * 100) == 0 else f"{d * 100:+.0f} pts"
-    return "0" if d == 0 else f"{d:+g}"
+    return "0" if d == 0 else f"{d:+,g}"
 
 
 def _table(header: list[str], rows: list[list[str]], left: int = 1) -> list[str]:
@@ -97,10 +97,10 @@ def render_text(r: dict) -> str:
                      _change(k, f["value"], f["previous"]), note or ""])
     out += _table(["Overview", "now", "previous", "change", ""], rows) + [""]
     for b in r["breakdowns"]:
-        rows = [[row["key"], *(str(row[c]) for c in ("goals", "active", "awaiting_measure", "achieved", "missed")),
+        rows = [[row["key"], *(_value("", row[c]) for c in ("goals", "active", "awaiting_measure", "achieved", "missed")),
                  _value("achievement_rate", row["achievement_rate"]),
                  _value("achievement_rate", row["achievement_rate_previous"]),
-                 _value("", row["median_days_to_kpi"]), str(row["tasks_open"]), str(row["tasks_overdue"]),
+                 _value("", row["median_days_to_kpi"]), _value("", row["tasks_open"]), _value("", row["tasks_overdue"]),
                  _value("task_on_time_rate", row["task_on_time_rate"]),
                  _value("task_on_time_rate", row["task_on_time_rate_previous"]),
                  _notes(row["states"], ("task_on_time_rate",))]
@@ -109,25 +109,37 @@ def render_text(r: dict) -> str:
         out += [f"By {title}"] + _table(
             ["", "goals", "active", "awaiting", "achieved", "missed", "rate", "prev rate", "days to KPI",
              "open tasks", "overdue", "on time", "prev on time", ""], rows) + [""]
-    rows = [[c["template"], c["month"], *(str(c[k]) for k in ("deployed", "active", "awaiting_measure", "achieved",
+    rows = [[c["template"], c["month"], *(_value("", c[k]) for k in ("deployed", "active", "awaiting_measure", "achieved",
                                                                "missed")),
              _value("achievement_rate", c["achievement_rate"]), _value("", c["median_days_to_kpi"]),
              _notes(c["states"], ("achievement_rate",)) if c["deployed"] else ""] for c in r["cohorts"]]
     out += ["Cohorts by month of start"] + _table(
         ["template", "month", "deployed", "active", "awaiting", "achieved", "missed", "rate", "days to KPI", ""],
         rows, left=2) + [""]
-    rows = [[a["rule"], str(a["fired"]), str(a["fired_previous"]), str(a["open"]), str(a["resolved"]),
+    rows = [[a["rule"], *(_value("", a[k]) for k in ("fired", "fired_previous", "open", "resolved")),
              _value("", a["median_days_to_resolve"]), _value("", a["median_open_age_days"])]
             for a in r["alerts"]["rules"]]
     out += ["Alerts"] + _table(["rule", "fired", "prev fired", "open", "resolved", "days to resolve", "open age"], rows)
     out += [""]
-    rows = [[w["rule"], w["week"], str(w["fired"]), str(w["open"])] for w in r["alerts"]["weekly"]]
+    rows = [[w["rule"], w["week"], _value("", w["fired"]), _value("", w["open"])] for w in r["alerts"]["weekly"]]
     out += ["Alerts per week (Monday; open at the week's end)"] + _table(["rule", "week", "fired", "open"], rows, 2)
     goals = sum(c["deployed"] for c in r["cohorts"])  # every instance started by as_of is in one cohort
     alerts = r["overview"]["alerts_open"]["value"]
-    out += ["", f"{goals} goal instance{'s' if goals != 1 else ''} and {alerts} open alert{'s' if alerts != 1 else ''}"
+    out += ["", f"{goals:,} goal instance{'s' if goals != 1 else ''} and {alerts:,} open alert{'s' if alerts != 1 else ''}"
             ": `--format json` lists them"]
     return "\n".join(out) + "\n"
+
+
+# --- JSON --------------------------------------------------------------------------------------------------------
+
+
+def render_json(r: dict) -> str:
+    """The report as JSON: indented, but one line per drill-down row (a list of 100,000 instances indented
+    key by key would be millions of lines, and Python's indenting encoder is several times slower)."""
+    rest = {k: v for k, v in r.items() if k != "instances"}
+    head = json.dumps(rest, indent=2)[:-2]  # without the closing "\n}"
+    rows = ",\n    ".join(json.dumps(i) for i in r.get("instances", []))
+    return head + (',\n  "instances": [\n    ' + rows + "\n  ]\n}\n" if rows else ',\n  "instances": []\n}\n')
 
 
 # --- CSV ---------------------------------------------------------------------------------------------------------

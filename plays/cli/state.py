@@ -270,7 +270,7 @@ def report(fmt, html, as_of, period, by, state):
     from plays.errors import UsageError
     from plays.sources import write_atomic
 
-    from plays.state.report import as_of_default, build, render_csv, render_text
+    from plays.state.report import as_of_default, build, render_csv, render_json, render_text
     from plays.state.report_html import render as render_page
 
     day = None
@@ -290,7 +290,7 @@ def report(fmt, html, as_of, period, by, state):
                      instances=fmt == "json" or bool(html)).to_json()
         page = render_page(data) if html else None
     if fmt == "json":
-        click.echo(json.dumps(data, indent=2))
+        click.echo(render_json(data), nl=False)
     elif fmt == "csv":
         click.echo(render_csv(data), nl=False)
     else:

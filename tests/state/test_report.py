@@ -17,7 +17,7 @@ import csv
 import io
 import json
 import os
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -337,6 +337,11 @@ def test_json_output_is_build_to_json(run_cli, tmp_path, plan):
     con = prepared(tmp_path / "plays.db", plan)
     code, out, _ = run_cli("report", "--format", "json", "--by", "tier")
     assert code == 0 and json.loads(out) == build(con, as_of=AS_OF, by=["tier"]).to_json()
+    assert out.startswith('{\n  "as_of": "2026-01-11",\n')  # indented, but one line per drill-down row:
+    assert [line[:20] for line in out.splitlines() if line.startswith('    {"kind"')] == ['    {"kind": "goal",'] * 3 + [
+        '    {"kind": "alert"']
+    _, out, _ = run_cli("report", "--format", "json", "--as-of", "2025-12-01")  # before anything started
+    assert out.endswith('  "instances": []\n}\n') and json.loads(out)["instances"] == []
 
 
 def test_names_from_the_data_cannot_forge_a_line(run_cli, tmp_path, plan):
@@ -349,6 +354,56 @@ forged')""")
 
 def test_the_html_page_is_still_written(run_cli, tmp_path, plan):
     prepared(tmp_path / "plays.db", plan)
-    code, _, err = run_cli("report", "--html", "r.html")
+    code, out, err = run_cli("report", "--html", "r.html", "--format", "csv")
     html = (tmp_path / "r.html").read_text()
-    assert code == 0 and "<svg" in html and "http" not in html.replace("http-equiv", "")  # self-contained
+    assert (code, err) == (0, "wrote r.html\n") and out.startswith("section,")
+    assert html.startswith("<!doctype html>") and "Goals report, as of 2026-01-11" in html
+
+
+# --- the figures agree with each other on the example book ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def example_store(tmp_path_factory):
+    """`plays run specs/ -s examples/snapshots.csv --state` (40 accounts, Jan 1 to Apr 30 2026), and a few tasks
+    done (every third open task, on its due date or two days late)."""
+    from plays.cli import main
+    from plays.state import store
+
+    root = Path(__file__).resolve().parents[2]
+    path = tmp_path_factory.mktemp("example") / "plays.db"
+    with pytest.raises(SystemExit) as done:
+        main(["run", str(root / "specs"), "-s", str(root / "examples" / "snapshots.csv"), "--state", str(path),
+              "--format", "json", "-o", os.devnull])
+    assert done.value.code in (0, None)
+    con = store.connect(str(path))
+    for n, (tid, due) in enumerate(con.execute("SELECT id, due FROM tasks ORDER BY id").fetchall()):
+        if n % 3 == 0 and due <= "2026-04-28":
+            actions.complete_task(con, tid, date.fromisoformat(due) + timedelta(days=2 * (n % 2)))
+    return con
+
+
+@pytest.mark.parametrize("as_of, days", [("2026-04-30", 30), ("2026-03-15", 14), ("2026-02-01", 90), ("2026-05-20", 7)])
+def test_breakdowns_cohorts_and_alerts_add_up_to_the_overview(example_store, as_of, days):
+    r = build(example_store, as_of=date.fromisoformat(as_of), period_days=days, by=["csm", "segment"]).to_json()
+    o = {k: f["value"] for k, f in r["overview"].items()}
+    goals = [i for i in r["instances"] if i["kind"] == "goal"]
+    assert o["goals_active"] == sum(i["status"] == "active" for i in goals)
+    assert o["goals_awaiting_measure"] == sum(i["status"] == "awaiting measure" for i in goals)
+    for b in r["breakdowns"]:
+        total = {k: sum(row[k] for row in b["rows"]) for k in ("active", "achieved", "missed", "tasks_open",
+                                                               "tasks_overdue")}
+        if b["kind"] in ("attribute", "template"):  # every goal instance is under exactly one key
+            assert (total["active"], total["achieved"], total["missed"]) == (
+                o["goals_active"], o["goals_achieved"], o["goals_missed"])
+        if b["kind"] == "attribute":  # and every task, goals' and alerts'
+            assert (total["tasks_open"], total["tasks_overdue"]) == (o["tasks_open"], o["tasks_overdue"])
+    assert sum(c["deployed"] for c in r["cohorts"]) == len(goals)
+    rules = r["alerts"]["rules"]
+    assert sum(x["open"] for x in rules) == o["alerts_open"] == sum(i["kind"] == "alert" for i in r["instances"])
+    fired = dict(example_store.execute("SELECT alert, count(*) FROM alerts WHERE fired <= ? GROUP BY alert", [as_of]))
+    weekly = r["alerts"]["weekly"]
+    assert {a: sum(w["fired"] for w in weekly if w["rule"] == a) for a in fired} == fired
+    for x in rules:  # the last week ends on the as-of date: its open count is the rule's
+        last = [w for w in weekly if w["rule"] == x["rule"]]
+        assert not last or last[-1]["open"] == x["open"]
