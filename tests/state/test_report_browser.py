@@ -254,11 +254,14 @@ def test_no_element_overlaps_a_heading_and_a_screenshot_is_kept(browser, report_
     assert o.errors == []
 
 
-def test_the_printed_page_has_no_controls(browser, report_page):
-    o = Opened(browser, report_page, 900).ready()
+def test_the_printed_page_has_no_controls_and_fits_the_paper(browser, report_page):
+    # A4 landscape (the page's @page) less its 10 mm margins: 277 mm, 1047 CSS px
+    o = Opened(browser, report_page, 1047).ready()
     o.page.emulate_media(media="print")
     assert not o.page.is_visible("#filters") and not o.page.is_visible(".pager")
     assert o.page.is_visible("#overview .cards") and o.page.is_visible("#drill-table")
+    assert o.page.evaluate("document.documentElement.scrollWidth") <= 1047
+    assert o.page.pdf(prefer_css_page_size=True)[:5] == b"%PDF-"
 
 
 def test_the_list_shows_100_rows_at_a_time(browser, tmp_path, plan):
