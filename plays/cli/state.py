@@ -270,7 +270,8 @@ def report(fmt, html, as_of, period, by, state):
     from plays.errors import UsageError
     from plays.sources import write_atomic
 
-    from plays.state.report import as_of_default, build, render_csv, render_html, render_json, render_text
+    from plays.state.report import as_of_default, build, render_csv, render_json, render_text
+    from plays.state.report_html import render as render_page
 
     day = None
     if as_of:
@@ -287,7 +288,7 @@ def report(fmt, html, as_of, period, by, state):
         # the drill-down list is in the JSON and the page, not in text or CSV
         data = build(con, as_of=day, period_days=days, by=list(by) if by else None,
                      instances=fmt == "json" or bool(html)).to_json()
-        page = render_html(con, day) if html else None
+        page = render_page(data) if html else None
     if fmt == "json":
         click.echo(render_json(data), nl=False)
     elif fmt == "csv":
