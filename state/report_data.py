@@ -223,17 +223,24 @@ _VALID = {
     "alerts": ("fired", "resolved"),
     "measures": ("date",),
 }
-_STATES = {"goals": "status IN ('active', 'achieved', 'missed') AND kind IN ('internal', 'external')",
-           "tasks": "status IN ('open', 'done')", "alerts": "status IN ('open', 'resolved')", "measures": "1"}
+# ... and states that agree with the dates (the report reads the dates)
+_STATES = {
+    "goals": "status IN ('active', 'achieved', 'missed') AND kind IN ('internal', 'external') "
+             "AND (status = 'active') = (outcome_date IS NULL)",
+    "tasks": "status IN ('open', 'done') AND (status = 'done') = (done IS NOT NULL)",
+    "alerts": "status IN ('open', 'resolved') AND (status = 'resolved') = (resolved IS NOT NULL)",
+    "measures": "1",
+}
 
 
 def check_values(con) -> None:
     """A ValueError (store damage, see ``store.reading``) when a row holds a date or state plays never writes.
 
     SQL would otherwise compare a hand-edited ``SECRET`` with dates without a word; the message never shows it.
+    (``date(x, '+0 days')`` is x only for a real ISO date: SQLite's ``date`` alone lets 2026-02-30 through.)
     """
     for table, columns in _VALID.items():
-        bad = " OR ".join([f"date({c}) IS NOT {c}" for c in columns] + [f"NOT ({_STATES[table]})"])
+        bad = " OR ".join([f"date({c}, '+0 days') IS NOT {c}" for c in columns] + [f"NOT ({_STATES[table]})"])
         if con.execute(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {bad})").fetchone()[0]:
             raise ValueError(f"a date or state in {table} that plays did not write")
 

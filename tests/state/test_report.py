@@ -407,3 +407,24 @@ def test_breakdowns_cohorts_and_alerts_add_up_to_the_overview(example_store, as_
     for x in rules:  # the last week ends on the as-of date: its open count is the rule's
         last = [w for w in weekly if w["rule"] == x["rule"]]
         assert not last or last[-1]["open"] == x["open"]
+
+
+@pytest.mark.parametrize("edit", [
+    "UPDATE tasks SET status = 'done' WHERE done IS NULL",  # done without a date
+    "UPDATE goals SET outcome_date = NULL WHERE status = 'achieved'",  # achieved, but when?
+    "UPDATE alerts SET resolved = '2026-01-20' WHERE status = 'open'",  # resolved, yet open
+    "UPDATE goals SET kpi_met = '2026-02-30'",  # not a date
+])
+def test_rows_that_contradict_themselves_are_damage(run_cli, tmp_path, plan, edit):
+    con = prepared(tmp_path / "plays.db", plan)
+    con.execute(edit)
+    code, out, err = run_cli("report")
+    assert (code, out) == (2, "") and err.count("\n") == 1
+    assert "the store is damaged (a stored value plays did not write: ValueError)" in err
+
+
+def test_an_account_row_that_is_not_json_is_damage(run_cli, tmp_path, plan):
+    con = prepared(tmp_path / "plays.db", plan)
+    con.execute("UPDATE accounts SET row_json = '{SECRET' WHERE account = 'p1'")
+    code, out, err = run_cli("report", "--format", "csv")
+    assert (code, out) == (2, "") and err.count("\n") == 1 and "damaged" in err and "SECRET" not in err
