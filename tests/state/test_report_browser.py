@@ -254,11 +254,14 @@ def test_no_element_overlaps_a_heading_and_a_screenshot_is_kept(browser, report_
     assert o.errors == []
 
 
-def test_the_printed_page_has_no_controls(browser, report_page):
-    o = Opened(browser, report_page, 900).ready()
+def test_the_printed_page_has_no_controls_and_fits_the_paper(browser, report_page):
+    # A4 landscape (the page's @page) less its 10 mm margins: 277 mm, 1047 CSS px
+    o = Opened(browser, report_page, 1047).ready()
     o.page.emulate_media(media="print")
     assert not o.page.is_visible("#filters") and not o.page.is_visible(".pager")
     assert o.page.is_visible("#overview .cards") and o.page.is_visible("#drill-table")
+    assert o.page.evaluate("document.documentElement.scrollWidth") <= 1047
+    assert o.page.pdf(prefer_css_page_size=True)[:5] == b"%PDF-"
 
 
 def test_the_list_shows_100_rows_at_a_time(browser, tmp_path, plan):
@@ -290,4 +293,38 @@ def test_the_list_shows_100_rows_at_a_time(browser, tmp_path, plan):
     assert o.drill_rows()[0][3] == "acct001"
     o.page.select_option('#filters select[name="tier"]', "premium")
     assert o.text("#drill-count") == "Showing 1–15 of 15 (250 in all)."
+    assert o.errors == []
+
+
+def test_a_long_breakdown_shows_20_rows_until_asked_and_sorts_by_any_column(browser, tmp_path, plan):
+    from plays.state.report import build
+    from plays.state.report_html import render
+
+    con, _ = apply(tmp_path / "plays.db", plan)
+    report = build(con, as_of=date(2026, 1, 11), period_days=7).to_json()
+    tier = next(b for b in report["breakdowns"] if b["dimension"] == "tier")
+    template_row = tier["rows"][0]
+    tier["rows"] = [{**template_row, "key": f"t{n:02d}", "filter": {"attributes.tier": f"t{n:02d}"}, "goals": n,
+                     "tasks_overdue": (n * 7) % 30} for n in range(30)]
+    page = tmp_path / "long.html"
+    page.write_text(render(report), encoding="utf-8")
+    o = Opened(browser, page.as_uri(), 1400).ready()
+    visible = lambda: o.page.eval_on_selector_all(  # noqa: E731
+        "#by-tier tbody tr", "rs => rs.filter(r => !r.hidden).map(r => r.dataset.key)")
+    assert visible() == [f"t{n:02d}" for n in range(20)]
+    o.page.click("#by-tier th:has-text('tasks overdue')")  # largest first: n * 7 % 30 == 29 at n = 17
+    assert visible()[:3] == ["t17", "t04", "t21"] and len(visible()) == 20  # 29, 28, 27 overdue
+    o.page.click("#by-tier th:has-text('tasks overdue')")  # again: smallest first
+    assert visible()[0] == "t00"
+    o.page.click("#by-tier button.more")
+    assert len(visible()) == 30 and o.text("#by-tier button.more") == "show the first 20"
+    o.page.focus("#by-tier th:has-text('goals')")
+    o.page.keyboard.press("Enter")  # the headings work from the keyboard too
+    assert visible()[:2] == ["t29", "t28"]
+    o.page.click("#by-tier button.more")
+    assert len(visible()) == 20
+    shown = "rs => rs.filter(r => r.offsetHeight > 0).length"
+    assert o.page.eval_on_selector_all("#by-tier tbody tr", shown) == 20
+    o.page.emulate_media(media="print")  # paper has every row
+    assert o.page.eval_on_selector_all("#by-tier tbody tr", shown) == 30
     assert o.errors == []
