@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 from conftest import apply
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from plays.state import actions
 from plays.state.report import ReportError, build, render_csv, render_text
@@ -428,3 +430,27 @@ def test_an_account_row_that_is_not_json_is_damage(run_cli, tmp_path, plan):
     con.execute("UPDATE accounts SET row_json = '{SECRET' WHERE account = 'p1'")
     code, out, err = run_cli("report", "--format", "csv")
     assert (code, out) == (2, "") and err.count("\n") == 1 and "damaged" in err and "SECRET" not in err
+
+
+# --- the median in SQL ---------------------------------------------------------------------------------------------
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from("ab"), st.integers(-5, 40), st.integers(1, 4)), max_size=30))
+def test_the_sql_median_of_a_histogram_is_the_median_of_its_values(rows):
+    """report_data._medians against statistics.median: each (key, value, count) row stands for count values."""
+    import sqlite3
+    from statistics import median
+
+    from plays.state.report_data import _medians
+
+    con = sqlite3.connect(":memory:")
+    con.execute("CREATE TABLE h (k, v, n)")
+    con.executemany("INSERT INTO h VALUES (?, ?, ?)", rows)
+    values: dict[str, list[int]] = {}
+    for k, v, n in rows:
+        values.setdefault(k, []).extend([v] * n)
+    expected = {k: float(median(vs)) for k, vs in values.items()}
+    assert _medians(con, {}, "h", "k", "v", "1", "n") == expected  # as a histogram
+    con.execute("CREATE TABLE raw (k, v)")
+    con.executemany("INSERT INTO raw VALUES (?, ?)", [(k, v) for k, vs in values.items() for v in vs])
+    assert _medians(con, {}, "raw", "k", "v", "1") == expected  # one row per value
