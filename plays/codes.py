@@ -153,6 +153,7 @@ _KINDS = {
     "R1": ("export.csv", "csv"),  # a snapshot file, validated against the catalog
     "R2": ("", "sh"),  # a command line and what it prints (evaluation)
     "T": ("example.test.yaml", "yaml"),  # a spec test file
+    "C": ("plays.toml", "toml"),  # a configuration file (plays.toml, or pyproject.toml's [tool.plays])
 }
 _SPEC = ("example.play", "play")
 
@@ -234,6 +235,8 @@ def _unlinked(markdown: str) -> str:
         text, target = m.groups()
         if re.match(r"[a-z]+:", target):
             return m.group()
+        if target.startswith("#"):  # a section of the same page
+            return text
         page = "docs/" + target.split("#")[0]
         return page if text == target.split("#")[0] else f"{text} ({page})"
 
