@@ -211,3 +211,21 @@ def test_codes_toml_entries_have_only_known_keys():
     known = {"details", "example", "diagnostic", "fixed", "file", "standalone", "encoding", "also"}
     odd = {code: sorted(set(entry) - known) for code, entry in data["codes"].items() if set(entry) - known}
     assert not odd, f"keys codes.toml does not know (a typo?): {odd}"
+
+
+SPEC_EXAMPLES = [(c, key) for c in documented() if docs(c).lang == "play" for key in ("example", "fixed")]
+
+
+@pytest.mark.parametrize("code,key", SPEC_EXAMPLES)
+def test_spec_examples_that_parse_are_in_the_canonical_layout(code, key):
+    """What the docs show is what `plays fmt` writes (a bad example that does not parse is shown as it is)."""
+    from plays.dsl.fmt import format_source
+    from plays.dsl.parser import parse_module
+
+    text = getattr(docs(code), key) + "\n"
+    _, diags = parse_module(text, "example.play")
+    if any(d.is_error for d in diags):
+        assert key == "example", f"the fixed example of {code} does not parse"
+        return
+    assert format_source(text, "example.play") == text, (
+        f"{code}'s {key} is not laid out as plays fmt does: python tools/gen_diagnostics_md.py --format-examples")
