@@ -302,10 +302,17 @@ def groups() -> list[tuple[str, str, list[str]]]:
     return out
 
 
+_CATALOG_NOTE = """\
+Each code below has a bad example, the diagnostic `plays` gives on it, and
+the example fixed; the tests check all three. A `.play` example is checked
+together with this catalog (the one of `specs/catalog.play`), a snapshot
+example is validated against it, and a spec test file runs on it:"""
+
+
 def reference_markdown() -> str:
     """The text of docs/diagnostics.md: the introduction, then every code, group by group."""
     data = _data()
-    out = [data["intro"].strip(), "Examples are checked against this catalog (the one of `specs/`):",
+    out = [data["intro"].strip(), _CATALOG_NOTE,
            _fence(catalog().rstrip("\n"), "play")]
     for title, intro, members in groups():
         out.append(f"## {title}")
