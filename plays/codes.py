@@ -304,7 +304,8 @@ def groups() -> list[tuple[str, str, list[str]]]:
 
 _CATALOG_NOTE = """\
 Each code below has a bad example, the diagnostic `plays` gives on it, and
-the example fixed; the tests check all three. A `.play` example is checked
+the example fixed; the tests check them (all but R201's and R202's, see
+"Evaluation"). A `.play` example is checked
 together with this catalog (the one of `specs/catalog.play`), a snapshot
 example is validated against it, and a spec test file runs on it:"""
 
