@@ -305,9 +305,9 @@ def groups() -> list[tuple[str, str, list[str]]]:
 _CATALOG_NOTE = """\
 Each code below has a bad example, the diagnostic `plays` gives on it, and
 the example fixed; the tests check them (all but R201's and R202's, see
-"Evaluation"). A `.play` example is checked
-together with this catalog (the one of `specs/catalog.play`), a snapshot
-example is validated against it, and a spec test file runs on it:"""
+"Evaluation"). A `.play` example is checked together with this catalog (the
+one of `specs/catalog.play`), a snapshot example is validated against it,
+and a spec test file runs on it:"""
 
 
 def reference_markdown() -> str:
