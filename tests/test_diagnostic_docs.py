@@ -229,3 +229,14 @@ def test_spec_examples_that_parse_are_in_the_canonical_layout(code, key):
         return
     assert format_source(text, "example.play") == text, (
         f"{code}'s {key} is not laid out as plays fmt does: python tools/gen_diagnostics_md.py --format-examples")
+
+
+def test_the_generator_rewrites_one_key_of_one_code_only():
+    import gen_diagnostics_md
+
+    text = ("[codes.E100]\nexample = '''\na\n'''\ndiagnostic = '''\n'''\nfixed = '''\nb\n'''\n\n"
+            "[codes.E101]\nexample = '''\nc\n'''\ndiagnostic = '''\nold\n'''\n")
+    out = gen_diagnostics_md._replace(text, "E100", "diagnostic", "x.play:1:1: error[E100]: m\n")
+    assert out == text.replace("diagnostic = '''\n'''", "diagnostic = '''\nx.play:1:1: error[E100]: m\n'''", 1)
+    out = gen_diagnostics_md._replace(out, "E101", "diagnostic", "new")
+    assert out.endswith("[codes.E101]\nexample = '''\nc\n'''\ndiagnostic = '''\nnew\n'''\n")
