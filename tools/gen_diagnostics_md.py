@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 def _replace(text: str, code: str, key: str, value: str) -> str:
     """``text`` (codes.toml) with ``key = '''...'''`` of ``[codes.CODE]`` set to ``value``."""
-    start = text.index(f"\n[codes.{code}]\n")
+    start = re.search(rf"^\[codes\.{code}\]$", text, re.M).end()
     m = re.compile(rf"^{key} = '''\n.*?^'''$", re.M | re.S).search(text, start)
     return text[: m.start()] + f"{key} = '''\n{value.rstrip()}\n'''" + text[m.end():]
 
