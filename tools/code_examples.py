@@ -7,8 +7,8 @@
   `plays run --snapshots export.csv`); a ``.parquet`` example is the DuckDB SQL
   that writes the file; ``encoding`` saves a text example in another encoding.
 - T1xx: the example is a spec test file next to the catalog (as `plays test`).
-- C1xx: the example is a configuration file (``plays.toml``, or a
-  ``pyproject.toml`` with ``[tool.plays]``), read as `plays check` reads it.
+- C1xx: the example is a configuration file (`plays.toml`, or the entry's
+  `pyproject.toml`), validated as `plays check` reads it.
 - R2xx: evaluation problems of a whole run; their examples are command lines,
   shown but not run here (``runnable`` is false).
 
@@ -41,6 +41,16 @@ def run(code: str, text: str) -> tuple[list[Diagnostic], str]:
     if code.startswith("C"):
         return _config(d, text)
     return _spec(d, text)
+
+
+def _config(d, text: str):
+    from plays.config import ConfigError, parse_config
+
+    try:
+        parse_config(text + "\n", d.file, pyproject=d.file == "pyproject.toml")
+    except ConfigError as e:
+        return list(e.diagnostics), render_text(list(e.diagnostics), e.sources, with_summary=False)
+    return [], ""
 
 
 def _spec(d, text: str):
@@ -90,14 +100,3 @@ def _test_file(d, text: str):
     assert not failed or diags, f"{d.code}: tests fail without a problem in the file: {failed}"
     return diags, render_text(diags, {}, with_summary=False)
 
-
-def _config(d, text: str):
-    from plays.config import ConfigError, read_config
-
-    with tempfile.TemporaryDirectory() as tmp, contextlib.chdir(tmp):
-        Path(d.file).write_text(text + "\n", "utf-8")
-        try:
-            read_config(d.file)
-        except ConfigError as e:
-            return list(e.diagnostics), render_text(list(e.diagnostics), e.sources, with_summary=False)
-    return [], ""
