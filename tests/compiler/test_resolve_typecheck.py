@@ -124,7 +124,7 @@ def test_one_error_for_an_unknown_name_compared_with_a_word():
     assert codes("alert a { when: segmnt == enterprise }") == ["E200"]
 
 
-@pytest.mark.parametrize("kpi", ["health_score >= 70", "mrr up 10%"])
+@pytest.mark.parametrize("kpi", ["health_score >= 70", "mrr up 10%  where: mrr > 0"])  # W500 without the `where`
 def test_goal_kpis_type_check(kpi):
     assert codes(f"goal g {{ duration: 60d  deploy: on go_live_date  kpi: {kpi} }}") == []
 
