@@ -105,7 +105,7 @@ def _check_cooldown(ctx: Context, alert: ast.Alert) -> None:
     days = h.value if h is not None else 0
     if c.value > days + 2:
         return
-    held = f"hold again for {h.text}" if h is not None and days else "hold again"
+    held = f"hold again for {h.text}" if h is not None and days else "be true again at a later one"
     ctx.warning(
         "W201",
         f"`cooldown: {c.text}` never delays a fire: after firing, the alert must resolve at a later snapshot "
