@@ -230,45 +230,52 @@ def _check_duplicate_alerts(ctx: Context) -> None:
 def _canonical(e) -> tuple:
     """A value that two conditions share exactly when they are the same condition up to spelling.
 
-    Recursive: the parser bounds an expression's depth (E102).
+    Operands whose order does not matter go into frozensets; `>`/`>=` are turned
+    into `<`/`<=` with their operands swapped. Recursive: the parser bounds an
+    expression's depth (E102). Exact-type tests: it runs on every alert.
     """
-    e = ast.unparen(e)
-    if isinstance(e, ast.Name):
+    t = type(e)
+    while t is ast.Paren:
+        e = e.expr
+        t = type(e)
+    if t is ast.Name:
         return ("name", e.name)
-    if isinstance(e, ast.AttrRef):
-        return ("name", e.attr)  # `account.tier` is `tier`
-    if isinstance(e, ast.Literal):
-        if e.kind in ("number", "percent", "money", "duration"):
-            return ("num", float(e.value))
-        return ("lit", e.kind, e.value)
-    if isinstance(e, ast.Call):
-        return ("call", e.func, tuple(_canonical(a) for a in e.args))
-    if isinstance(e, ast.Unary):
-        return ("unary", e.op, _canonical(e.operand))
-    if isinstance(e, ast.InList):
-        return ("in", e.negated, _canonical(e.operand), _sorted(_canonical(i) for i in e.items))
-    if isinstance(e, ast.IsEmpty):
-        return ("empty", e.negated, _canonical(e.operand))
-    if isinstance(e, ast.Binary):
-        if e.op in ("and", "or"):  # flattened: `a and (b and c)` is `(a and b) and c`
+    if t is ast.Binary:
+        op = e.op
+        if op == "and" or op == "or":  # flattened: `a and (b and c)` is `(a and b) and c`
             operands, stack = [], [e]
             while stack:
                 x = ast.unparen(stack.pop())
-                if isinstance(x, ast.Binary) and x.op == e.op:
-                    stack.extend((x.left, x.right))
+                if type(x) is ast.Binary and x.op == op:
+                    stack.append(x.left)
+                    stack.append(x.right)
                 else:
                     operands.append(_canonical(x))
-            return (e.op, _sorted(operands))
+            return (op, frozenset(operands))
         left, right = _canonical(e.left), _canonical(e.right)
-        if e.op in ("+", "*", "==", "!="):
-            return (e.op, _sorted((left, right)))
-        if e.op in _MIRROR:
-            return min((e.op, left, right), (_MIRROR[e.op], right, left), key=repr)
-        return (e.op, left, right)
-    if isinstance(e, ast.Word):  # a property value such as `for: 3d` is a literal; a bad one a word
+        if op in _COMMUTATIVE:
+            return (op, frozenset((left, right)))
+        if op == ">" or op == ">=":  # `mau > 3` is `3 < mau`
+            return (_MIRROR[op], right, left)
+        return (op, left, right)
+    if t is ast.Literal:
+        if e.kind in _NUMERIC_LITERALS:
+            return ("num", float(e.value))
+        return ("lit", e.kind, e.value)
+    if t is ast.Call:
+        return ("call", e.func, tuple([_canonical(a) for a in e.args]))
+    if t is ast.AttrRef:
+        return ("name", e.attr)  # `account.tier` is `tier`
+    if t is ast.Unary:
+        return ("unary", e.op, _canonical(e.operand))
+    if t is ast.InList:
+        return ("in", e.negated, _canonical(e.operand), frozenset([_canonical(i) for i in e.items]))
+    if t is ast.IsEmpty:
+        return ("empty", e.negated, _canonical(e.operand))
+    if t is ast.Word:  # a property value such as `for: 3d` is a literal; a bad one a word
         return ("word", e.name)
     return ("node", repr(e))
 
 
-def _sorted(items) -> tuple:
-    return tuple(sorted(set(items), key=repr))
+_COMMUTATIVE = frozenset({"+", "*", "==", "!="})
+_NUMERIC_LITERALS = frozenset({"number", "percent", "money", "duration"})
