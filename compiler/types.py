@@ -292,7 +292,10 @@ class _Infer:
                 suggestion=f"{digits}%",
             )
         elif t.kind in ("count", "number", "money") and lit.kind == "percent" and lit.value != 0:
-            self.percent_of_plain(t, lit, ast.unparen(operand))
+            operand = ast.unparen(operand)
+            if isinstance(operand, ast.Binary) and operand.op in ("*", "/"):
+                return  # a ratio or a scaling (`tickets_opened / mau > 5%`): a fraction, compared as one
+            self.percent_of_plain(t, lit, operand)
 
     def percent_of_plain(self, t: Type, lit: ast.Literal, operand: ast.Expr) -> None:
         """W301: ``health_score >= 70%`` (70% is 0.7), ``mrr < 5%`` (five cents)."""

@@ -189,9 +189,18 @@ def test_W301_counts_attributes_lists_and_computed_numbers():
     "pct_change(mrr, 30d) < -5%",                 # the relative form
     "mrr * 10% > $100",                           # a percent as a factor, not compared
     "health_score >= 70 and mrr < $5",
+    "mrr / mau > 5%",                             # a ratio is a fraction
+    "health_score / 100 >= 70%",
+    "(mau * 2) > 10%",
 ])
 def test_W301_leaves_right_units_alone(when):
     assert full(f"alert a {{ when: {when} }}") == []
+
+
+def test_W301_a_difference_keeps_its_unit():
+    # money - money is money: a 5% drop written as a difference
+    assert [(c, msg, hint) for c, _, _, msg, hint, _ in full("alert a { when: mrr - previous(mrr) < -5% }")] == [
+        ("W301", "comparing an amount with the percent -5%, which is -$0.05", "-$5")]
 
 
 def test_W301_in_every_condition_place():
