@@ -52,12 +52,18 @@ def _passes():
     )
 
 
-def compile_sources(sources: list[Source] | tuple[Source, ...], *, lower: bool = True) -> Result:
-    """Parse, check and (when clean and ``lower``) lower a spec set to a plan."""
+def compile_sources(sources: list[Source] | tuple[Source, ...], *, lower: bool = True, settings=None) -> Result:
+    """Parse, check and (when clean and ``lower``) lower a spec set to a plan.
+
+    Suppression comments and the configured severities (``settings``, a
+    ``plays.config.Settings``) are applied last, in ``suppress.apply``.
+    """
     from plays.perf import fewer_collections
 
+    from .suppress import apply
+
     with fewer_collections():
-        return _compile(sources, lower)
+        return apply(_compile(sources, lower), settings)
 
 
 def _compile(sources, lower: bool) -> Result:
