@@ -41,22 +41,33 @@ class Result:
 
 
 def _passes():
+    """The passes, in order. Only the first looks across declarations (names, the catalog);
+    each later one checks one alert or goal at a time, against the catalog and
+    nothing else of the spec set: the result cache (cache.py) relies on it."""
     # Imported here so that each pass module stays importable on its own.
     from . import playbooks, resolve, templates, typecheck
 
     return (
-        resolve.resolve,
+        resolve.collect,
+        resolve.check_properties,
         typecheck.typecheck,
         playbooks.check_playbooks,
         templates.check_templates,
     )
 
 
-def compile_sources(sources: list[Source] | tuple[Source, ...], *, lower: bool = True) -> Result:
-    """Parse, check and (when clean and ``lower``) lower a spec set to a plan."""
+def compile_sources(sources: list[Source] | tuple[Source, ...], *, lower: bool = True, cache=None) -> Result:
+    """Parse, check and (when clean and ``lower``) lower a spec set to a plan.
+
+    ``cache``, a ``cache.CheckCache``, serves a check (``lower=False``) from
+    the results of earlier runs where the files are unchanged; the
+    diagnostics are the same as without it.
+    """
     from plays.perf import fewer_collections
 
     with fewer_collections():
+        if cache is not None and not lower:
+            return cache.check(sources)
         return _compile(sources, lower)
 
 

@@ -34,6 +34,17 @@ _REQUIRED = {
 
 def resolve(ctx: Context) -> None:
     """Collect the spec set's declarations into ``ctx`` and check their properties."""
+    collect(ctx)
+    check_properties(ctx)
+
+
+def collect(ctx: Context) -> None:
+    """Collect the catalog, alerts and goals across files; report names declared twice.
+
+    The one step that compares declarations with each other: it reads the
+    catalog's declarations whole, but of an alert or goal only its name, kind
+    and span (the result cache, compiler/cache.py, hands it nothing more).
+    """
     rules: dict[str, ast.Alert | ast.Goal] = {}
     for module in ctx.modules:
         for decl in module.declarations:
@@ -56,7 +67,6 @@ def resolve(ctx: Context) -> None:
                     ctx.alerts[decl.name] = decl
                 else:
                     ctx.goals[decl.name] = decl
-                _check_props(ctx, decl)
     for name, metric in ctx.catalog.metrics.items():
         attr = ctx.catalog.attributes.get(name)
         if attr is not None:
@@ -66,6 +76,12 @@ def resolve(ctx: Context) -> None:
                 metric.span,
                 notes=[Note("the attribute is declared here", attr.span)],
             )
+
+
+def check_properties(ctx: Context) -> None:
+    """Check each alert's and goal's properties: allowed, given once, required ones present, known words."""
+    for decl in (*ctx.alerts.values(), *ctx.goals.values()):
+        _check_props(ctx, decl)
 
 
 def _kind(decl) -> str:

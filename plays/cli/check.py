@@ -43,11 +43,16 @@ def _need_paths(paths) -> None:
         )
 
 
-def _compile(paths, lower: bool):
+def _compile(paths, lower: bool, cache_dir=None):
     from plays.compiler.driver import compile_sources
     from plays.sources import discover
 
-    return compile_sources(discover(paths), lower=lower)
+    cache = None
+    if cache_dir is not None:
+        from plays.compiler.cache import CheckCache
+
+        cache = CheckCache(cache_dir)
+    return compile_sources(discover(paths), lower=lower, cache=cache)
 
 
 @click.command()
@@ -56,7 +61,11 @@ def _compile(paths, lower: bool):
               help="text for people; json; github for workflow annotations; sarif for code scanning.")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 @_max_diagnostics()
-def check(paths, fmt, strict, max_per_file):
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=".plays_cache", show_default=True,
+              envvar="PLAYS_CACHE_DIR", metavar="DIR",
+              help="Where to keep results of earlier checks, by file content (see docs/cli.md).")
+@click.option("--no-cache", is_flag=True, help="Check every file afresh; read and write no cache.")
+def check(paths, fmt, strict, max_per_file, cache_dir, no_cache):
     """Check spec files: syntax, names, types, playbooks, templates.
 
     PATHS are .play files or folders searched for them; together they are one
@@ -69,9 +78,12 @@ def check(paths, fmt, strict, max_per_file):
       plays check specs/
       plays check --strict --format github specs/
       plays check --format sarif specs/ > plays.sarif
+
+    Results are cached in .plays_cache/ by file content: a re-check after
+    editing one file parses that file only (--no-cache to check afresh).
     """
     _need_paths(paths)
-    result = _compile(paths, lower=False)
+    result = _compile(paths, lower=False, cache_dir=None if no_cache else cache_dir)
     if fmt == "text" and not result.diagnostics:
         click.echo(f"{len(result.sources)} file{'s' if len(result.sources) != 1 else ''} checked: no problems")
     else:
