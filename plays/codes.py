@@ -1,22 +1,37 @@
-"""The registry of diagnostic codes: every code the product can emit, in one table.
+"""The registry of diagnostic codes: every code the product can emit, with its documentation.
 
 A code never changes meaning once assigned, and a retired code is not reused.
-Each entry has the code, its severity, a short title (the ``### CODE — title``
-heading of its section in docs/diagnostics.md or docs/snapshots.md, which
-tests/test_diagnostic_docs.py checks in both directions) and a one-line help
-text (the SARIF rule's full description). ``plays.diagnostics.error`` and
-``warning`` look codes up here and fail fast on one that is not registered, so
-a new code is added here first, then documented.
+Two parts, one home for each fact:
+
+- ``_TABLE`` below: the code, its severity, a short title and a one-line help
+  text (the lead sentence of its explanation). ``plays.diagnostics.error`` and
+  ``warning`` look codes up here and fail fast on one that is not registered.
+  It is Python so that every command starts without parsing a document.
+- ``plays/codes.toml`` (package data, read on first use): for each code the
+  rest of its explanation, a bad example, the diagnostic that example gives,
+  and the example fixed; the groups of docs/diagnostics.md and the catalog the
+  examples are checked against. ``plays explain-code``, the SARIF rules and
+  the language server's hover read it; docs/diagnostics.md is generated from
+  it (``python tools/gen_diagnostics_md.py``), and tests/test_diagnostic_docs.py
+  compiles every example and checks the committed docs are up to date.
+
+A new code is added to ``_TABLE`` first, then given its entry in codes.toml.
 
 >>> CODES["E302"].title
 'enum value not in the enum'
 >>> CODES["R102"].severity
 'warning'
+>>> docs("E302").file
+'example.play'
 """
 
 from __future__ import annotations
 
+import functools
+import re
+import tomllib
 from dataclasses import dataclass
+from importlib.resources import files
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +41,7 @@ class Code:
     code: str
     severity: str  # error | warning
     title: str
-    help: str
+    help: str  # one sentence: the lead of the explanation
 
 
 def _c(code: str, title: str, help: str, severity: str | None = None) -> Code:
@@ -128,3 +143,175 @@ def lookup(code: str) -> Code:
         return CODES[code]
     except KeyError:
         raise KeyError(f"diagnostic code {code} is not registered in plays/codes.py") from None
+
+
+# --- the documentation of each code (plays/codes.toml) ------------------------------------
+
+# What an example is, by the code's family: the file it stands for and the
+# language of its fenced block in Markdown.
+_KINDS = {
+    "R1": ("export.csv", "csv"),  # a snapshot file, validated against the catalog
+    "R2": ("", "sh"),  # a command line and what it prints (evaluation)
+    "T": ("example.test.yaml", "yaml"),  # a spec test file
+}
+_SPEC = ("example.play", "play")
+
+
+@dataclass(frozen=True, slots=True)
+class Docs:
+    """The documentation of one code, beyond its registry entry."""
+
+    code: str
+    details: str  # Markdown after the lead sentence; "" when the sentence says it all
+    example: str  # the bad example, as a file (or a command line for R2xx)
+    diagnostic: str  # what plays reports on the example, as `plays check` prints it
+    fixed: str  # the example fixed: it gives no diagnostic
+    file: str  # the example's file name ("" for a command line)
+    lang: str  # the language of its fenced block
+    standalone: bool = False  # a spec example that is the whole spec set (no catalog added)
+    encoding: str = "utf-8"  # how a snapshot example is saved
+    also: tuple[str, ...] = ()  # other codes the bad example gives by design (shown with it)
+
+    @property
+    def explanation(self) -> str:
+        """The lead sentence and the details: what the code means, in Markdown."""
+        return f"{lookup(self.code).help}\n\n{self.details}".strip()
+
+
+@functools.cache
+def _data() -> dict:
+    return tomllib.loads(files("plays").joinpath("codes.toml").read_text("utf-8"))
+
+
+def _kind(code: str) -> tuple[str, str]:
+    for prefix, kind in _KINDS.items():
+        if code.startswith(prefix):
+            return kind
+    return _SPEC
+
+
+def docs(code: str) -> Docs:
+    """The documentation of a registered ``code`` (``KeyError`` for an unregistered one)."""
+    lookup(code)
+    entry = _data()["codes"].get(code)
+    if entry is None:
+        raise KeyError(f"diagnostic code {code} has no entry in plays/codes.toml")
+    file, lang = _kind(code)
+    file = entry.get("file", file)
+    if "." in file:
+        lang = {"jsonl": "json", "parquet": "sql"}.get(file.rsplit(".", 1)[1], lang)
+    return Docs(
+        code=code,
+        details=entry.get("details", "").strip(),
+        example=entry["example"].strip("\n"),
+        diagnostic=entry["diagnostic"].strip("\n"),
+        fixed=entry["fixed"].strip("\n"),
+        file=file,
+        lang=lang,
+        standalone=entry.get("standalone", False),
+        encoding=entry.get("encoding", "utf-8"),
+        also=tuple(entry.get("also", ())),
+    )
+
+
+def documented() -> list[str]:
+    """The codes that have an entry in plays/codes.toml, in its order."""
+    return list(_data()["codes"])
+
+
+def catalog() -> str:
+    """The catalog (``account`` block and metrics) every spec example is compiled with."""
+    return _data()["catalog"].strip("\n") + "\n"
+
+
+_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+
+
+def _unlinked(markdown: str) -> str:
+    """Links to the repository's docs as plain text: they lead nowhere outside docs/."""
+
+    def plain(m: re.Match) -> str:
+        text, target = m.groups()
+        if re.match(r"[a-z]+:", target):
+            return m.group()
+        page = "docs/" + target.split("#")[0]
+        return page if text == target.split("#")[0] else f"{text} ({page})"
+
+    return _LINK.sub(plain, markdown)
+
+
+def _fence(text: str, lang: str = "") -> str:
+    return f"```{lang}\n{text}\n```"
+
+
+def _indent(text: str, lang: str = "") -> str:
+    return "\n".join(f"    {line}" if line else "" for line in text.split("\n"))
+
+
+def _examples(d: Docs, block=_fence) -> str:
+    """The bad example, its diagnostic and the fixed example; ``block`` sets each example off."""
+    whole = ", the whole spec set" if d.standalone else ""
+    named = f" (`{d.file}`{whole})" if d.file else ""
+    if block is _indent:
+        named = named.replace("`", "")
+    parts = [f"Example{named}:", block(d.example, d.lang), "gives:", block(d.diagnostic, "text")]
+    parts += ["Fixed:", block(d.fixed, d.lang)]
+    return "\n\n".join(parts)
+
+
+def _section_body(code: str, *, in_docs: bool, block=_fence) -> str:
+    d = docs(code)
+    explanation = d.explanation if in_docs else _unlinked(d.explanation)
+    return f"{explanation}\n\n{_examples(d, block)}"
+
+
+def explain(code: str) -> str:
+    """Markdown for one code: title, severity, explanation, the bad example with its diagnostic, the fix.
+
+    For the language server's hover and the SARIF rules' help; links into the
+    repository's docs are written as plain file names (they lead nowhere from there).
+    """
+    c = lookup(code)
+    return f"**{c.code} — {c.title}** ({c.severity})\n\n{_section_body(code, in_docs=False)}\n"
+
+
+def explain_text(code: str) -> str:
+    """``explain`` for a terminal (``plays explain-code``): examples indented rather than fenced."""
+    c = lookup(code)
+    return f"{c.code} — {c.title} ({c.severity})\n\n{_section_body(code, in_docs=False, block=_indent)}\n"
+
+
+def explanation_text(code: str) -> str:
+    """The explanation alone, paragraphs on one line each, links as plain file names.
+
+    The SARIF rule's full description: a viewer wraps it to its own width.
+    """
+    paragraphs = _unlinked(docs(code).explanation).split("\n\n")
+    return "\n\n".join(p if re.search(r"^(\s|[-*] |```)", p, re.M) else " ".join(p.split()) for p in paragraphs)
+
+
+def groups() -> list[tuple[str, str, list[str]]]:
+    """(title, introduction, codes) of each group of docs/diagnostics.md, codes in registry order."""
+    out = []
+    for g in _data()["groups"]:
+        members = [c for c in CODES if any(c.startswith(p) for p in g["prefixes"])]
+        out.append((g["title"], g.get("intro", "").strip(), members))
+    return out
+
+
+def reference_markdown() -> str:
+    """The text of docs/diagnostics.md: the introduction, then every code, group by group."""
+    data = _data()
+    out = [data["intro"].strip(), "Examples are checked against this catalog (the one of `specs/`):",
+           _fence(catalog().rstrip("\n"), "play")]
+    for title, intro, members in groups():
+        out.append(f"## {title}")
+        if intro:
+            out.append(intro)
+        for code in members:
+            out.append(f"### {code} — {CODES[code].title}")
+            out.append(_section_body(code, in_docs=True))
+    return GENERATED + "\n\n".join(out) + "\n"
+
+
+GENERATED = "<!-- Generated from plays/codes.py and plays/codes.toml by tools/gen_diagnostics_md.py: edit those. -->\n"

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from collections.abc import Callable, Iterable
 
 from plays import __version__
-from plays.codes import CODES
+from plays.codes import CODES, explain, explain_text, explanation_text
 from plays.diagnostics import Diagnostic, Severity
 
 Sources = dict[str, str]
@@ -226,7 +226,8 @@ def render_github(diagnostics: list[Diagnostic], *, max_per_file: int | None = N
             s = d.span
             props += [f"file={_gh_prop(s.path)}", f"line={s.line}", f"col={s.col}",
                       f"endLine={s.end_line}", f"endColumn={s.end_col}"]
-        props.append(f"title={_gh_prop(d.code)}")
+        # "plays E302": a bare code would read as another tool's (pycodestyle has an E302)
+        props.append(f"title={_gh_prop(f'plays {d.code}')}")
         message = d.message + (f" (did you mean `{d.suggestion}`?)" if d.suggestion else "")
         message += "".join(f"\nnote: {n.message}" + (f" ({n.span})" if n.span else "") for n in d.notes)
         out.append(f"::{kind} {','.join(props)}::{_gh_data(message)}\n")
@@ -269,7 +270,6 @@ def render_sarif(diagnostics: list[Diagnostic], *, max_per_file: int | None = No
                     "driver": {
                         "name": "plays",
                         "version": __version__,
-                        "informationUri": "https://plays.dev/docs/diagnostics",
                         "rules": rules,
                     }
                 },
@@ -283,7 +283,13 @@ def render_sarif(diagnostics: list[Diagnostic], *, max_per_file: int | None = No
 
 
 def _sarif_rule(code: str) -> dict:
-    """A SARIF rule from the registry of codes (plays/codes.py)."""
+    """A SARIF rule from the registry of codes (plays/codes.py, plays/codes.toml).
+
+    The help travels in the log (``help``: the explanation, a bad example with
+    its diagnostic, the fix), so code scanning shows it without a web page;
+    there is no ``helpUri``: plays has no site of its own to point at, and
+    docs/diagnostics.md is not installed with the tool.
+    """
     entry = CODES.get(code)
     title = entry.title.replace("`", "") if entry else code
     rule = {
@@ -292,8 +298,10 @@ def _sarif_rule(code: str) -> dict:
         "shortDescription": {"text": title},
     }
     if entry:
-        rule["fullDescription"] = {"text": entry.help}
-    rule["helpUri"] = f"https://plays.dev/docs/diagnostics#{code.lower()}"
+        explanation = explanation_text(code)
+        rule["fullDescription"] = {"text": explanation, "markdown": explanation}
+        rule["help"] = {"text": explain_text(code), "markdown": explain(code)}
+        rule["defaultConfiguration"] = {"level": entry.severity}
     return rule
 
 

@@ -58,7 +58,7 @@ def test_check_github_annotations_escape_data_and_properties(run_cli, specs):
     lines = out.splitlines()
     assert code == 1
     assert lines[0] == (
-        "::warning file=specs/bad%2Cname.play,line=2,col=27,endLine=2,endColumn=29,title=W300::"
+        "::warning file=specs/bad%2Cname.play,line=2,col=27,endLine=2,endColumn=29,title=plays W300::"
         "comparing a percent with the plain number 80; percents are fractions (0.8 is 80%25) (did you mean `80%25`?)"
     )
     assert lines[1].startswith("::error file=specs/bad%2Cname.play,line=2,col=42,")

@@ -129,15 +129,15 @@ def test_github_commands_escape_data_and_properties():
     d = error("E200", "50% of\r\nmessages: bad", Span("dir,x/a:b.play", 2, 9, 2, 12), suggestion="a%b")
     w = warning("W300", "plain", Span("a.play", 1, 1, 1, 2), notes=[Note("see here", Span("a.play", 3, 1, 3, 2))])
     assert render_github([d, w]) == (
-        "::error file=dir%2Cx/a%3Ab.play,line=2,col=9,endLine=2,endColumn=12,title=E200::"
+        "::error file=dir%2Cx/a%3Ab.play,line=2,col=9,endLine=2,endColumn=12,title=plays E200::"
         "50%25 of%0D%0Amessages: bad (did you mean `a%25b`?)\n"
-        "::warning file=a.play,line=1,col=1,endLine=1,endColumn=2,title=W300::plain%0Anote: see here (a.play:3:1)\n"
+        "::warning file=a.play,line=1,col=1,endLine=1,endColumn=2,title=plays W300::plain%0Anote: see here (a.play:3:1)\n"
     )
 
 
 def test_github_without_a_span_and_for_notes():
     d = Diagnostic("E100", Severity.NOTE, "just so you know", None)
-    assert render_github([d]) == "::notice title=E100::just so you know\n"
+    assert render_github([d]) == "::notice title=plays E100::just so you know\n"
 
 
 def test_github_output_is_one_line_per_diagnostic():
@@ -156,7 +156,7 @@ def test_sarif_validates_and_describes_every_rule_it_uses():
     assert log["version"] == "2.1.0" and log["$schema"].endswith("sarif-2.1.0.json")
     (run,) = log["runs"]
     driver = run["tool"]["driver"]
-    assert (driver["name"], driver["informationUri"].startswith("https://")) == ("plays", True)
+    assert driver["name"] == "plays"
     assert [r["id"] for r in driver["rules"]] == ["E200", "E302", "W100"]
     assert [r["shortDescription"]["text"] for r in driver["rules"]] == [
         CODES[c].title.replace("`", "") for c in ("E200", "E302", "W100")]
@@ -170,6 +170,25 @@ def test_sarif_validates_and_describes_every_rule_it_uses():
     related = results[0]["relatedLocations"][0]
     assert related["message"]["text"] == "metrics are declared in the catalog"
     assert related["physicalLocation"]["region"]["startLine"] == 1
+
+
+def test_sarif_rules_carry_their_help_and_no_link():
+    from plays.codes import docs
+
+    log = sarif([UNKNOWN, EMPTY])
+    driver = log["runs"][0]["tool"]["driver"]
+    e200, w100 = driver["rules"]
+    assert e200["fullDescription"]["text"] == (
+        "A name that is neither a metric, an attribute nor an enum value.\n\n"
+        "In an expression, a bare name is a metric or an attribute of the catalog (or, where an enum is compared, "
+        "a value of it). The closest known name is suggested.")
+    assert e200["help"]["text"].startswith("E200 — unknown name (error)\n\nA name that is neither")
+    assert "\n    alert low_usage {\n      when: maus < 10\n" in e200["help"]["text"]  # the bad example, indented
+    assert "```text\n" + docs("E200").diagnostic + "\n```" in e200["help"]["markdown"]
+    assert "Fixed:\n\n```play\nalert low_usage {\n  when: mau < 10\n" in e200["help"]["markdown"]
+    assert (e200["defaultConfiguration"], w100["defaultConfiguration"]) == ({"level": "error"}, {"level": "warning"})
+    # no placeholder web address anywhere: the help travels in the log
+    assert "Uri" not in json.dumps(driver).replace('"uri"', "")
 
 
 def test_sarif_of_a_clean_run_is_valid_and_empty():

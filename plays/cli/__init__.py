@@ -23,8 +23,10 @@ from plays.errors import PlaysError, UsageError
 _LAZY = {
     "check": "plays.cli.check:check",
     "compile": "plays.cli.check:compile_",
+    "fmt": "plays.cli.fmt:fmt",
     "run": "plays.cli.run:run",
     "explain": "plays.cli.run:explain",
+    "explain-code": "plays.cli.codes:explain_code",
     "diff": "plays.cli.diff:diff",
     "test": "plays.cli.spectest:test_command",
     "goal": "plays.cli.state:goal",

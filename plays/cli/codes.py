@@ -1,0 +1,55 @@
+"""``plays explain-code``: a diagnostic code's documentation, from the registry (plays/codes.py, codes.toml)."""
+
+from __future__ import annotations
+
+import re
+
+import click
+
+from plays.errors import UsageError
+
+
+def _unknown(raw: str) -> UsageError:
+    from plays.codes import CODES
+    from plays.diagnostics import suggest
+    from plays.render import printable
+
+    shown = printable(raw)
+    if not re.fullmatch(r"[A-Za-z]\d+", raw.strip()):
+        return UsageError(f"`{shown}` is not a diagnostic code (codes look like E302); "
+                          "`plays explain RULE` explains a rule, `plays explain-code --list` lists the codes")
+    hint = suggest(raw.strip().upper(), CODES)
+    more = f"; did you mean {hint}?" if hint else "; `plays explain-code --list` lists them"
+    return UsageError(f"`{shown}` is not a diagnostic code of plays{more}")
+
+
+@click.command("explain-code")
+@click.argument("code", required=False, metavar="CODE")
+@click.option("--list", "list_", is_flag=True, help="List every code with its severity and title.")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True,
+              help="text for a terminal; markdown with fenced examples.")
+def explain_code(code, list_, fmt):
+    """Explain a diagnostic code: what it means, a bad example with its diagnostic, the fix.
+
+    CODE is a code as `plays check` prints it (E302, W300, R103, T101); case
+    does not matter. Exit 2 for a code plays does not have.
+
+    \b
+    Examples:
+      plays explain-code E302
+      plays explain-code --list
+    """
+    from plays.codes import CODES, explain, explain_text
+
+    if list_:
+        if code:
+            raise UsageError("give a CODE or --list, not both")
+        for c in CODES.values():
+            click.echo(f"{c.code}  {c.severity:<7}  {c.title}")
+        return
+    if not code:
+        raise click.UsageError("give a code, for example: plays explain-code E302 (or --list)")
+    key = code.strip().upper()
+    if key not in CODES:
+        raise _unknown(code)
+    click.echo(explain(key) if fmt == "markdown" else explain_text(key), nl=False)
