@@ -4,10 +4,12 @@ A check is three kinds of work (``driver._passes``), and the cache keeps the
 result of each under a key that names everything the result depends on:
 
 - **the file**: its parse diagnostics and a *header* (the catalog's
-  declarations whole; of each alert and goal its kind, name, title and span),
-  keyed by the file's path and text;
+  declarations whole; of each alert and goal its kind, name, title, span and
+  ``resolve.facts_of`` it, such as an alert's trigger), keyed by the file's
+  path and text;
 - **the cross-file step** (``resolve.collect``: the catalog, names declared
-  twice) runs every time, on the headers alone, which is cheap;
+  twice, alerts with one trigger) runs every time, on the headers alone, which
+  is cheap;
 - **the file's checks** (every later pass: one declaration at a time against
   the catalog), keyed by the file's key, the catalog (its ``repr``, spans
   included) and which of the file's alerts and goals won their name (a second
@@ -46,7 +48,7 @@ from plays.sources import Source
 
 from .context import Catalog, Context
 
-FORMAT = b"plays-cache 1\n"
+FORMAT = b"plays-cache 2\n"
 DIRNAME = ".plays_cache"
 MAX_BYTES = 64 * 1024 * 1024  # pruned down to 3/4 of this, least recently used first
 _DIGEST = 16
@@ -98,8 +100,9 @@ class CheckCache:
                 self._store(key, entry)
             headers.append(entry)
         cross, *local = _passes()
-        modules = [_module(src.path, decls) for src, (_, decls) in zip(sources, headers)]
-        ctx = Context(modules=tuple(modules))
+        facts: dict = {}
+        modules = [_module(src.path, decls, facts) for src, (_, decls) in zip(sources, headers)]
+        ctx = Context(modules=tuple(modules), facts=facts)
         cross(ctx)
         out: list[Diagnostic] = list(ctx.diagnostics)
         checked = {id(d) for d in (*ctx.alerts.values(), *ctx.goals.values())}
@@ -218,12 +221,15 @@ def _check_file(module: ast.Module, catalog: Catalog, mask: bytes, passes) -> li
 
 
 def _header(module: ast.Module) -> list:
+    """The file as ``resolve.collect`` reads it: catalog declarations whole, rules as (kind, name, ..., facts)."""
+    from .resolve import facts_of
+
     out = []
     for d in module.declarations:
         if isinstance(d, ast.Alert):
-            out.append(("alert", d.name, d.title, False, _span(d.span)))
+            out.append(("alert", d.name, d.title, False, _span(d.span), facts_of(d)))
         elif isinstance(d, ast.Goal):
-            out.append(("goal", d.name, d.title, d.external, _span(d.span)))
+            out.append(("goal", d.name, d.title, d.external, _span(d.span), facts_of(d)))
         else:
             out.append(d)
     return out
@@ -233,16 +239,18 @@ def _span(s: Span) -> tuple:
     return (s.path, s.line, s.col, s.end_line, s.end_col)
 
 
-def _module(path: str, header: list) -> ast.Module:
+def _module(path: str, header: list, facts: dict) -> ast.Module:
+    """A module of a header's declarations (rules without properties or playbooks); their facts go to ``facts``."""
     decls = []
     for d in header:
         if type(d) is tuple:
-            kind, name, title, external, span = d
+            kind, name, title, external, span, known = d
             if kind == "alert":
-                decls.append(ast.Alert(name=name, title=title, props=(), playbooks=(), span=Span(*span)))
+                decl = ast.Alert(name=name, title=title, props=(), playbooks=(), span=Span(*span))
             else:
-                decls.append(ast.Goal(name=name, title=title, external=external, props=(), playbooks=(),
-                                      span=Span(*span)))
+                decl = ast.Goal(name=name, title=title, external=external, props=(), playbooks=(), span=Span(*span))
+            facts[id(decl)] = known
+            decls.append(decl)
         else:
             decls.append(d)
     return ast.Module(path=path, declarations=tuple(decls), span=Span(path, 1, 1, 1, 1))
@@ -250,7 +258,14 @@ def _module(path: str, header: list) -> ast.Module:
 
 def _is_header(value) -> bool:
     return (isinstance(value, tuple) and len(value) == 2 and _is_diagnostics(value[0])
-            and isinstance(value[1], list))
+            and isinstance(value[1], list) and all(_is_header_item(d) for d in value[1]))
+
+
+def _is_header_item(d) -> bool:
+    if type(d) is tuple:
+        return (len(d) == 6 and d[0] in ("alert", "goal") and isinstance(d[4], tuple) and len(d[4]) == 5
+                and isinstance(d[5], dict))
+    return isinstance(d, (ast.AccountCatalog, ast.Metric))
 
 
 def _is_diagnostics(value) -> bool:

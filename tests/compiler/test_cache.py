@@ -265,3 +265,16 @@ def test_plays_check_writes_its_cache_in_the_current_folder_unless_told_not_to(r
     (tmp_path / "a.play").write_text("metric mau: count\nmetric mau: count\n")
     code, out, _ = run_cli("check", "a.play")
     assert code == 1 and "E201" in out
+
+
+def test_alerts_with_one_trigger_in_two_files_are_found_from_the_summaries_of_unchanged_files(tmp_path):
+    catalog = Source("c.play", "metric mau: count\nmetric mrr: money\n")
+    a = Source("a.play", 'alert x {\n  when: mau < 1\n  playbook { task t "T" { type: todo  due: 1d } }\n}\n')
+    b = Source("b.play", 'alert y {\n  when: 1 > mau\n  playbook { task t "T" { type: todo  due: 1d } }\n}\n')
+    assert [(d.code, d.span.path) for d in cached([catalog, a, b], tmp_path).diagnostics] == [("W200", "b.play")]
+    other = Source("o.play", "metric other: count\n")  # a new file: a and b come from their summaries
+    result = cached([catalog, a, b, other], tmp_path)
+    assert [(d.code, d.span.path, d.notes[0].span.path) for d in result.diagnostics] == [("W200", "b.play", "a.play")]
+    assert result.diagnostics == plain([catalog, a, b, other]).diagnostics
+    differs = Source("b.play", b.text.replace("1 > mau", "2 > mau"))
+    assert cached([catalog, a, differs, other], tmp_path).diagnostics == []
