@@ -43,15 +43,16 @@ def _need_paths(paths) -> None:
         )
 
 
-def _compile(paths, lower: bool, cache_dir=None):
+def _compile(paths, lower: bool, cache_dir=False):
+    """``cache_dir``: False for no cache, None for the default folder (compiler/cache.py's ``default_dir``)."""
     from plays.compiler.driver import compile_sources
     from plays.sources import discover
 
     cache = None
-    if cache_dir is not None:
-        from plays.compiler.cache import CheckCache
+    if cache_dir is not False:
+        from plays.compiler.cache import CheckCache, default_dir
 
-        cache = CheckCache(cache_dir)
+        cache = CheckCache(cache_dir or default_dir())
     return compile_sources(discover(paths), lower=lower, cache=cache)
 
 
@@ -61,9 +62,8 @@ def _compile(paths, lower: bool, cache_dir=None):
               help="text for people; json; github for workflow annotations; sarif for code scanning.")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 @_max_diagnostics()
-@click.option("--cache-dir", type=click.Path(file_okay=False), default=".plays_cache", show_default=True,
-              envvar="PLAYS_CACHE_DIR", metavar="DIR",
-              help="Where to keep results of earlier checks, by file content (see docs/cli.md).")
+@click.option("--cache-dir", type=click.Path(file_okay=False), envvar="PLAYS_CACHE_DIR", metavar="DIR",
+              help="Where to keep results of earlier checks, by file content (default .plays_cache).")
 @click.option("--no-cache", is_flag=True, help="Check every file afresh; read and write no cache.")
 def check(paths, fmt, strict, max_per_file, cache_dir, no_cache):
     """Check spec files: syntax, names, types, playbooks, templates.
@@ -83,7 +83,7 @@ def check(paths, fmt, strict, max_per_file, cache_dir, no_cache):
     editing one file parses that file only (--no-cache to check afresh).
     """
     _need_paths(paths)
-    result = _compile(paths, lower=False, cache_dir=None if no_cache else cache_dir)
+    result = _compile(paths, lower=False, cache_dir=False if no_cache else cache_dir)
     if fmt == "text" and not result.diagnostics:
         click.echo(f"{len(result.sources)} file{'s' if len(result.sources) != 1 else ''} checked: no problems")
     else:
