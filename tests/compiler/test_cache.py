@@ -113,7 +113,8 @@ def test_editing_the_catalog_rechecks_every_file(tmp_path):
 def test_a_name_declared_twice_checks_the_first_one_only_and_the_second_once_the_first_goes(tmp_path):
     catalog = Source("c.play", "metric mau: count\n")
     first = Source("a.play", 'alert x {\n  when: mau < 1\n  playbook { task t "T" { type: todo  due: 1d } }\n}\n')
-    second = Source("b.play", 'alert x {\n  when: mau < 1\n  severity: urgent\n  playbook { task t "T" { type: todo  due: 1d } }\n}\n')
+    second = Source("b.play", 'alert x {\n  when: mau < 1\n  severity: urgent\n'
+                              '  playbook { task t "T" { type: todo  due: 1d } }\n}\n')
     both = cached([catalog, first, second], tmp_path)
     assert [d.code for d in both.diagnostics] == ["E201"]  # b's x is not checked further
     emptied = Source("a.play", "metric other: count\n")
@@ -208,7 +209,8 @@ def test_least_recently_used_entries_go_when_the_folder_is_full(tmp_path, monkey
     same(plain(sources), cached(sources, tmp_path))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(st.data())
 def test_any_edit_of_one_file_of_a_warm_cache_reports_what_an_uncached_check_does(tmp_path_factory, data):
     folder = tmp_path_factory.mktemp("cache")
