@@ -54,9 +54,9 @@ MAX_BYTES = 64 * 1024 * 1024  # pruned down to 3/4 of this, least recently used 
 _DIGEST = 16
 
 
-def default_dir() -> Path:
-    """``.plays_cache`` in the current directory."""
-    return Path(DIRNAME)
+def default_dir(root: str | None = None) -> Path:
+    """``.plays_cache`` in ``root`` (the configuration file's folder) when given, else in the current folder."""
+    return Path(root, DIRNAME) if root else Path(DIRNAME)
 
 
 class CheckCache:

@@ -56,19 +56,24 @@ def _passes():
     )
 
 
-def compile_sources(sources: list[Source] | tuple[Source, ...], *, lower: bool = True, cache=None) -> Result:
+def compile_sources(sources: list[Source] | tuple[Source, ...], *, lower: bool = True, settings=None,
+                    cache=None) -> Result:
     """Parse, check and (when clean and ``lower``) lower a spec set to a plan.
 
+    Suppression comments and the configured severities (``settings``, a
+    ``plays.config.Settings``) are applied last, in ``suppress.apply``.
     ``cache``, a ``cache.CheckCache``, serves a check (``lower=False``) from
     the results of earlier runs where the files are unchanged; the
     diagnostics are the same as without it.
     """
     from plays.perf import fewer_collections
 
+    from .suppress import apply
+
     with fewer_collections():
         if cache is not None and not lower:
-            return cache.check(sources)
-        return _compile(sources, lower)
+            return apply(cache.check(sources), settings)
+        return apply(_compile(sources, lower), settings)
 
 
 def _compile(sources, lower: bool) -> Result:

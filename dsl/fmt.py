@@ -23,9 +23,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from plays.diagnostics import CompileError
+from lark.exceptions import UnexpectedInput
 
-from .parser import _lark, parse_module
+from plays.errors import CompileError
+
+from .parser import _Builder, _callbacks, _lark, _TooDeep, parse_module
 
 __all__ = ["format_source", "WIDTH"]
 
@@ -35,7 +37,6 @@ CONTINUATION = 4  # a value's own line breaks, and again per open parenthesis
 
 _LITERALS = {"DATE", "DURATION", "PERCENT", "MONEY", "NUMBER", "STRING", "TRUE", "FALSE"}
 _OPERAND_END = _LITERALS | {"NAME", "RPAR", "EMPTY"}
-_DECLS = {"ACCOUNT", "ALERT", "GOAL", "EXTERNAL", "METRIC"}
 
 
 @dataclass(slots=True)
@@ -79,13 +80,28 @@ def _gap(text: str, has_prev: bool, at_end: bool) -> _Gap:
     return gap
 
 
-def _tokens(text: str) -> tuple[list[_Tok], list[_Gap]]:
-    """The significant tokens of ``text`` (which parses) and the ``len + 1`` gaps around them."""
+def _tokens(text: str, path: str) -> tuple[list[_Tok], list[_Gap]]:
+    """The significant tokens of ``text`` and the ``len + 1`` gaps around them.
+
+    One parse, through the same builder as ``parse`` (so the bounds E102-E105
+    are checked too); only a text that fails it is parsed again, by
+    ``parse_module``, for its diagnostics (``CompileError``).
+    """
+    builder = _Builder(path, text)
     interactive = _lark().parse_interactive(text)
+    interactive.parser_state.parse_conf.callbacks = _callbacks(builder)  # this parse's own configuration
+    try:
+        found = list(interactive.iter_parse())
+        interactive.feed_eof()
+    except (UnexpectedInput, _TooDeep):
+        found = None
+    if found is None or any(d.is_error for d in builder.diagnostics):
+        _module, diagnostics = parse_module(text, path)
+        raise CompileError([d for d in diagnostics if d.is_error])
     toks: list[_Tok] = []
     gaps: list[_Gap] = []
     pos = 0
-    for t in interactive.iter_parse():
+    for t in found:
         gaps.append(_gap(text[pos : t.start_pos], bool(toks), False))
         toks.append(_Tok(t.type, str(t)))
         pos = t.end_pos
@@ -122,9 +138,10 @@ def _space(a: _Tok, b: _Tok) -> bool:
 @dataclass(slots=True)
 class _Line:
     indent: int
-    text: str = ""
+    text: str = ""  # the code, once the line is complete (``parts`` while it is being built)
     comment: str | None = None  # an end-of-line comment
     own: bool = False  # a comment on its own line
+    parts: list[str] = field(default_factory=list)
 
 
 class _Printer:
@@ -145,7 +162,7 @@ class _Printer:
     def blank(self) -> None:
         """A blank line, unless at the start, after another or right after an opening ``{``."""
         last = self.lines[-1] if self.lines else None
-        if last is not None and (last.own or not last.text.endswith("{")):
+        if last is not None and (last.own or (last.parts or [last.text])[-1][-1:] != "{"):
             self.lines.append(None)
 
     def newline(self, indent: int) -> None:
@@ -154,10 +171,10 @@ class _Printer:
 
     def add(self, i: int) -> None:
         """Token ``i`` at the end of the current line."""
-        tok, line = self.toks[i], self.lines[-1]
+        tok, parts = self.toks[i], self.lines[-1].parts  # joined at the end: a line may hold 100,000 tokens
         if self.last is not None and _space(self.last, tok):
-            line.text += " "
-        line.text += tok.text
+            parts.append(" ")
+        parts.append(tok.text)
         self.last = tok
 
     def trailing(self, comment: str | None) -> None:
@@ -176,13 +193,17 @@ class _Printer:
             self.blank()
 
     # runs of tokens on lines ---------------------------------------------------
-    def run(self, i: int, j: int, indent: int, keep_from: int | None = None) -> None:
-        """Tokens ``i`` to ``j - 1`` from a new line at ``indent``.
+    def run(self, i: int, j: int, indent: int, keep_from: int | None = None, *, join: bool = False) -> None:
+        """Tokens ``i`` to ``j - 1`` from a new line at ``indent`` (``join``: two spaces on, on the current one).
 
         A comment inside breaks the line; so does a line break of the author's
         from token ``keep_from`` on. Continuation lines are indented.
         """
-        self.newline(indent)
+        if join:
+            self.lines[-1].parts.append("  ")
+            self.last = None
+        else:
+            self.newline(indent)
         self.add(i)
         for k in range(i + 1, j):
             gap = self.gaps[k]
@@ -276,7 +297,10 @@ class _Printer:
             else:
                 end = self.item_end(k)
                 values = kind in ("ALERT", "GOAL", "EXTERNAL")
-                self.run(k, end, inner, keep_from=k + 2 if values else None)
+                # A task with comments (one property per line) keeps properties the author put on one line
+                # together, so that an end-of-line comment stays on the line of each property it followed.
+                join = kind == "TASK" and k > lbrace + 1 and not self.gaps[k].newline
+                self.run(k, end, inner, keep_from=k + 2 if values else None, join=join)
                 k = end
         self.comments(rbrace, inner)
         if self.lines[-1] is None:
@@ -324,6 +348,9 @@ class _Printer:
     # the text ------------------------------------------------------------------
     def render(self) -> str:
         lines = self.lines
+        for line in lines:
+            if line is not None and line.parts:
+                line.text = "".join(line.parts)
         while lines and lines[-1] is None:
             lines.pop()
         out: list[str] = []
@@ -359,11 +386,6 @@ def format_source(text: str, path: str = "<string>") -> str:
       when: mau < 5  # few
     }
     """
-    _module, diagnostics = parse_module(text, path)
-    errors = [d for d in diagnostics if d.is_error]
-    if errors:
-        raise CompileError(errors)
-    toks, gaps = _tokens(text)
-    printer = _Printer(toks, gaps)
+    printer = _Printer(*_tokens(text, path))
     printer.file()
     return printer.render()

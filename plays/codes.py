@@ -144,6 +144,19 @@ _TABLE = (
     _c("T103", "test data does not match the catalog", "Test data naming what the catalog lacks."),
     _c("T104", "the specs a test file names cannot be read",
        "A test file's `specs:` names a path that does not exist or cannot be read."),
+    # --- suppressions (compiler/suppress.py) and configuration (plays/config.py) ----------
+    _c("W900", "suppression matches nothing",
+       "A `# plays: disable=CODE` comment whose code is not reported where it applies."),
+    _c("W901", "malformed `# plays:` comment",
+       "A `# plays:` comment that is not `disable=CODE[,CODE]` or `disable-file=...` with an optional `until=DATE`."),
+    _c("W902", "code cannot be suppressed",
+       "A suppression of an error (errors make the spec set uncompilable) or of a code the spec checker does not report."),
+    _c("C100", "configuration file cannot be read",
+       "A plays.toml or pyproject.toml that cannot be read, is not UTF-8 or is not valid TOML."),
+    _c("C101", "unknown configuration key", "A key of [tool.plays] (or plays.toml) that plays does not know."),
+    _c("C102", "configuration value of the wrong type", "A configuration value of the wrong TOML type."),
+    _c("C103", "configuration value not allowed",
+       "A configuration value of the right type that is not allowed: an unknown code, a severity word, a range."),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _TABLE}
@@ -165,6 +178,7 @@ _KINDS = {
     "R1": ("export.csv", "csv"),  # a snapshot file, validated against the catalog
     "R2": ("", "sh"),  # a command line and what it prints (evaluation)
     "T": ("example.test.yaml", "yaml"),  # a spec test file
+    "C": ("plays.toml", "toml"),  # a configuration file (or pyproject.toml, by the entry's `file`)
 }
 _SPEC = ("example.play", "play")
 

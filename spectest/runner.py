@@ -192,24 +192,27 @@ def _value_problem(kind: str, value) -> str | None:
     return None
 
 
-def _compile(tf: SpecFile):
+def _compile(tf: SpecFile, settings=None):
     """The compiler's result for the spec set a test file names; ``SpecFileError`` (T104) when it cannot be read."""
     from plays.compiler.driver import compile_sources
     from plays.sources import discover
 
     try:
-        return compile_sources(discover(list(tf.specs)))
+        return compile_sources(discover(list(tf.specs)), settings=settings)
     except UsageError as e:
         raise SpecFileError([error("T104", f"specs: {e}", tf.specs_span)]) from None
 
 
-def run_files(files: list[Path], pattern: str | None = None) -> Results:
-    """Run every selected test of ``files``; a file that cannot run is a ``FileProblem`` and the others go on."""
+def run_files(files: list[Path], pattern: str | None = None, *, settings=None) -> Results:
+    """Run every selected test of ``files``; a file that cannot run is a ``FileProblem`` and the others go on.
+
+    ``settings`` (``plays.config.Settings``) are the configuration the specs are compiled with.
+    """
     results = Results()
     compiled: dict[tuple[str, ...], object] = {}
     for f in files:
         try:
-            run_file(f, pattern, compiled, results)
+            run_file(f, pattern, compiled, results, settings)
         except SpecFileError as e:
             from .format import display
 
@@ -217,13 +220,13 @@ def run_files(files: list[Path], pattern: str | None = None) -> Results:
     return results
 
 
-def run_file(f: Path, pattern: str | None, compiled: dict, results: Results) -> None:
+def run_file(f: Path, pattern: str | None, compiled: dict, results: Results, settings=None) -> None:
     """One test file's tests into ``results``; ``SpecFileError`` with all its problems when it is malformed."""
     tf, problems = read_test_file(f)
     key = tuple(tf.specs)
     if key not in compiled:
         try:
-            compiled[key] = _compile(tf)
+            compiled[key] = _compile(tf, settings)
         except SpecFileError as e:
             compiled[key] = e
         if not isinstance(compiled[key], SpecFileError) and compiled[key].ok:

@@ -180,7 +180,7 @@ def test_no_paths_is_a_usage_error_with_an_example(run_cli):
         code, out, err = run_cli(*cmd)
         assert code == 2 and out == ""
         assert err == (f"plays: error: give at least one .play file or folder of them, for example: plays {cmd[0]} "
-                       f"specs/ (see `plays {cmd[0]} --help`)\n")
+                       f"specs/, or set `paths` in the configuration (see `plays {cmd[0]} --help`)\n")
 
 
 def test_version(run_cli):

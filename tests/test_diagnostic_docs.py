@@ -10,8 +10,8 @@ from plays.codes import CODES, catalog, docs, documented
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_DIRS = ("plays", "dsl", "compiler", "runtime", "state", "spectest")
-CODE = re.compile(r"""["']([EWRT]\d{3})["']""")
-HEADING = re.compile(r"^### ([EWRT]\d{3}) — (.+)$", re.M)
+CODE = re.compile(r"""["']([CEWRT]\d{3})["']""")
+HEADING = re.compile(r"^### ([CEWRT]\d{3}) — (.+)$", re.M)
 
 
 def codes_in_source():
@@ -58,7 +58,7 @@ def test_each_documented_code_has_an_example():
     for f in (ROOT / "docs").glob("*.md"):
         text = f.read_text("utf-8")
         for section in re.split(r"^### ", text, flags=re.M)[1:]:
-            if re.match(r"[EWRT]\d{3} ", section):
+            if re.match(r"[CEWRT]\d{3} ", section):
                 assert "```" in section, f"{f.name}: section {section[:4]} has no example"
 
 

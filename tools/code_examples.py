@@ -7,6 +7,8 @@
   `plays run --snapshots export.csv`); a ``.parquet`` example is the DuckDB SQL
   that writes the file; ``encoding`` saves a text example in another encoding.
 - T1xx: the example is a spec test file next to the catalog (as `plays test`).
+- C1xx: the example is a configuration file (`plays.toml`, or the entry's
+  `pyproject.toml`), validated as `plays check` reads it.
 - R2xx: evaluation problems of a whole run; their examples are command lines,
   shown but not run here (``runnable`` is false).
 
@@ -36,7 +38,19 @@ def run(code: str, text: str) -> tuple[list[Diagnostic], str]:
         return _snapshots(d, text)
     if code.startswith("T"):
         return _test_file(d, text)
+    if code.startswith("C"):
+        return _config(d, text)
     return _spec(d, text)
+
+
+def _config(d, text: str):
+    from plays.config import ConfigError, parse_config
+
+    try:
+        parse_config(text + "\n", d.file, pyproject=d.file == "pyproject.toml")
+    except ConfigError as e:
+        return list(e.diagnostics), render_text(list(e.diagnostics), e.sources, with_summary=False)
+    return [], ""
 
 
 def _spec(d, text: str):

@@ -102,7 +102,8 @@ def main(argv=None) -> None:
 
         diagnostics = getattr(e, "diagnostics", ())
         if diagnostics:
-            click.echo(render_text(list(diagnostics), {}, with_summary=False), err=True, nl=False)
+            sources = getattr(e, "sources", None) or {}  # a configuration error shows its line
+            click.echo(render_text(list(diagnostics), sources, with_summary=False), err=True, nl=False)
         else:
             click.echo(f"plays: error: {printable(e)}", err=True)
         sys.exit(e.exit_code)

@@ -11,6 +11,7 @@ import click
 from plays.diagnostics import UsageError
 
 from .run import _SNAPSHOTS, _date, _runtime_errors, load_plan, prepare_input
+from .settings import config_options, load_settings, spec_paths
 
 
 @click.command()
@@ -39,14 +40,16 @@ from .run import _SNAPSHOTS, _date, _runtime_errors, load_plan, prepare_input
 @click.option("--jobs", "-j", type=click.IntRange(min=1), metavar="N", help="Worker processes (default: the cores).")
 @click.option("--partitions", type=click.IntRange(min=1), metavar="N",
               help="Evaluate the accounts in N hash buckets (default: from the input size).")
+@config_options
 def diff(paths, snapshots, rev, from_, to, all_, by, show, noisy, silent_after, fmt, output, html_file,
-         detailed_exitcode, jobs, partitions):
+         detailed_exitcode, jobs, partitions, config_file, isolated):
     """What a spec change does: rules added, removed, changed, and their effect on the snapshot history.
 
     BASE and HEAD are spec paths (a folder or a .play file) or compiled plan
     files (.json). With --git REV, PATHS are read twice: at that git revision
     (the base, read with git itself, nothing checked out) and in the working
-    tree (the head). Both sides must check clean.
+    tree (the head); without PATHS, the configuration's `paths`. Both sides
+    must check clean, with the configuration's severities.
 
     Rules are compared by meaning: moving a rule, reordering files and
     reformatting are no change. Only the rules whose plan changed are
@@ -69,16 +72,18 @@ def diff(paths, snapshots, rev, from_, to, all_, by, show, noisy, silent_after, 
 
     if from_ and to and from_ > to:
         raise UsageError("--from is after --to")
+    settings = load_settings(config_file, isolated)
     if rev is not None:
+        paths = tuple(spec_paths(paths, settings))
         if not paths:
             raise UsageError("--git REV needs the spec paths (for example: plays diff --git origin/main specs/ -s data.csv)")
-        base = _side("base", f"the base ({rev})", _git_sources(rev, paths))
-        head = _side("head", "the head (working tree)", None, paths=list(paths))
+        base = _side("base", f"the base ({rev})", _git_sources(rev, paths), settings=settings)
+        head = _side("head", "the head (working tree)", None, paths=list(paths), settings=settings)
     else:
         if len(paths) != 2:
             raise UsageError("give BASE and HEAD (spec paths or plan files), or --git REV PATHS...")
-        base = _side("base", f"the base ({paths[0]})", None, paths=[paths[0]])
-        head = _side("head", f"the head ({paths[1]})", None, paths=[paths[1]])
+        base = _side("base", f"the base ({paths[0]})", None, paths=[paths[0]], settings=settings)
+        head = _side("head", f"the head ({paths[1]})", None, paths=[paths[1]], settings=settings)
     for attr in by:
         if attr != "id" and head.catalog.attribute(attr) is None:
             raise UsageError(f"--by {attr}: not an account attribute of the head's catalog")
@@ -123,7 +128,7 @@ def diff(paths, snapshots, rev, from_, to, all_, by, show, noisy, silent_after, 
         sys.exit(3)
 
 
-def _side(which: str, label: str, sources, paths=None):
+def _side(which: str, label: str, sources, paths=None, settings=None):
     """One side's plan: compiled from ``sources`` (or spec ``paths``), or a plan file; exit 1 when it is broken."""
     from plays.compiler.driver import compile_sources
     from plays.render import render_text
@@ -133,7 +138,7 @@ def _side(which: str, label: str, sources, paths=None):
         if len(paths) == 1 and paths[0].endswith(".json") and os.path.isfile(paths[0]):
             return load_plan((), paths[0])
         sources = discover(paths)
-    result = compile_sources(sources)
+    result = compile_sources(sources, settings=settings)
     if not result.ok:
         click.echo(render_text(result.diagnostics, result.sources), err=True, nl=False)
         click.echo(f"plays: error: {label} does not check clean; nothing was compared", err=True)

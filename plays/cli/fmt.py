@@ -7,6 +7,8 @@ import sys
 
 import click
 
+from .settings import config_options, load_settings, spec_paths
+
 
 def _error(message: str) -> None:
     from plays.render import printable
@@ -48,13 +50,26 @@ def _format(text: str, path: str) -> str | None:
 
 
 def _diff(before: str, after: str, path: str) -> str:
-    return "".join(difflib.unified_diff(
-        before.splitlines(keepends=True), after.splitlines(keepends=True), f"{path}", f"{path} (formatted)"
-    ))
+    from plays.render import printable  # a file name must not forge a line of the patch
+
+    shown = printable(path)
+    out = []
+    for line in difflib.unified_diff(_lines(before), _lines(after), shown, f"{shown} (formatted)"):
+        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def _lines(text: str) -> list[str]:
+    """The lines of ``text`` with their ``\\n``, split as the parser counts lines (only ``\\n`` ends one)."""
+    parts = text.split("\n")
+    return [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
 
 
 def _stdin(check: bool, show_diff: bool) -> int:
     """``plays fmt -``: standard input formatted to standard output (or checked, or diffed)."""
+    if sys.stdin is None:  # started with standard input closed
+        _error("-: standard input is closed")
+        return 2
     data = sys.stdin.buffer.read()
     try:
         text = data.decode("utf-8").removeprefix("\ufeff")
@@ -97,11 +112,12 @@ def _plural(n: int, word: str) -> str:
 @click.option("--check", is_flag=True, help="Change nothing: list the files that would change; exit 1 if any.")
 @click.option("--diff", "show_diff", is_flag=True,
               help="Change nothing: print a unified diff of the changes; exit 1 if any.")
-def fmt(paths, check, show_diff):
+@config_options
+def fmt(paths, check, show_diff, config_file, isolated):
     """Format spec files in the one canonical layout, in place.
 
-    PATHS are .play files or folders searched for them (default: the current
-    folder); - reads standard input and writes the result to standard output.
+    PATHS are .play files or folders searched for them (default: the
+    configuration's `paths`, else the current folder); - reads standard input and writes the result to standard output.
     The layout: two spaces per block, one property per line, short tasks on
     one line; comments stay where they are; formatting twice changes nothing
     (docs/fmt.md). Files are rewritten atomically. A file that does not parse
@@ -122,9 +138,11 @@ def fmt(paths, check, show_diff):
             raise click.UsageError("- (standard input) cannot be mixed with other paths", click.get_current_context())
         sys.exit(_stdin(check, show_diff))
     from plays.errors import UsageError
+    from plays.render import printable
     from plays.sources import read_source, write_atomic
 
-    files, io_failed = _files(paths or (".",))
+    settings = load_settings(config_file, isolated)
+    files, io_failed = _files(spec_paths(paths, settings) or (".",))
     broken = changed = unchanged = 0
     for p in files:
         try:
@@ -144,7 +162,7 @@ def fmt(paths, check, show_diff):
         if show_diff:
             click.echo(_diff(source.text, formatted, source.path), nl=False)
         elif check:
-            click.echo(f"would reformat: {source.path}")
+            click.echo(f"would reformat: {printable(source.path)}")
         else:
             real = str(p.resolve())  # through a symbolic link: the link stays one
             try:

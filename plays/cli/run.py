@@ -10,6 +10,8 @@ import click
 
 from plays.diagnostics import UsageError
 
+from .settings import config_options, load_settings
+
 
 def _date(ctx, param, value):
     if value is None:
@@ -20,8 +22,9 @@ def _date(ctx, param, value):
         raise click.BadParameter(f"`{value}` is not a date like 2026-03-01") from None
 
 
-def load_plan(paths, plan_file):
-    """The plan from spec paths (compiled now) or from --plan; exit 1 with diagnostics on errors."""
+def load_plan(paths, plan_file, settings=None):
+    """The plan from spec paths (compiled now; without them, the configuration's ``paths``) or from --plan;
+    exit 1 with diagnostics on errors. ``settings``: the configuration (``plays.config.Settings``)."""
     if plan_file and paths:
         raise UsageError("give spec paths or --plan, not both")
     if plan_file:
@@ -32,13 +35,17 @@ def load_plan(paths, plan_file):
         except PlanError as e:  # a hand-edited plan that names what its catalog lacks, ...
             click.echo(f"plays: error: {e}", err=True)
             sys.exit(1)
+    if not paths and settings is not None:
+        from .settings import spec_paths
+
+        paths = spec_paths(paths, settings)
     if not paths:
         raise UsageError("no spec paths given (for example: plays run specs/ --snapshots data.csv)")
     from plays.compiler.driver import compile_sources
     from plays.render import render_text
     from plays.sources import discover
 
-    result = compile_sources(discover(paths))
+    result = compile_sources(discover(paths), settings=settings)
     if not result.ok:
         click.echo(render_text(result.diagnostics, result.sources), err=True, nl=False)
         sys.exit(1)
@@ -114,7 +121,9 @@ _PLAN = click.option("--plan", "plan_file", metavar="PLAN.json", help="Use a com
               help="local: this machine's cores; spark: a Spark cluster (pip install 'plays[spark]'), with -o.")
 @click.option("--spark-master", "spark_master", metavar="URL",
               help="With --engine spark: the Spark master (default local[*]).")
-def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output, state, jobs, partitions, engine, spark_master):
+@config_options
+def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output, state, jobs, partitions, engine, spark_master,
+        config_file, isolated):
     """Dry-run specs on metric snapshots: which alerts fire, goals deploy, tasks are due.
 
     Evaluates every account at each of its snapshot dates and prints the
@@ -142,15 +151,16 @@ def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output, state, jo
 
     if from_ and to and from_ > to:
         raise UsageError("--from is after --to")
+    settings = load_settings(config_file, isolated)
     if fmt == "parquet" and not output:
         raise UsageError("--format parquet needs -o FILE (Parquet is not for a terminal)")
     if engine == "spark":
-        return _run_on_spark(paths, plan_file, snapshots, output, fmt, spark_master, partitions,
+        return _run_on_spark(paths, plan_file, snapshots, output, fmt, spark_master, partitions, settings,
                              refused={"--from": from_, "--to": to, "--account": accounts, "--state": state,
                                       "--jobs": jobs})
     if spark_master:
         raise UsageError("--spark-master goes with --engine spark")
-    plan = load_plan(paths, plan_file)
+    plan = load_plan(paths, plan_file, settings)
     with tempfile.TemporaryDirectory(prefix="plays-run-") as work:
         prepared = prepare_input(snapshots, plan, work, partitions, list(accounts) or None)
         if accounts:
@@ -198,7 +208,7 @@ def _as_json(record) -> dict:
     return json.loads(payload) if isinstance(payload, str) else payload.to_json()
 
 
-def _run_on_spark(paths, plan_file, snapshots, output, fmt, master, partitions, refused) -> None:
+def _run_on_spark(paths, plan_file, snapshots, output, fmt, master, partitions, settings, refused) -> None:
     """``--engine spark``: the same engine inside Spark's Python workers; events to a Parquet file or folder."""
     given = [name for name, value in refused.items() if value]
     if given:
@@ -209,7 +219,7 @@ def _run_on_spark(paths, plan_file, snapshots, output, fmt, master, partitions, 
         raise UsageError("--engine spark writes Parquet: use --format parquet")
     from plays.spark import SparkJobError, run_files
 
-    plan = load_plan(paths, plan_file)
+    plan = load_plan(paths, plan_file, settings)
     with _runtime_errors(), _bad_snapshots():
         try:
             n = run_files(plan, list(snapshots), output, master=master, partitions=partitions)
@@ -299,7 +309,8 @@ def _progress(rows: int):
 @click.option("--date", "-d", "day", required=True, callback=_date, metavar="DATE", help="The snapshot date.")
 @_SNAPSHOTS
 @_PLAN
-def explain(rule, paths, account, day, snapshots, plan_file):
+@config_options
+def explain(rule, paths, account, day, snapshots, plan_file, config_file, isolated):
     """Why an alert did or did not fire (or a goal deploy) for one account on one date.
 
     Shows the condition as written, the value of every sub-expression at that
@@ -315,7 +326,7 @@ def explain(rule, paths, account, day, snapshots, plan_file):
     from plays.runtime.explain import explain as run_explain
     from plays.runtime.explain import render
 
-    plan = load_plan(paths, plan_file)
+    plan = load_plan(paths, plan_file, load_settings(config_file, isolated))
     snaps = load_input(snapshots, plan, [account])
     with _runtime_errors():
         ex = run_explain(plan, snaps.con, rule, account, day)

@@ -14,6 +14,8 @@ from plays.spectest.coverage import coverage_report
 from plays.spectest.junit import FILE_CASE, render_junit
 from plays.spectest.runner import FileProblem, Outcome, Results, discover_test_files, run_files
 
+from .settings import config_options, configured, load_settings
+
 # --- rendering -----------------------------------------------------------------
 
 
@@ -104,10 +106,12 @@ def render_json(results: Results, coverage=None) -> str:
 @click.option("--fail-under", type=click.FloatRange(0, 100), metavar="PERCENT",
               help="With --coverage: exit 1 when coverage is below PERCENT.")
 @click.option("--require-tests", is_flag=True, help="Exit 2 when PATHS hold no *.test.yaml file (default: pass).")
-def test_command(paths, pattern, fmt, junit, coverage, fail_under, require_tests):
+@config_options
+def test_command(paths, pattern, fmt, junit, coverage, fail_under, require_tests, config_file, isolated):
     """Run spec tests: small series in, expected events out.
 
-    Discovers every *.test.yaml under PATHS (default: the current directory),
+    Discovers every *.test.yaml under PATHS (default: the configuration's
+    `test-paths`, else its `paths`, else the current directory),
     builds each test's snapshots from its series, runs the runtime on the
     specs the file names, and checks `expect` (each must occur) and
     `expect_none` (none may occur). A malformed test file is reported with
@@ -123,7 +127,11 @@ def test_command(paths, pattern, fmt, junit, coverage, fail_under, require_tests
     """
     if fail_under is not None and not coverage:
         raise UsageError("--fail-under goes with --coverage")
-    where = list(paths) or ["."]
+    settings = load_settings(config_file, isolated)
+    if fail_under is None and settings.fail_under is not None:  # the configuration's `fail-under` turns coverage on
+        coverage, fail_under = True, settings.fail_under
+    key = "test-paths" if settings.test_paths is not None else "paths"
+    where = list(paths) or configured(settings.test_files_paths(), key, settings) or ["."]
     files = discover_test_files(where)
     if not files:
         message = f"no spec tests found under {', '.join(p(w) for w in where)} (no *.test.yaml file)"
@@ -131,7 +139,7 @@ def test_command(paths, pattern, fmt, junit, coverage, fail_under, require_tests
             raise UsageError(message)
         click.echo(message)
         sys.exit(0)
-    results = run_files(files, pattern)
+    results = run_files(files, pattern, settings=settings)
     cov = coverage_report(results.plans, results.outcomes) if coverage else None
     if fmt == "json":
         click.echo(render_json(results, cov), nl=False)

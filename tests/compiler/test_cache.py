@@ -280,3 +280,26 @@ def test_alerts_with_one_trigger_in_two_files_are_found_from_the_summaries_of_un
     assert result.diagnostics == plain([catalog, a, b, other]).diagnostics
     differs = Source("b.play", b.text.replace("1 > mau", "2 > mau"))
     assert cached([catalog, a, differs, other], tmp_path).diagnostics == []
+
+
+def test_the_cache_folder_goes_next_to_the_configuration(run_cli, tmp_path, monkeypatch):
+    (tmp_path / ".git").mkdir()  # the configuration search stops at a repository's root
+    (tmp_path / "plays.toml").write_text('paths = ["specs/"]\n')
+    (tmp_path / "specs" / "deep").mkdir(parents=True)
+    (tmp_path / "specs" / "a.play").write_text("metric mau: count\n")
+    monkeypatch.chdir(tmp_path / "specs" / "deep")
+    from plays.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["check"])
+    assert e.value.code == 0
+    assert entries(tmp_path / ".plays_cache") and not (tmp_path / "specs" / "deep" / ".plays_cache").exists()
+
+
+def test_suppressions_apply_to_cached_results_as_to_fresh_ones(tmp_path):
+    text = 'metric p: percent\nalert a {\n  when: p > 5  # plays: disable=W300\n  playbook { task t "T" {} }\n}\n'
+    sources = [Source("s.play", text)]
+    assert cached(sources, tmp_path).diagnostics == plain(sources).diagnostics == []
+    assert cached(sources, tmp_path).diagnostics == []  # from the set's entry, suppressed again
+    unsuppressed = [Source("s.play", text.replace("  # plays: disable=W300", ""))]
+    assert [d.code for d in cached(unsuppressed, tmp_path).diagnostics] == ["W300"]

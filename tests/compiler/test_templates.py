@@ -152,7 +152,7 @@ def test_plays_check_refuses_the_titles_that_would_hang_or_explode_quickly_with_
     (tmp_path / "s.play").write_text(f"metric mau: count\nalert a {{\n  when: mau < 1\n  playbook {{\n{tasks}\n  }}\n}}\n")
     start = time.perf_counter()
     code, out, err = run_cli("check", "s.play", "--format", "github")
-    assert time.perf_counter() - start < 5
+    assert time.perf_counter() - start < 60  # a hang guard, not a speed target: evaluating any of these never ends
     assert code == 1 and err == ""
     lines = out.splitlines()
     assert [line.split("title=")[1][:10] for line in lines] == ["plays E603"] * 4  # GitHub annotation titles

@@ -155,8 +155,7 @@ alert x "t" {  # after brace
   playbook p where x == 1  # h
       and y {
     task a "A" {
-      type: call
-      owner: csm  # in task
+      type: call  owner: csm  # in task
       due: 2d
     }
     task b "B" { after: a, b  due: -3d }  # after task
@@ -253,6 +252,18 @@ def test_a_task_whose_properties_do_not_fit_on_one_line_takes_one_per_line():
 def test_a_task_written_one_property_per_line_comes_back_to_the_short_form():
     text = 'alert a {\n  when: x > 1\n  playbook {\n    task t "T" {\n      type: call\n      due: 2d\n    }\n  }\n}\n'
     assert assert_formats_well(text) == 'alert a {\n  when: x > 1\n  playbook {\n    task t "T" { type: call  due: 2d }\n  }\n}\n'
+
+
+def test_a_task_with_comments_keeps_the_properties_the_author_put_on_one_line_together():
+    text = (
+        'alert a {\n  when: x > 1\n  playbook {\n'
+        '    task t "T" { type: call\n  owner: csm  due: 2d   # plays: disable=E208\n every: 7d }\n  }\n}\n'
+    )
+    assert assert_formats_well(text) == (
+        'alert a {\n  when: x > 1\n  playbook {\n'
+        '    task t "T" {\n      type: call\n      owner: csm  due: 2d  # plays: disable=E208\n      every: 7d\n    }\n'
+        '  }\n}\n'
+    )
 
 
 def test_the_authors_line_breaks_in_a_condition_are_kept_and_indented_by_parenthesis():
@@ -394,6 +405,16 @@ def test_fmt_diff_prints_a_unified_diff_and_changes_nothing(run_cli, tmp_path):
     assert run_cli("fmt", "--diff", "a.play") == (0, "", "0 files would be reformatted, 1 already formatted\n")
 
 
+def test_fmt_diff_marks_a_missing_final_newline_and_splits_lines_only_at_newlines(run_cli, tmp_path):
+    (tmp_path / "a.play").write_text("metric a:count # x\x0cy")
+    code, out, err = run_cli("fmt", "--diff", "a.play")
+    assert code == 1
+    assert out == (
+        "--- a.play\n+++ a.play (formatted)\n@@ -1 +1 @@\n"
+        "-metric a:count # x\x0cy\n\\ No newline at end of file\n+metric a: count  # x\x0cy\n"
+    )
+
+
 def test_fmt_reads_standard_input_and_writes_standard_output(run_cli, monkeypatch):
     import io
     import sys
@@ -407,6 +428,8 @@ def test_fmt_reads_standard_input_and_writes_standard_output(run_cli, monkeypatc
     assert run_cli("fmt", "--check", "-") == (1, "would reformat: <stdin>\n", "")
     Stdin.buffer = io.BytesIO(b"alert a { when: \xff }")
     assert run_cli("fmt", "-") == (2, "", "plays: error: -: standard input is not UTF-8 text\n")
+    monkeypatch.setattr(sys, "stdin", None)
+    assert run_cli("fmt", "-") == (2, "", "plays: error: -: standard input is closed\n")
     code, out, err = run_cli("fmt", "-", "a.play")
     assert code == 2 and "cannot be mixed" in err and "\n" == err[-1] and err.count("\n") == 1
 
@@ -489,3 +512,20 @@ def test_the_pre_commit_hook_formats_the_staged_play_files_and_ci_checks_the_lay
     assert (fmt["entry"], fmt["pass_filenames"], fmt.get("args")) == ("plays fmt", True, None)
     assert re.search(fmt["files"], "specs/alerts.play") and not re.search(fmt["files"], "specs/tests/a.test.yaml")
     assert "plays fmt --check specs/\n" in (ROOT / ".ci" / "run").read_text("utf-8")
+
+
+@slow
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(mutated())
+def test_plays_fmt_answers_any_mutated_file_with_0_or_1_and_never_a_traceback(run_cli, tmp_path, text):
+    path = tmp_path / "m.play"
+    path.write_text(text, "utf-8")
+    code, out, err = run_cli("fmt", "--check", "m.play")
+    assert "Traceback" not in err and "internal error" not in err
+    text = text.removeprefix("\ufeff")  # as every command reads a file
+    if "\x00" in text:
+        assert code == 2 and err.count("\n") == 1 and "NUL bytes" in err
+    elif parses(text):
+        assert code == (0 if format_source(text) == text else 1) and err == ""
+    else:
+        assert code == 1 and "error[E1" in err
