@@ -16,8 +16,8 @@ thing), then times (best of --repeat, garbage collected before each run):
 and with the result cache (compiler/cache.py; a fresh folder under --out's parent):
   cache cold   `check` into an empty cache (computes and writes every entry)
   cache warm   `check` again, nothing changed
-  cache edit   `check` after editing one file (a different `for:` in the middle
-              file each time: re-parses that file, re-runs its checks)
+  cache edit   `check` after editing one file (another title for an alert of the
+              middle file each time: re-parses that file, re-runs its checks)
   cli cold / cli edit   the same two through `plays check --cache-dir` in a subprocess
               (the `cli` row above is `plays check --no-cache`)
 Targets (2-core machine): check <= 3 s and <= 1.5 x bare parse; cache edit <= 10% of check.
@@ -134,7 +134,8 @@ def cached_rows(sources, out: Path, cmd: list[str], repeat: int) -> list[tuple[s
 
     def with_edit() -> list:
         n = next(edits)
-        text = re.sub(r"for: (\d+)d", lambda m: f"for: {int(m.group(1)) + n}d", sources[edited].text, count=1)
+        text = re.sub(r'"Alert number (\d+)"', lambda m: f'"Alert number {m.group(1)}, edit {n}"', sources[edited].text,
+                      count=1)
         assert text != sources[edited].text
         return [*sources[:edited], Source(sources[edited].path, text), *sources[edited + 1:]]
 

@@ -41,9 +41,10 @@ class Result:
 
 
 def _passes():
-    """The passes, in order. Only the first looks across declarations (names, the catalog);
-    each later one checks one alert or goal at a time, against the catalog and
-    nothing else of the spec set: the result cache (cache.py) relies on it."""
+    """The passes, in order. Only the first looks across declarations (names, the catalog, and
+    what ``resolve.facts_of`` gives of each alert and goal); each later one checks one
+    alert or goal at a time, against the catalog and nothing else of the spec set:
+    the result cache (cache.py) relies on it."""
     # Imported here so that each pass module stays importable on its own.
     from . import playbooks, resolve, templates, typecheck
 
