@@ -309,7 +309,7 @@ def _version_key() -> bytes:
         for package in (plays, dsl, compiler):
             for folder in package.__path__:
                 for name in sorted(os.listdir(folder)):
-                    if name.endswith((".py", ".lark")):
+                    if name.endswith((".py", ".lark", ".toml", ".json")):  # code, grammar, the codes registry
                         try:
                             data = Path(folder, name).read_bytes()
                         except OSError:

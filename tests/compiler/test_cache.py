@@ -196,7 +196,8 @@ def test_the_version_key_covers_the_grammar_and_the_passes():
         assert cache_mod._version_key() == h
     finally:
         Path.read_bytes = real
-    assert {"grammar.lark", "parser.py", "resolve.py", "typecheck.py", "playbooks.py", "diagnostics.py"} <= set(seen)
+    assert {"grammar.lark", "parser.py", "resolve.py", "typecheck.py", "playbooks.py", "diagnostics.py",
+            "codes.toml"} <= set(seen)
 
 
 def test_least_recently_used_entries_go_when_the_folder_is_full(tmp_path, monkeypatch):
