@@ -294,18 +294,19 @@ def _version_key() -> bytes:
     """What every key holds besides its inputs: the format, the Python and library versions, the code."""
     global _VERSION_KEY
     if _VERSION_KEY is None:
-        from importlib import metadata
+        from importlib.util import find_spec
 
         import plays
         from plays import compiler, dsl
 
         h = hashlib.blake2b(FORMAT, digest_size=20)
         h.update(repr(sys.version_info[:3]).encode())
-        for dist in ("lark", "jinja2"):
+        for lib in ("lark", "jinja2"):  # their __init__ holds __version__ (faster than importlib.metadata)
+            spec = find_spec(lib)
             try:
-                h.update(f"{dist} {metadata.version(dist)}".encode())
-            except metadata.PackageNotFoundError:
-                h.update(f"{dist} -".encode())
+                h.update(lib.encode() + _digest(Path(spec.origin).read_bytes()))
+            except (OSError, TypeError, AttributeError):
+                h.update(f"{lib} -".encode())
         for package in (plays, dsl, compiler):
             for folder in package.__path__:
                 for name in sorted(os.listdir(folder)):

@@ -10,13 +10,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from plays.diagnostics import CompileError, Diagnostic
 from plays.dsl import parse_module
 from plays.sources import Source
 
 from .context import Context
-from .plan import Plan
+
+if TYPE_CHECKING:  # the plan's module (and Jinja, for titles) loads when a plan is made: a cached check needs neither
+    from .plan import Plan
 
 
 @dataclass
