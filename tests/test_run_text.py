@@ -118,6 +118,8 @@ def test_a_task_whose_rule_has_no_line_that_day_says_which_rule_it_is_for():
 @pytest.mark.parametrize("value, kind, shown", [
     (-0.39712, "percent", "-39.7%"),
     (0.5, "percent", "50%"),
+    (-0.0004, "percent", "0%"),  # rounds to 0.0: no "-0%"
+    (-0.0, "money", "$0"),
     (1.2346, "percent", "123.5%"),
     (28800.0, "money", "$28,800"),
     (-1200.0, "money", "-$1,200"),

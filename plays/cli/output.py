@@ -132,7 +132,9 @@ def format_value(v, kind: str | None) -> str:
 
 
 def _trim(text: str) -> str:
-    return text[:-2] if text.endswith(".0") else text
+    """``12.0`` -> ``12``; ``-0.0`` (a tiny negative, rounded) -> ``0``."""
+    text = text[:-2] if text.endswith(".0") else text
+    return "0" if text == "-0" else text
 
 
 def render_text(events: list[Event], *, accounts: int | None = None, rows: int | None = None, plan=None) -> str:
