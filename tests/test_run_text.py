@@ -148,3 +148,12 @@ def test_a_long_goal_name_keeps_the_summary_aligned():
     assert count_ends(HAND[HAND.index("Summary"):]) == {len("    a_very_long_goal_name_for_the_summary_column  1")}
     text = EXPECTED.read_text("utf-8")
     assert len(count_ends(text[text.index("Summary"):])) == 1
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/cli.md"])
+def test_the_docs_show_lines_of_the_example_run_as_it_prints_them(doc):
+    printed = set(EXPECTED.read_text("utf-8").splitlines())
+    blocks = re.findall(r"```\n(\d{4}-\d\d-\d\d\n.*?)```", (ROOT / doc).read_text("utf-8"), flags=re.S)
+    assert blocks
+    shown = [line for b in blocks for line in b.splitlines() if line != "…"]
+    assert [line for line in shown if line not in printed] == []
