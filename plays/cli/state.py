@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import asdict
 from datetime import date
 
 import click
@@ -244,47 +243,77 @@ def goals(fmt, state):
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
 @click.option("--html", "html", metavar="FILE", help="Also write a self-contained HTML page for managers.")
 @click.option("--as-of", "as_of", metavar="DATE", help="The date overdue is judged on (default: the last run's latest snapshot).")
+@click.option("--period", "period", default="30d", show_default=True, metavar="DAYS",
+              help="The period the figures cover, compared with the one before it: 30d, 13w.")
+@click.option("--by", "by", multiple=True, metavar="ATTRIBUTE",
+              help="Break down by this account attribute; repeatable (default: the catalog's owner and segment "
+                   "attributes, such as csm, segment, region, tier).")
 @click.option("--state", "state", default=lambda: os.environ.get("PLAYS_STATE", "plays.db"),
               show_default="plays.db or $PLAYS_STATE", metavar="STORE", help="The state store.")
-def report(fmt, html, as_of, state):
+def report(fmt, html, as_of, period, by, state):
     """Goals reporting: how goal templates, playbooks and alerts work overall.
 
-    Per goal template and playbook: deployed, active, achieved, missed,
-    achievement rate, median days to KPI met, task on-time rate, overdue
-    tasks. Per alert rule: fired, open, resolved, median days open.
+    An overview (goals active, achieved, missed, achievement rate, median
+    days to KPI, task on-time rate, open and overdue tasks, open alerts and
+    their age) against the previous period; breakdowns by template, playbook,
+    each --by account attribute and task owner; cohorts by month of start per
+    template; alerts fired and open per week per rule and time to resolve.
+    --format json also lists every goal instance and open alert.
 
     \b
     Examples:
       plays report
-      plays report --format csv > goals.csv
+      plays report --by csm --by segment --period 90d
+      plays report --format csv > report.csv
       plays report --html report.html --state plays.db
     """
     from plays.errors import UsageError
     from plays.sources import write_atomic
 
-    from plays.state.report import as_of_default, figures, render_csv, render_html, render_text
+    from plays.state.report import as_of_default, build, render_csv, render_json, render_text
+    from plays.state.report_html import render as render_page
 
     day = None
     if as_of:
         try:
             day = date.fromisoformat(as_of)
         except ValueError:
-            raise UsageError(f"--as-of: `{as_of}` is not a date like 2026-03-01") from None
+            raise UsageError(f"--as-of: `{printable(as_of)}` is not a date like 2026-03-01") from None
         if date_problem(day):
             raise UsageError(f"--as-of: {date_problem(day)}")
+    days = period_days(period)
     con = _open(state, readonly=True)
     with reading(state):
         day = day or as_of_default(con)
-        goals, alerts = figures(con, day)
-        page = render_html(con, goals, alerts, day) if html else None
+        # the drill-down list is in the JSON and the page, not in text or CSV
+        data = build(con, as_of=day, period_days=days, by=list(by) if by else None,
+                     instances=fmt == "json" or bool(html)).to_json()
+        page = render_page(data) if html else None
     if fmt == "json":
-        click.echo(json.dumps({"as_of": day.isoformat(), "goals": [asdict(g) for g in goals],
-                               "alerts": [asdict(a) for a in alerts]}, indent=2))
+        click.echo(render_json(data), nl=False)
     elif fmt == "csv":
-        click.echo(render_csv(goals, alerts), nl=False)
+        click.echo(render_csv(data), nl=False)
     else:
-        click.echo(render_text(goals, alerts, day), nl=False)
+        click.echo(render_text(data), nl=False)
     if html:
         write_atomic(html, page)
         click.echo(f"wrote {html}", err=True)
     sys.stdout.flush()
+
+
+MAX_PERIOD_DAYS = 3660  # ten years
+
+
+def period_days(text: str) -> int:
+    """``30d`` or ``13w`` as days; anything else is a one-line usage error."""
+    import re
+
+    from plays.errors import UsageError
+
+    m = re.fullmatch(r"\s*(\d{1,6})\s*([dw])\s*", text)
+    if not m:
+        raise UsageError(f"--period: `{printable(text)}` is not a period like 30d or 13w")
+    days = int(m.group(1)) * (7 if m.group(2) == "w" else 1)
+    if not 1 <= days <= MAX_PERIOD_DAYS:
+        raise UsageError(f"--period: {printable(text)} is out of range: from 1d to {MAX_PERIOD_DAYS}d")
+    return days
