@@ -155,5 +155,5 @@ def test_plays_check_refuses_the_titles_that_would_hang_or_explode_quickly_with_
     assert time.perf_counter() - start < 60  # a hang guard, not a speed target: evaluating any of these never ends
     assert code == 1 and err == ""
     lines = out.splitlines()
-    assert [line.split("title=")[1][:10] for line in lines] == ["plays E603"] * 4  # GitHub annotation titles
+    assert [line.split("title=")[1][:10] for line in lines] == ["plays E603"] * 4
     assert [line.split(",")[1] for line in lines] == ["line=5", "line=6", "line=7", "line=8"]
