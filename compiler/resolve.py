@@ -34,6 +34,18 @@ _REQUIRED = {
 
 def resolve(ctx: Context) -> None:
     """Collect the spec set's declarations into ``ctx`` and check their properties."""
+    collect(ctx)
+    check_properties(ctx)
+
+
+def collect(ctx: Context) -> None:
+    """Collect the catalog, alerts and goals across files; report names declared twice.
+
+    The one step that compares declarations with each other: it reads the
+    catalog's declarations whole, but of an alert or goal only its name, kind,
+    span and ``facts_of`` it (the result cache, compiler/cache.py, hands it
+    nothing more). Also W200, alerts with the same trigger.
+    """
     rules: dict[str, ast.Alert | ast.Goal] = {}
     for module in ctx.modules:
         for decl in module.declarations:
@@ -56,7 +68,6 @@ def resolve(ctx: Context) -> None:
                     ctx.alerts[decl.name] = decl
                 else:
                     ctx.goals[decl.name] = decl
-                _check_props(ctx, decl)
     _check_duplicate_alerts(ctx)
     for name, metric in ctx.catalog.metrics.items():
         attr = ctx.catalog.attributes.get(name)
@@ -67,6 +78,12 @@ def resolve(ctx: Context) -> None:
                 metric.span,
                 notes=[Note("the attribute is declared here", attr.span)],
             )
+
+
+def check_properties(ctx: Context) -> None:
+    """Check each alert's and goal's properties: allowed, given once, required ones present, known words."""
+    for decl in (*ctx.alerts.values(), *ctx.goals.values()):
+        _check_props(ctx, decl)
 
 
 def _kind(decl) -> str:
@@ -203,17 +220,10 @@ def _check_duplicate_alerts(ctx: Context) -> None:
     """
     first: dict[tuple, ast.Alert] = {}
     for alert in ctx.alerts.values():
-        props: dict[str, ast.Property] = {}
-        for p in alert.props:
-            props.setdefault(p.key, p)
-        if "when" not in props:
+        known = ctx.facts.get(id(alert))
+        key = (known if known is not None else facts_of(alert)).get("trigger")
+        if key is None:
             continue
-        hold = props.get("for")
-        key = (
-            _canonical(props["when"].value),
-            _canonical(props["where"].value) if "where" in props else None,
-            _canonical(hold.value) if hold is not None else ("num", 0.0),
-        )
         other = first.setdefault(key, alert)
         if other is not alert:
             ctx.warning(
@@ -225,6 +235,30 @@ def _check_duplicate_alerts(ctx: Context) -> None:
                        Note("give both playbooks to one alert (segment playbooks choose between them), "
                             "or make the conditions differ")],
             )
+
+
+def facts_of(decl) -> dict:
+    """What ``collect`` compares of an alert or goal besides its name, kind and span.
+
+    Each fact is computed from the one declaration, so that the result cache
+    (compiler/cache.py) keeps them per file and hands ``collect`` declarations
+    without their properties, with their facts in ``ctx.facts``. A check that
+    compares declarations reads them through here.
+    """
+    if not isinstance(decl, ast.Alert):
+        return {}
+    props: dict[str, ast.Property] = {}
+    for p in decl.props:
+        props.setdefault(p.key, p)
+    if "when" not in props:
+        return {"trigger": None}
+    hold = props.get("for")
+    trigger = (
+        _canonical(props["when"].value),
+        _canonical(props["where"].value) if "where" in props else None,
+        _canonical(hold.value) if hold is not None else ("num", 0.0),
+    )
+    return {"trigger": trigger}
 
 
 def _canonical(e) -> tuple:

@@ -323,7 +323,8 @@ def _check_in_subprocess(cache_home, tmp_path):
 
     (tmp_path / "a.play").write_text("metric a: count\n")
     env = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
-    return subprocess.run([sys.executable, "-m", "plays.cli", "check", "a.play"], cwd=tmp_path, env=env,
+    # --no-cache: a re-check of an unchanged file would not need the grammar at all
+    return subprocess.run([sys.executable, "-m", "plays.cli", "check", "--no-cache", "a.play"], cwd=tmp_path, env=env,
                           capture_output=True, text=True)
 
 
