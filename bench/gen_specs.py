@@ -57,16 +57,23 @@ WHERES = [
 ]
 
 
-def alert(i: int, rng: random.Random) -> str:
+def alert(i: int, rng: random.Random, seen: set | None = None) -> str:
     cond = rng.choice(CONDITIONS).format(w=rng.choice([7, 14, 30]), p=rng.randint(5, 40), n=rng.randint(3, 60))
     lines = [f'alert a{i} "Alert number {i}" {{', f"  severity: {rng.choice(['low', 'medium', 'high', 'critical'])}"]
-    if rng.random() < 0.5:
-        lines.append(f"  where: {rng.choice(WHERES)}")
+    where = rng.choice(WHERES) if rng.random() < 0.5 else None
+    if where is not None:
+        lines.append(f"  where: {where}")
+    hold = rng.randint(1, 5) if rng.random() < 0.5 else 0
+    if seen is not None:  # the spec set is clean: no two alerts with one trigger (W200)
+        while (cond, where, hold) in seen:
+            cond += f" and mau >= {i}"
+        seen.add((cond, where, hold))
     lines.append(f"  when: {cond}")
+    if hold:
+        lines.append(f"  for: {hold}d")
     if rng.random() < 0.5:
-        lines.append(f"  for: {rng.randint(1, 5)}d")
-    if rng.random() < 0.5:
-        lines.append(f"  cooldown: {rng.choice([7, 14, 30])}d")
+        # a cooldown of at most `for` + 2 days never delays a fire (W201)
+        lines.append(f"  cooldown: {max(rng.choice([7, 14, 30]), hold + 3)}d")
     if rng.random() < 0.3:
         lines += [
             "  playbook enterprise where segment == enterprise {",
@@ -92,20 +99,31 @@ def goal(i: int, rng: random.Random, tasks: int) -> str:
         ["on sales_handoff_date", "on go_live_date + 7d", "on renewal_date - 120d", "when seat_utilization >= 85%", "manual"]
     )
     kpi = rng.choice(["health_score >= 70", "mrr up 10%", "mau up 20%", "tickets_opened down 20%"])
+    if (" up " in kpi or " down " in kpi) and deploy != "manual":
+        # measured from a base above 0 (W500), on the KPI's line so that the line count stays
+        kpi += f"  where: {kpi.split()[0]} > 0"
+    category = rng.choice(["onboarding", "adoption", "expansion", "retention"])
+    duration = rng.choice([30, 60, 90])
     lines = [
         f'goal g{i} "Goal template {i}" {{',
-        f"  category: {rng.choice(['onboarding', 'adoption', 'expansion', 'retention'])}",
-        f"  duration: {rng.choice([30, 60, 90])}d",
+        f"  category: {category}",
+        None,  # the duration, once the tasks' schedule is known
         f"  deploy: {deploy}",
         f"  kpi: {kpi}",
         "  playbook enterprise where segment == enterprise {",
     ]
+    day = last = 0  # the planned day of the previous task; the latest of all
     for t in range(tasks):
         after = f"  after: t{t - 1}" if t and rng.random() < 0.7 else ""
         if t == tasks - 1:
             lines.append(f'    task t{t} "Check-in with {{{{ account.name }}}}" {{ type: call  every: 14d }}')
         else:
-            lines.append(f'    task t{t} "Step {t} of {{{{ goal.title }}}}" {{ type: todo  due: {rng.randint(1, 10)}d{after} }}')
+            due = rng.randint(1, 10)
+            day = (day if after else 0) + due
+            last = max(last, day)
+            lines.append(f'    task t{t} "Step {t} of {{{{ goal.title }}}}" {{ type: todo  due: {due}d{after} }}')
+    # long enough for every task (W403): the next multiple of 30 days
+    lines[2] = f"  duration: {max(duration, -(-last // 30) * 30)}d"
     lines += ["  }", "  playbook default {", '    task welcome "Welcome" { type: email  due: 1d }', "  }", "}"]
     return "\n".join(lines)
 
@@ -115,7 +133,8 @@ def generate(out: Path, alerts: int = 5000, goals: int = 500, tasks: int = 10, f
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.play"):
         old.unlink()
-    decls = [alert(i, rng) for i in range(alerts)] + [goal(i, rng, tasks) for i in range(goals)]
+    seen: set = set()
+    decls = [alert(i, rng, seen) for i in range(alerts)] + [goal(i, rng, tasks) for i in range(goals)]
     paths = [out / "catalog.play"]
     paths[0].write_text(CATALOG)
     files = max(1, min(files, len(decls)))

@@ -68,6 +68,9 @@ class Context:
     # The type of every expression node, by node identity (``id``), as the
     # typecheck pass inferred it; lowering reads it and never infers again.
     types: dict = field(default_factory=dict)
+    # ``resolve.facts_of`` of alerts and goals whose properties are not at hand,
+    # by node identity: the result cache's summaries of unchanged files.
+    facts: dict = field(default_factory=dict)
 
     def error(self, code: str, message: str, span: Span | None, **kw) -> None:
         self.diagnostics.append(error(code, message, span, **kw))

@@ -10,13 +10,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from plays.diagnostics import CompileError, Diagnostic
 from plays.dsl import parse_module
 from plays.sources import Source
 
 from .context import Context
-from .plan import Plan
+
+if TYPE_CHECKING:  # the plan's module (and Jinja, for titles) loads when a plan is made: a cached check needs neither
+    from .plan import Plan
 
 
 @dataclass
@@ -41,32 +44,41 @@ class Result:
 
 
 def _passes():
+    """The passes, in order. Only the first looks across declarations (names, the catalog, and
+    what ``resolve.facts_of`` gives of each alert and goal); each later one checks one
+    alert or goal at a time, against the catalog and nothing else of the spec set:
+    the result cache (cache.py) relies on it."""
     # Imported here so that each pass module stays importable on its own.
     from . import playbooks, resolve, templates, typecheck
 
     return (
-        resolve.resolve,
+        resolve.collect,
+        resolve.check_properties,
         typecheck.typecheck,
         playbooks.check_playbooks,
         templates.check_templates,
     )
 
 
-def compile_sources(
-    sources: list[Source] | tuple[Source, ...], *, lower: bool = True, settings=None, parse=None
-) -> Result:
+def compile_sources(sources: list[Source] | tuple[Source, ...], *, lower: bool = True, settings=None,
+                    cache=None, parse=None) -> Result:
     """Parse, check and (when clean and ``lower``) lower a spec set to a plan.
 
     Suppression comments and the configured severities (``settings``, a
     ``plays.config.Settings``) are applied last, in ``suppress.apply``.
-    ``parse`` replaces ``plays.dsl.parse_module`` (same signature, same result):
-    the language server passes one that keeps unchanged declarations parsed.
+    ``cache``, a ``cache.CheckCache``, serves a check (``lower=False``) from
+    the results of earlier runs where the files are unchanged; the
+    diagnostics are the same as without it. ``parse`` replaces
+    ``plays.dsl.parse_module`` (same signature, same result): the language
+    server passes one that keeps unchanged declarations parsed.
     """
     from plays.perf import fewer_collections
 
     from .suppress import apply
 
     with fewer_collections():
+        if cache is not None and not lower:
+            return apply(cache.check(sources), settings)
         return apply(_compile(sources, lower, parse or parse_module), settings)
 
 

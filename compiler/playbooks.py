@@ -8,6 +8,7 @@ automation and no account metric as KPI.
 
 from __future__ import annotations
 
+from datetime import date
 from itertools import product
 
 from plays.diagnostics import Note, suggest
@@ -36,6 +37,7 @@ def _check_block(ctx: Context, decl, *, is_alert: bool) -> None:
     if not books:
         ctx.warning("W402", f"this {what} has no playbook: it creates no tasks", decl.span)
         return
+    horizon = None if is_alert else _goal_days(decl)
     names: dict[str, ast.Playbook] = {}
     for i, b in enumerate(books):
         last = i == len(books) - 1
@@ -54,14 +56,30 @@ def _check_block(ctx: Context, decl, *, is_alert: bool) -> None:
                 b.span,
                 notes=[Note("the playbooks after it could never be chosen")],
             )
-        _check_tasks(ctx, b, is_alert=is_alert)
+        _check_tasks(ctx, b, is_alert=is_alert, horizon=horizon)
     _check_coverage(ctx, decl, books)
+
+
+def _goal_days(goal: ast.Goal) -> int | None:
+    """How many days a goal lasts (its `duration:`, or an external goal's `due` - `start`); None when unknown."""
+    p = {q.key: q.value for q in reversed(goal.props)}  # the first of a repeated key, as props_of
+    if not goal.external:
+        v = p.get("duration")
+        return v.value if isinstance(v, ast.Literal) and v.kind == "duration" and v.value > 0 else None
+    start, due = p.get("start"), p.get("due")
+    if not all(isinstance(v, ast.Literal) and v.kind == "date" for v in (start, due)):
+        return None
+    try:
+        days = (date.fromisoformat(due.value) - date.fromisoformat(start.value)).days
+    except ValueError:  # not a calendar date: E305 says so
+        return None
+    return days if days > 0 else None
 
 
 # --- tasks ---------------------------------------------------------------------
 
 
-def _check_tasks(ctx: Context, book: ast.Playbook, *, is_alert: bool) -> None:
+def _check_tasks(ctx: Context, book: ast.Playbook, *, is_alert: bool, horizon: int | None = None) -> None:
     tasks: dict[str, ast.Task] = {}
     for t in book.tasks:
         if t.name in tasks:
@@ -110,7 +128,9 @@ def _check_tasks(ctx: Context, book: ast.Playbook, *, is_alert: bool) -> None:
                 ctx.error("E407", f"recurring task `{name}` cannot be followed by other tasks: it has no single due date",
                           every.span)
         if _check_cycles(ctx, tasks):
-            _check_schedule(ctx, tasks)
+            offsets = _check_schedule(ctx, tasks)
+            if offsets is not None:
+                _check_within_goal(ctx, tasks, offsets, horizon)
 
 
 def _days(t: ast.Task, key: str) -> int:
@@ -119,8 +139,11 @@ def _days(t: ast.Task, key: str) -> int:
     return v.value if isinstance(v, ast.Literal) and v.kind == "duration" else 0
 
 
-def _check_schedule(ctx: Context, tasks: dict[str, ast.Task]) -> None:
-    """E408: a task planned more than ``MAX_DAYS`` after the start (chained `due:`s add up)."""
+def _check_schedule(ctx: Context, tasks: dict[str, ast.Task]) -> dict[str, int] | None:
+    """E408: a task planned more than ``MAX_DAYS`` after the start (chained `due:`s add up).
+
+    Returns each task's planned day (its offset from the start), or None after an E408.
+    """
     deps = {name: [w.name for p in t.props if p.key == "after" for w in p.value.names if w.name in tasks]
             for name, t in tasks.items()}
     offset: dict[str, int] = {}
@@ -140,7 +163,54 @@ def _check_schedule(ctx: Context, tasks: dict[str, ast.Task]) -> None:
             if offset[name] > MAX_DAYS:
                 ctx.error("E408", f"task `{name}` would be due {offset[name]:,} days after the start; "
                                   f"plans reach at most {MAX_DAYS:,} days (100 years)", tasks[name].span)
-                return  # once per playbook, not again for every task after it
+                return None  # once per playbook, not again for every task after it
+    return offset
+
+
+def _check_within_goal(ctx: Context, tasks: dict[str, ast.Task], offset: dict[str, int], horizon: int | None) -> None:
+    """W403: a task due, or recurring, after its goal ends; W404: a recurring task with no occurrence.
+
+    ``offset`` is each single task's planned day (chained `after:` dues added up, as lowering plans
+    them); a recurring task is due at k * every for k = 1, 2, ... while k * every <= until (default:
+    the goal's duration), LANGUAGE.md's "Task due dates".
+    """
+    for name, t in tasks.items():
+        p = props_of(t)
+        every, until = _duration(p.get("every")), _duration(p.get("until"))
+        if "every" in p:
+            if not every:  # not a duration, or 0d: E304 says so
+                continue
+            last = until if until is not None else horizon
+            if last is None:
+                continue
+            if every > last:
+                why = (f"every {every}d but only until day {until}" if until is not None
+                       else f"every {every}d but the goal lasts {horizon}d")
+                ctx.warning("W404", f"task `{name}` is never created: it recurs {why}", p["every"].value.span)
+            elif horizon is not None and until is not None and (until // every) * every > horizon:
+                n = (until // every) - (horizon // every)
+                ctx.warning("W403", f"task `{name}` recurs until day {until} of a {horizon}-day goal: "
+                                    f"{n} of its occurrences fall after the goal ends", p["until"].value.span,
+                            suggestion=f"{horizon}d")
+            continue
+        if horizon is None or offset[name] <= horizon:
+            continue
+        deps = [w.name for w in p["after"].value.names if w.name in offset] if "after" in p else []
+        if any(offset[d] > horizon for d in deps):
+            continue  # the task it follows is already late: that one is reported
+        notes = []
+        if deps:
+            first = max(deps, key=lambda d: offset[d])
+            notes.append(Note(f"it is due {offset[name] - offset[first]}d after `{first}`, "
+                              f"which is due on day {offset[first]}", tasks[first].span))
+        span = p["due"].value.span if "due" in p else t.span
+        ctx.warning("W403", f"task `{name}` is due on day {offset[name]} of a {horizon}-day goal: "
+                            f"after the goal ends", span, notes=notes)
+
+
+def _duration(p: ast.Property | None) -> int | None:
+    v = p.value if p is not None else None
+    return v.value if isinstance(v, ast.Literal) and v.kind == "duration" and v.value >= 0 else None
 
 
 def _check_duration(ctx: Context, p: ast.Property) -> None:
@@ -179,13 +249,17 @@ def _check_cycles(ctx: Context, tasks: dict[str, ast.Task]) -> bool:
                     cycle = path[path.index(nxt):]
                     members = " -> ".join([*cycle, nxt])
                     first = tasks[cycle[0]]
-                    ctx.error(
-                        "E401",
-                        f"task `{nxt}` cannot come after itself" if len(cycle) == 1
-                        else f"these tasks depend on each other in a circle: {members}",
-                        first.span,
-                        notes=[Note(f"`{m}` is here", tasks[m].span) for m in cycle[1:]],
-                    )
+                    if len(cycle) == 1:  # point at the name in its own `after:` list
+                        own = next(w for p in first.props if p.key == "after" for w in p.value.names if w.name == nxt)
+                        ctx.error("E401", f"task `{nxt}` lists itself in `after:`; a task cannot come after itself",
+                                  own.span)
+                    else:
+                        ctx.error(
+                            "E401",
+                            f"these tasks depend on each other in a circle: {members}",
+                            first.span,
+                            notes=[Note(f"`{m}` is here", tasks[m].span) for m in cycle[1:]],
+                        )
                 elif not state.get(nxt):
                     state[nxt] = 1
                     stack.append((nxt, 0))
@@ -349,6 +423,59 @@ def _check_goal(ctx: Context, goal: ast.Goal) -> None:
                       rel.metric.span, suggestion=suggest(rel.metric.name, cat.metrics))
         if not (isinstance(rel.amount, ast.Literal) and rel.amount.kind == "percent"):
             ctx.error("E304", f"`{rel.direction}` takes a percent like 10%", rel.amount.span)
+        elif rel.metric.name in cat.metrics:
+            _check_relative_base(ctx, goal, rel, p)
+
+
+def _check_relative_base(ctx: Context, goal: ast.Goal, rel: ast.KpiRelative, p: dict[str, ast.Property]) -> None:
+    """W500: ``mau up 20%`` measured from a deploy value that nothing keeps above 0.
+
+    ``up P%`` holds when m >= (1 + P) * m0 and ``down P%`` when m <= (1 - P) * m0, m0 being the
+    value at the deploy snapshot (LANGUAGE.md). From m0 = 0 both hold at once (any m >= 0 is at
+    least 0, and a count or amount that stays at 0 is "down"); from an empty m0 never. Any metric
+    can be 0 at deploy (a new account's MAU, a trial's MRR, 0% adoption), so an automatic deploy
+    (`on`, `when`) is sound only when the goal's `where:` or `deploy: when` requires the metric
+    above 0. A manual deploy (also the default) is not flagged: the CSM who deploys picks the account.
+    """
+    m = rel.metric.name
+    if not ("deploy" in p and isinstance(p["deploy"].value, (ast.DeployOn, ast.DeployWhen))):
+        return
+    guards = [p["where"].value if "where" in p else None]
+    if "deploy" in p and isinstance(p["deploy"].value, ast.DeployWhen):
+        guards.append(p["deploy"].value.condition)
+    if any(g is not None and _requires_positive(g, m) for g in guards):
+        return
+    pct = rel.amount.text
+    met = "met at once (every value of 0 or more counts)" if rel.direction == "up" else "met as long as it stays at 0"
+    ctx.warning(
+        "W500",
+        f"`{m} {rel.direction} {pct}` is measured from {m} at deploy: from 0 it is {met}, "
+        f"and from an empty value never",
+        rel.metric.span,
+        notes=[Note(f"deploy only where there is a base to measure from: add `{m} > 0` to the goal's `where:`")],
+    )
+
+
+def _requires_positive(e, metric: str) -> bool:
+    """Whether condition ``e`` holds only when ``metric`` is above 0: one of its top-level `and`
+    operands is ``metric > c`` (c >= 0) or ``metric >= c`` (c > 0), either way round."""
+    stack = [e]
+    while stack:
+        e = ast.unparen(stack.pop())
+        if isinstance(e, ast.Binary) and e.op == "and":
+            stack.extend((e.left, e.right))
+            continue
+        if not (isinstance(e, ast.Binary) and e.op in ("<", "<=", ">", ">=")):
+            continue
+        left, right, op = ast.unparen(e.left), ast.unparen(e.right), e.op
+        if isinstance(left, ast.Literal):  # `0 < m` is `m > 0`
+            left, right, op = right, left, {"<": ">", "<=": ">=", ">": "<", ">=": "<="}[op]
+        if not (isinstance(left, ast.Name) and left.name == metric and isinstance(right, ast.Literal)
+                and right.kind in ("number", "percent", "money")):
+            continue
+        if (op == ">" and right.value >= 0) or (op == ">=" and right.value > 0):
+            return True
+    return False
 
 
 def _metrics_in(e, cat) -> list[str]:

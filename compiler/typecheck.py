@@ -7,6 +7,7 @@ of every expression node is recorded in ``ctx.types`` for lowering.
 
 from __future__ import annotations
 
+from plays.diagnostics import Note
 from plays.dsl import ast
 from plays.dsl.parser import literal_date
 
@@ -56,6 +57,8 @@ def typecheck(ctx: Context) -> None:
                 check_condition(book.where, catalog, report, "a playbook's `where`")
         if what == "goal" and not decl.external:
             _check_duration_positive(ctx, decl)
+        if what == "alert":
+            _check_cooldown(ctx, decl)
 
 
 def _check_literal(ctx: Context, p: ast.Property, kind: str) -> None:
@@ -78,3 +81,35 @@ def _check_duration_positive(ctx: Context, goal: ast.Goal) -> None:
         if p.key == "duration" and isinstance(p.value, ast.Literal) and p.value.kind == "duration":
             if p.value.value <= 0:
                 ctx.error("E304", "a goal's `duration:` must be longer than 0d", p.value.span)
+
+
+def _check_cooldown(ctx: Context, alert: ast.Alert) -> None:
+    """W201: a `cooldown:` that can never delay a fire, given `for:`.
+
+    After a fire on day f the alert must resolve at a later snapshot (day f + 1 at
+    the earliest) and its condition hold again from a snapshot after that (f + 2)
+    for `for:` days, so it fires again on day f + 2 + for at the earliest
+    (LANGUAGE.md, "Runtime semantics"). A cooldown of at most for + 2 days, which
+    blocks only fires before f + cooldown, never blocks one.
+    """
+    p: dict[str, ast.Property] = {}
+    for q in alert.props:
+        p.setdefault(q.key, q)
+    cooldown, hold = p.get("cooldown"), p.get("for")
+    c = cooldown.value if cooldown is not None else None
+    if not (isinstance(c, ast.Literal) and c.kind == "duration" and c.value > 0):
+        return
+    h = hold.value if hold is not None else None
+    if h is not None and not (isinstance(h, ast.Literal) and h.kind == "duration" and h.value >= 0):
+        return  # E304 says what is wrong with `for:`
+    days = h.value if h is not None else 0
+    if c.value > days + 2:
+        return
+    held = f"hold again for {h.text}" if h is not None and days else "be true again at a later one"
+    ctx.warning(
+        "W201",
+        f"`cooldown: {c.text}` never delays a fire: after firing, the alert must resolve at a later snapshot "
+        f"and {held}, so it fires again {days + 2} days after the last fire at the earliest",
+        c.span,
+        notes=[Note(f"a cooldown delays fires only when longer than {days + 2}d; remove it or lengthen it")],
+    )

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from plays.diagnostics import Diagnostic, error, suggest, warning
+from plays.diagnostics import Diagnostic, Note, error, suggest, warning
 from plays.dsl import ast
 from plays.dsl.language import DATE_ATTRIBUTE, FUNCTIONS, METRIC
 
@@ -263,7 +263,7 @@ class _Infer:
             return UNKNOWN
         lk, rk = left.kind, right.kind
         if lk in NUMERIC and rk in NUMERIC:
-            self.percent_hint(e, left, right)
+            self.unit_hints(e, left, right)
             return BOOL
         if lk == rk and lk in ("date", "duration", "text", "bool"):
             if lk == "bool" and e.op not in ("==", "!="):
@@ -271,15 +271,52 @@ class _Infer:
             return BOOL
         return self.err("E300", f"cannot compare {left} with {right}", e.span)
 
-    def percent_hint(self, e: ast.Binary, left: Type, right: Type) -> None:
-        for t, other in ((left, ast.unparen(e.right)), (right, ast.unparen(e.left))):
-            if t.kind == "percent" and isinstance(other, ast.Literal) and other.kind == "number" and abs(other.value) > 1:
-                self.warn(
-                    "W300",
-                    f"comparing a percent with the plain number {other.text}; percents are fractions (0.8 is 80%)",
-                    other.span,
-                    suggestion=f"{other.text}%",
-                )
+    def unit_hints(self, e: ast.Binary, left: Type, right: Type) -> None:
+        """W300/W301 for a comparison whose literal side is in another unit than the other side."""
+        self.unit_hint(left, e.right, e.left)
+        self.unit_hint(right, e.left, e.right)
+
+    def unit_hint(self, t: Type, node: ast.Expr, operand: ast.Expr) -> None:
+        """``operand`` (of type ``t``) is compared with ``node``: a unit mistake when ``node`` is a literal
+        of another unit (a plain number above 1 for a percent, a percent for a count, number or amount)."""
+        lit = ast.unparen(node)
+        if not isinstance(lit, ast.Literal):
+            return
+        if t.kind == "percent" and lit.kind in ("number", "money") and abs(lit.value) > 1:
+            digits = lit.text.replace("$", "")
+            what = "the plain number" if lit.kind == "number" else "the amount"
+            self.warn(
+                "W300",
+                f"comparing a percent with {what} {lit.text}; percents are fractions (0.8 is 80%)",
+                lit.span,
+                suggestion=f"{digits}%",
+            )
+        elif t.kind in ("count", "number", "money") and lit.kind == "percent" and lit.value != 0:
+            operand = ast.unparen(operand)
+            if isinstance(operand, ast.Binary) and operand.op in ("*", "/"):
+                return  # a ratio or a scaling (`tickets_opened / mau > 5%`): a fraction, compared as one
+            self.percent_of_plain(t, lit, operand)
+
+    def percent_of_plain(self, t: Type, lit: ast.Literal, operand: ast.Expr) -> None:
+        """W301: ``health_score >= 70%`` (70% is 0.7), ``mrr < 5%`` (five cents)."""
+        sign, digits = ("-", lit.text[1:-1]) if lit.text.startswith("-") else ("", lit.text[:-1])
+        fraction = _plain(abs(lit.value))
+        subject = _subject(operand)
+        what = f"{t} ({subject})" if subject else str(t)
+        if t.kind == "money":
+            what = f"an amount ({subject})" if subject else "an amount"
+            meant, value = f"{sign}${digits}", f"{sign}${fraction}"
+        else:
+            meant, value = f"{sign}{digits}", f"{sign}{fraction}"
+        notes = []
+        if t.kind == "number" and isinstance(operand, (ast.Name, ast.AttrRef)):  # a stored number may be a fraction
+            notes.append(Note(f"if {subject} is a fraction from 0 to 1, write {value}: the same value"))
+        change = _relative_change(operand, self.catalog) if t.kind in ("count", "money") else None
+        if change:
+            notes.append(Note(f"for a change relative to an earlier value, compare `{change}` (or another window) "
+                              f"with {lit.text}"))
+        self.warn("W301", f"comparing {what} with the percent {lit.text}, which is {value}",
+                  lit.span, notes=notes, suggestion=meant)
 
     def enum_value_check(self, enum: Type, other: Type, node: ast.Expr) -> Type:
         values = self.catalog.attributes[enum.attr].values
@@ -314,11 +351,39 @@ class _Infer:
             elif not (it.kind == t.kind or (it.kind in NUMERIC and t.kind in NUMERIC)):
                 self.err("E300", f"cannot compare {t} with {it}", i.span)
                 ok = False
+            elif t.kind in NUMERIC:
+                self.unit_hint(t, i, e.operand)
         return BOOL if ok else UNKNOWN
 
     def visit_IsEmpty(self, e: ast.IsEmpty) -> Type:
         t = self.unknown_name(self.visit(e.operand), e.operand)
         return UNKNOWN if t.kind == "unknown" else BOOL
+
+
+def _plain(x: float) -> str:
+    """A fraction as a short decimal: 0.7, 0.05, -0.2 (no float noise, no trailing zeros)."""
+    text = f"{x:.15f}".rstrip("0").rstrip(".")
+    return text if text not in ("-0", "") else "0"
+
+
+def _subject(e: ast.Expr) -> str | None:
+    """How a message names the compared operand: `mau`, `account.employees`, `sum(mau, 7d)`."""
+    if isinstance(e, ast.Name):
+        return f"`{e.name}`"
+    if isinstance(e, ast.AttrRef):
+        return f"`account.{e.attr}`"
+    if isinstance(e, ast.Call) and e.source:
+        return f"`{e.source}`"
+    return None
+
+
+def _relative_change(e: ast.Expr, catalog: Catalog) -> str | None:
+    """``pct_change`` of the metric a count or amount comparison is about: a bare metric or ``change(m, w)``."""
+    if isinstance(e, ast.Name) and e.name in catalog.metrics:
+        return f"pct_change({e.name}, 30d)"  # an example window: the note says so
+    if isinstance(e, ast.Call) and e.func == "change" and e.source:
+        return "pct_" + e.source
+    return None
 
 
 def check_condition(expr: ast.Expr, catalog: Catalog, report: Report, what: str, types: dict | None = None) -> Type:

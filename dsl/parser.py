@@ -706,6 +706,10 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, path: str, begin: int, end
                 notes=[],
             )
     where = "the end of the file" if at_end else f"`{tok}`"
+    if tok is not None and not at_end:
+        hint = _token_hint(text, begin, tok)
+        if hint:
+            return error("E100", f"unexpected {where}: {hint}", span)
     expected_text = _describe_expected(expected) if expected else "nothing more here"
     suggestion = None
     if tok is not None and not at_end and tok.type == "NAME":
@@ -726,12 +730,36 @@ def _syntax_diagnostic(e: UnexpectedInput, text: str, path: str, begin: int, end
 
 
 def _context_hint(text: str, begin: int, pos: int, ch: str) -> str | None:
-    """A hint that depends on what comes before the unexpected character at ``pos``."""
+    """A hint that depends on what comes around the unexpected character at ``pos``."""
     before = text[begin:pos].rstrip(" \t")
+    after = text[pos + 1 : pos + 40]
     if ch == "=" and before[-1:] in ("<", ">", "!", "=") and before != text[begin:pos]:
         return f"write `{before[-1]}=` without a space"
+    if ch == "=" and before[-2:] in ("<=", ">=", "==", "!=") and before == text[begin:pos]:
+        return f"`{before[-2:]}=` is not an operator: write `{before[-2:]}`"
+    if ch == "=" and after[:1] in ("<", ">"):  # `=>`, `=<`: the `=` comes second
+        return f"write `{after[0]}=`"
+    if ch in ("=", "!") and after[:1] in (" ", "\t") and after.lstrip(" \t")[:1] == "=":  # `= =`, `! =`
+        return f"write `{ch}=` without a space"
     if ch == "[" and re.search(r"\bafter\s*:\s*$", before):
         return "write the task names without brackets: `after: a, b`"
+    return None
+
+
+_AFTER_LIST = re.compile(r"\bafter\s*:\s*[a-z_][a-z0-9_]*(?:\s*,\s*[a-z_][a-z0-9_]*)*\s+$")
+
+
+def _token_hint(text: str, begin: int, tok: Token) -> str | None:
+    """A hint for an unexpected token that depends on what comes around it: a hint names what was meant."""
+    before, word = text[begin : tok.start_pos], str(tok)
+    if word == ">" and before.endswith("<"):  # `<>`
+        return "write `!=` for \"is not equal to\""
+    if word == "(" and re.search(r"\bafter\s*:\s*$", before):
+        return "write the task names without parentheses: `after: a, b`"
+    # `after: a b` or `after: a and b`: a name that does not start a property (`b` is not followed by `:`)
+    if (re.fullmatch(r"[a-z_][a-z0-9_]*", word) and _AFTER_LIST.search(before)
+            and not re.match(r"\s*:", text[tok.end_pos : tok.end_pos + 40])):
+        return "separate the task names with commas: `after: a, b`"
     return None
 
 
@@ -741,8 +769,12 @@ def _snake_case(word: str) -> str:
 
 
 def _word_at(text: str, pos: int) -> str:
-    m = re.compile(r"[A-Za-z0-9_]+").match(text, pos)
-    return m.group() if m else text[pos : pos + 1]
+    """The whole word around ``pos`` (``mau2X`` for the ``X``), so that the suggestion is the whole name."""
+    start = pos
+    while start > 0 and (text[start - 1].isascii() and (text[start - 1].isalnum() or text[start - 1] == "_")):
+        start -= 1
+    m = re.compile(r"[A-Za-z0-9_]+").match(text, start)
+    return m.group() if m and m.end() > pos else text[pos : pos + 1]
 
 
 def literal_date(lit: ast.Literal) -> date | None:

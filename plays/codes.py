@@ -71,6 +71,10 @@ _TABLE = (
     _c("E210", "property not allowed in this block", "A property key that belongs to another kind of block."),
     _c("E211", "property given twice", "A property key repeated in one block."),
     _c("E212", "required property missing", "A block lacks a property it must have."),
+    _c("W200", "alerts with the same trigger",
+       "Two alerts whose `when`, `where` and `for` are the same condition fire together for the same accounts."),
+    _c("W201", "cooldown that never delays a fire",
+       "An alert's `cooldown:` is at most its `for:` + 2 days: the alert cannot fire again sooner anyway."),
     # --- types (compiler/types.py, compiler/typecheck.py) --------------------------
     _c("E300", "type mismatch", "Operands whose types do not go together."),
     _c("E301", "bad function arguments", "A function called with the wrong number or kind of arguments."),
@@ -78,7 +82,9 @@ _TABLE = (
     _c("E303", "not a condition", "A value used where a true/false condition is needed."),
     _c("E304", "property value of the wrong kind", "A property given a value of the wrong kind (a number for a duration...)."),
     _c("E305", "not a calendar date", "A date literal that is not a real day (2026-02-30)."),
-    _c("W300", "percent compared with a plain number", "A percent compared with a plain number above 1."),
+    _c("W300", "percent compared with a plain number", "A percent compared with a plain number (or an amount) above 1."),
+    _c("W301", "count, number or amount compared with a percent",
+       "A count, number or amount compared with a percent literal: 70% is 0.7, 5% of money is $0.05."),
     # --- playbooks and tasks (compiler/playbooks.py) -------------------------------
     _c("E400", "`after`, `every` or `until` in an alert playbook", "Alert playbooks hold single tasks."),
     _c("E401", "task dependency cycle", "Tasks whose `after:` lists form a circle."),
@@ -93,12 +99,18 @@ _TABLE = (
     _c("W400", "playbook can never be chosen", "No account can reach this playbook."),
     _c("W401", "segments no playbook covers", "Enum combinations that no playbook's `where` covers, and no default."),
     _c("W402", "no playbook", "A rule without a playbook creates no tasks."),
+    _c("W403", "task due after its goal ends",
+       "A task due (its chained `after:` dues added up), or recurring `until:`, past the goal's duration."),
+    _c("W404", "recurring task that never occurs",
+       "A task whose `every:` is longer than its `until:` or its goal's duration: it is never created."),
     # --- goals (compiler/playbooks.py) -----------------------------------------------
     _c("E500", "automation on an external goal", "External goals are deployed by hand: no `deploy: on`/`when`."),
     _c("E501", "account metric as an external goal's KPI", "An external goal is measured with `measure:`, not `kpi:`."),
     _c("E502", "`deploy: on` an attribute that is not a date", "`deploy: on` takes a date attribute."),
     _c("E503", "relative KPI on something that is not a metric", "`up`/`down` KPIs compare a metric."),
     _c("E504", "external goal due before its start", "An external goal's `due` must come after its `start`."),
+    _c("W500", "relative KPI from a value that can be 0",
+       "`up`/`down P%` from 0 at deploy is met at once, from an empty value never; require the metric above 0."),
     # --- task titles (compiler/templates.py) -----------------------------------------
     _c("E600", "title is not a valid template", "A task title that Jinja cannot parse."),
     _c("E601", "unknown name in a template", "A task title uses a name that is not in scope."),
@@ -248,6 +260,8 @@ def _unlinked(markdown: str) -> str:
         text, target = m.groups()
         if re.match(r"[a-z]+:", target):
             return m.group()
+        if target.startswith("#"):  # a section of the same page
+            return text
         page = "docs/" + target.split("#")[0]
         return page if text == target.split("#")[0] else f"{text} ({page})"
 
@@ -313,10 +327,18 @@ def groups() -> list[tuple[str, str, list[str]]]:
     return out
 
 
+_CATALOG_NOTE = """\
+Each code below has a bad example, the diagnostic `plays` gives on it, and
+the example fixed; the tests check them (all but R201's and R202's, see
+"Evaluation"). A `.play` example is checked together with this catalog (the
+one of `specs/catalog.play`), a snapshot example is validated against it,
+and a spec test file runs on it:"""
+
+
 def reference_markdown() -> str:
     """The text of docs/diagnostics.md: the introduction, then every code, group by group."""
     data = _data()
-    out = [data["intro"].strip(), "Examples are checked against this catalog (the one of `specs/`):",
+    out = [data["intro"].strip(), _CATALOG_NOTE,
            _fence(catalog().rstrip("\n"), "play")]
     for title, intro, members in groups():
         out.append(f"## {title}")

@@ -369,8 +369,13 @@ def _open_csv(path: str, index: int, problems: list[Diagnostic]) -> _Source | No
                                       "save the file as UTF-8", Span.point(path, header_line, 1)))
         return None
     delim = max([",", ";", "\t", "|"], key=lambda d: (first.count(d), d == ","))
-    names = next(csv.reader([first], delimiter=delim), [])
     at = Span.point(path, header_line, 1)
+    try:
+        names = next(csv.reader([first], delimiter=delim), [])
+    except csv.Error as e:  # a bare carriage return inside the header line, or a field past csv's limit
+        why = "a carriage return (\\r) inside a column name" if "\r" in first else str(e)
+        problems.append(error("R110", f"line {header_line}: cannot read the header: {why}", at))
+        return None
     seen: dict[str, int] = {}
     for i, name in enumerate(names, 1):
         if name in seen:

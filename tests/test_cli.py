@@ -348,7 +348,8 @@ def test_a_file_name_with_a_newline_cannot_inject_a_workflow_command(run_cli, tm
 
 
 def test_max_diagnostics_caps_each_file_and_counts_the_rest(run_cli, tmp_path):
-    (tmp_path / "w.play").write_text("metric p: percent\n" + "".join(f"alert a{i} {{ when: p > 5 }}\n" for i in range(150)))
+    # distinct conditions: the same one twice is a W200 of its own
+    (tmp_path / "w.play").write_text("metric p: percent\n" + "".join(f"alert a{i} {{ when: p > {5 + i} }}\n" for i in range(150)))
     code, out, _ = run_cli("check", "w.play")
     # each alert has two warnings (no playbook, a percent compared with 5)
     assert code == 0 and out.count(": warning[") == 100  # the default
@@ -370,7 +371,7 @@ def test_thirty_thousand_warnings_in_a_big_file_render_in_seconds(run_cli, tmp_p
     import time
 
     # 20,000 alerts (about 600 KB), each with a warning; quadratic rendering took about 50 s for 30,000.
-    (tmp_path / "w.play").write_text("metric p: percent\n" + "".join(f"alert a{i} {{ when: p > 5 }}\n" for i in range(20000)))
+    (tmp_path / "w.play").write_text("metric p: percent\n" + "".join(f"alert a{i} {{ when: p > {5 + i} }}\n" for i in range(20000)))
     started = time.perf_counter()
     code, out, _ = run_cli("check", "--max-diagnostics", "0", "w.play")
     elapsed = time.perf_counter() - started

@@ -211,3 +211,32 @@ def test_codes_toml_entries_have_only_known_keys():
     known = {"details", "example", "diagnostic", "fixed", "file", "standalone", "encoding", "also"}
     odd = {code: sorted(set(entry) - known) for code, entry in data["codes"].items() if set(entry) - known}
     assert not odd, f"keys codes.toml does not know (a typo?): {odd}"
+
+
+SPEC_EXAMPLES = [(c, key) for c in documented() if docs(c).lang == "play" for key in ("example", "fixed")]
+
+
+@pytest.mark.parametrize("code,key", SPEC_EXAMPLES)
+def test_spec_examples_that_parse_are_in_the_canonical_layout(code, key):
+    """What the docs show is what `plays fmt` writes (a bad example that does not parse is shown as it is)."""
+    from plays.dsl.fmt import format_source
+    from plays.dsl.parser import parse_module
+
+    text = getattr(docs(code), key) + "\n"
+    _, diags = parse_module(text, "example.play")
+    if any(d.is_error for d in diags):
+        assert key == "example", f"the fixed example of {code} does not parse"
+        return
+    assert format_source(text, "example.play") == text, (
+        f"{code}'s {key} is not laid out as plays fmt does: python tools/gen_diagnostics_md.py --format-examples")
+
+
+def test_the_generator_rewrites_one_key_of_one_code_only():
+    import gen_diagnostics_md
+
+    text = ("[codes.E100]\nexample = '''\na\n'''\ndiagnostic = '''\n'''\nfixed = '''\nb\n'''\n\n"
+            "[codes.E101]\nexample = '''\nc\n'''\ndiagnostic = '''\nold\n'''\n")
+    out = gen_diagnostics_md._replace(text, "E100", "diagnostic", "x.play:1:1: error[E100]: m\n")
+    assert out == text.replace("diagnostic = '''\n'''", "diagnostic = '''\nx.play:1:1: error[E100]: m\n'''", 1)
+    out = gen_diagnostics_md._replace(out, "E101", "diagnostic", "new")
+    assert out.endswith("[codes.E101]\nexample = '''\nc\n'''\ndiagnostic = '''\nnew\n'''\n")

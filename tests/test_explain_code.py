@@ -53,3 +53,13 @@ def test_no_code_or_both_code_and_list_is_a_usage_error(run_cli):
     assert run_cli("explain-code")[0] == 2
     code, _, err = run_cli("explain-code", "--list", "E100")
     assert code == 2 and err == "plays: error: give a CODE or --list, not both\n"
+
+
+def test_the_example_in_cli_md_is_what_the_command_prints(run_cli):
+    from pathlib import Path
+
+    cli_md = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text("utf-8")
+    section = cli_md.split("## `plays explain-code CODE`", 1)[1].split("\n## ", 1)[0]
+    shown = section.split("```text\n", 1)[1].split("```", 1)[0]
+    head = shown.split("  …\n", 1)[0]  # the docs cut the output short
+    assert run_cli("explain-code", "E302")[1].startswith(head) and len(head) > 200

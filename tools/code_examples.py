@@ -99,3 +99,4 @@ def _test_file(d, text: str):
     failed = [o for o in results.outcomes if not o.passed]
     assert not failed or diags, f"{d.code}: tests fail without a problem in the file: {failed}"
     return diags, render_text(diags, {}, with_summary=False)
+

@@ -51,11 +51,17 @@ def _need_paths(paths, settings=None) -> list[str]:
     return paths
 
 
-def _compile(paths, lower: bool, settings=None):
+def _compile(paths, lower: bool, settings=None, cache_dir=False):
+    """``cache_dir``: False for no cache, None for the default folder (next to the configuration, or here)."""
     from plays.compiler.driver import compile_sources
     from plays.sources import discover
 
-    return compile_sources(discover(paths), lower=lower, settings=settings)
+    cache = None
+    if cache_dir is not False:
+        from plays.compiler.cache import CheckCache, default_dir
+
+        cache = CheckCache(cache_dir or default_dir(settings.root if settings is not None else None))
+    return compile_sources(discover(paths), lower=lower, settings=settings, cache=cache)
 
 
 @click.command()
@@ -66,7 +72,11 @@ def _compile(paths, lower: bool, settings=None):
 @default_strict_option()
 @_max_diagnostics()
 @config_options
-def check(paths, fmt, strict, default_strict, max_per_file, config_file, isolated):
+@click.option("--cache-dir", type=click.Path(file_okay=False), envvar="PLAYS_CACHE_DIR", metavar="DIR",
+              help="Where to keep results of earlier checks, by file content (default: .plays_cache next to "
+                   "the configuration file, or in the current folder).")
+@click.option("--no-cache", is_flag=True, help="Check every file afresh; read and write no cache.")
+def check(paths, fmt, strict, default_strict, max_per_file, config_file, isolated, cache_dir, no_cache):
     """Check spec files: syntax, names, types, playbooks, templates.
 
     PATHS are .play files or folders searched for them; together they are one
@@ -81,10 +91,14 @@ def check(paths, fmt, strict, default_strict, max_per_file, config_file, isolate
       plays check specs/
       plays check --strict --format github specs/
       plays check --format sarif specs/ > plays.sarif
+
+    Results are cached by file content in .plays_cache/ (next to the
+    configuration file, or in the current folder): a re-check after editing
+    one file parses that file only (--no-cache to check afresh).
     """
     settings = load_settings(config_file, isolated)
     paths = _need_paths(paths, settings)
-    result = _compile(paths, lower=False, settings=settings)
+    result = _compile(paths, lower=False, settings=settings, cache_dir=False if no_cache else cache_dir)
     if fmt == "text" and not result.diagnostics:
         click.echo(f"{len(result.sources)} file{'s' if len(result.sources) != 1 else ''} checked: no problems")
     else:

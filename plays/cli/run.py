@@ -147,7 +147,7 @@ def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output, state, jo
 
     from plays.runtime.partitions import default_render, merged
 
-    from .output import json_payload, text_payload
+    from .output import json_payload, text_render
 
     if from_ and to and from_ > to:
         raise UsageError("--from is after --to")
@@ -174,7 +174,8 @@ def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output, state, jo
 
             store = state_store.connect(state)
             manual = state_store.manual_deploys(store)
-        render = {"json": json_payload, "text": text_payload, "parquet": default_render}[fmt]
+        render = {"json": json_payload, "text": text_render(plan) if fmt == "text" else None,
+                  "parquet": default_render}[fmt]
         results = _evaluate(plan, prepared, work, manual or (), jobs, render)
         if store is not None:
             changed = _apply(store, state, plan, (_as_json(r) for r in merged(results)), prepared)

@@ -283,13 +283,33 @@ def test_recovery_keeps_positions_of_the_whole_file():
 
 @pytest.mark.parametrize("text, message, suggestion", [
     ("alert a { when: m > = 3 }", "unexpected character `=`: write `>=` without a space", None),
-    ("alert a { when: m ! = 3 }", "unexpected character `!`: write `not`, or `!=` to compare", None),
+    ("alert a { when: m ! 3 }", "unexpected character `!`: write `not`, or `!=` to compare", None),
     ("alert a { when: m = 3 }", "unexpected character `=`: use `==` to compare", None),
     ('goal g { playbook { task a "A" {} task b "B" { after: [a] } } }',
      "unexpected character `[`: write the task names without brackets: `after: a, b`", None),
     ("alert a { when: m in [1, 2] }", "unexpected character `[`: lists are written in parentheses: `in (a, b)`", None),
     ("metric LowSeats: count", "unexpected `L`: names are lowercase letters, digits and `_`", "low_seats"),
     ("metric MAU: count", "unexpected `M`: names are lowercase letters, digits and `_`", "mau"),
+    # the whole name, not the part from the capital on
+    ("metric mau2X: count", "unexpected `X`: names are lowercase letters, digits and `_`", "mau2_x"),
+    ("metric HTTPServer: count", "unexpected `H`: names are lowercase letters, digits and `_`", "http_server"),
+    # operators written in another order or with a space in them
+    ("alert a { when: m => 3 }", "unexpected character `=`: write `>=`", None),
+    ("alert a { when: m =< 3 }", "unexpected character `=`: write `<=`", None),
+    ("alert a { when: m = = 3 }", "unexpected character `=`: write `==` without a space", None),
+    ("alert a { when: m ! = 3 }", "unexpected character `!`: write `!=` without a space", None),
+    ("alert a { when: m >== 3 }", "unexpected character `=`: `>==` is not an operator: write `>=`", None),
+    ("alert a { when: m <> 3 }", 'unexpected `>`: write `!=` for "is not equal to"', None),
+    # `after:` lists
+    ('goal g { playbook { task a "A" {} task b "B" { after: (a) } } }',
+     "unexpected `(`: write the task names without parentheses: `after: a, b`", None),
+    ('goal g { playbook { task a "A" {} task b "B" {} task c "C" { after: a b } } }',
+     "unexpected `b`: separate the task names with commas: `after: a, b`", None),
+    ('goal g { playbook { task a "A" {} task b "B" {} task c "C" { after: a and b } } }',
+     "unexpected `and`: separate the task names with commas: `after: a, b`", None),
+    # a misspelt key after an `after:` list is still a misspelt key
+    ('goal g { playbook { task a "A" {} task c "C" { after: a  dua: 3d } } }',
+     "unknown property `dua`; expected `type:`, `owner:`, `due:`, `after:`, `every:`, `until:`, `}`", "due"),
 ])
 def test_hints_say_what_was_meant(text, message, suggestion):
     _, [d] = parse_module(text, "h.play")
@@ -303,7 +323,8 @@ def _check_in_subprocess(cache_home, tmp_path):
 
     (tmp_path / "a.play").write_text("metric a: count\n")
     env = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
-    return subprocess.run([sys.executable, "-m", "plays.cli", "check", "a.play"], cwd=tmp_path, env=env,
+    # --no-cache: a re-check of an unchanged file would not need the grammar at all
+    return subprocess.run([sys.executable, "-m", "plays.cli", "check", "--no-cache", "a.play"], cwd=tmp_path, env=env,
                           capture_output=True, text=True)
 
 

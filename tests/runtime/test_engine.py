@@ -258,8 +258,14 @@ def test_text_output_groups_by_date_and_summarises():
     head, summary = text.split("Summary")
     assert head.index("2026-01-01") < head.index("ALERT") < head.index("2026-01-02") < head.index("RESOLVED")
     assert "alerts fired: 1, resolved: 1" in summary and "goals deployed: 1" in summary
-    assert "g                        KPI met 1, achieved 1, missed 0" in summary
-    assert "tasks created: 2" in summary and "2 snapshots of 1 accounts evaluated" in summary
+    assert "  goal outcomes  KPI met  achieved  missed\n    g                  1         1       0\n" in summary
+    # the heading's columns line up with the row's: the counts end under the headings' last letters
+    lines = summary.splitlines()
+    i = next(i for i, x in enumerate(lines) if x.startswith("  goal outcomes"))
+    heading, row = lines[i], lines[i + 1]
+    assert [heading.index(h) + len(h) for h in ("met", "achieved", "missed")] == [
+        m.end() for m in __import__("re").finditer(r"\d+", row)]
+    assert "tasks created: 2" in summary and "2 snapshots of 1 account evaluated" in summary
 
 
 # --- explain agrees with the engine --------------------------------------------------------------

@@ -129,6 +129,11 @@ def test_a_duplicated_csv_column_names_the_column_and_both_positions(tmp_path):
     assert problems(f) == [("R112", 1, "column `mau` appears twice in the header (columns 3 and 5)")]
 
 
+def test_a_carriage_return_inside_the_header_is_one_line_not_an_internal_error(tmp_path):
+    f = write(tmp_path, "h.csv", b"account,date,ma\ru\na,2026-01-01,1\n")
+    assert problems(f) == [("R110", 1, "line 1: cannot read the header: a carriage return (\\r) inside a column name")]
+
+
 def test_a_ragged_row_is_reported_at_its_line(tmp_path):
     f = write(tmp_path, "r.csv", "account,date,mau\na,2026-01-01,1\n\nb,2026-01-02\nc,2026-01-03,1,9\nd,2026-01-04,x\n")
     assert problems(f) == [

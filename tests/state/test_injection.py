@@ -26,7 +26,7 @@ def test_run_text_escapes_account_ids_titles_and_values():
     ]
     out = render_events(events, accounts=1, rows=1)
     clean(out)
-    assert f"  {SHOWN}\n" in out and f"Call {SHOWN}  [low]" in out and r"m = x\ny" in out
+    assert f"  {SHOWN}\n" in out and f"  Call {SHOWN}\n" in out and r"m = x\ny" in out
 
 
 def evil_store(store_path, plan):
