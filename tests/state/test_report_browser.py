@@ -59,6 +59,20 @@ class Opened:
     def text(self, selector: str) -> str:
         return " ".join(self.page.inner_text(selector).split())
 
+    def follow(self, selector: str) -> None:
+        """Click a link to the filtered list and wait for the page to apply it: the address changes at once,
+        but the page reads it in its `hashchange` handler, which runs after the click has returned."""
+        self.page.click(selector)
+        self.page.wait_for_function("""() => {
+            const h = location.hash;
+            if (!h.startsWith("#drill?")) return false;
+            for (const [k, v] of new URLSearchParams(h.slice(7))) {
+                const s = document.querySelector(`#filters select[name="${k}"]`);
+                if (s && s.value !== v) return false;
+            }
+            return true;
+        }""", timeout=10_000)
+
     def drill_rows(self) -> list[tuple[str, str, str, str]]:
         """(kind, template or rule, playbook, account) of the list's rows on screen."""
         return [tuple(r) for r in self.page.eval_on_selector_all(
@@ -187,17 +201,17 @@ def test_a_filter_narrows_the_list_to_the_right_rows(browser, report_page):
 
 def test_a_breakdown_row_links_to_its_filtered_list(browser, report_page):
     o = Opened(browser, report_page, 1400).ready()
-    o.page.click('#by-tier tr[data-key="standard"] a')
+    o.follow('#by-tier tr[data-key="standard"] a')
     assert o.page.evaluate("location.hash") == "#drill?tier=standard"
     assert o.page.input_value('#filters select[name="tier"]') == "standard"
     assert o.drill_rows() == [("alert", "low", "default", "a1"), ("goal", "g", "b", "s1")]
-    o.page.click('#by-playbook tr[data-key="g/a"] a')
+    o.follow('#by-playbook tr[data-key="g/a"] a')
     assert o.drill_rows() == [("goal", "g", "a", "p1")]
-    o.page.click('#alert-rules tr[data-rule="low"] a')
+    o.follow('#alert-rules tr[data-rule="low"] a')
     assert o.drill_rows() == [("alert", "low", "default", "a1")]
     # the list is scrolled into view (as far as the page's end allows)
     o.page.evaluate("window.scrollTo(0, 0)")
-    o.page.click('#by-tier tr[data-key="premium"] a')
+    o.follow('#by-tier tr[data-key="premium"] a')
     assert 0 <= o.page.evaluate("document.getElementById('drill').getBoundingClientRect().top") < 900 / 2
     # an address opened directly, with a filter the page does not have: said, not silently dropped
     o2 = Opened(browser, report_page + "#drill?template=g&segment=x", 1400).ready()
