@@ -57,15 +57,15 @@ def _change(metric: str, now, before) -> str:
 
 
 def _table(header: list[str], rows: list[list[str]], left: int = 1) -> list[str]:
-    """Columns as wide as their widest cell; the first ``left`` columns aligned left, the others right, but for
-    a last column without a heading (a note), aligned left."""
+    """Columns as wide as their widest cell; the first ``left`` columns aligned left, the others right, but the
+    last column when it is the notes (headed ``note``), aligned left."""
     from plays.render import printable
 
     rows = [[printable(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     out = []
     for r in [header, *rows]:
-        cells = [c.ljust(w) if i < left or (i == len(r) - 1 and not header[i]) else c.rjust(w)
+        cells = [c.ljust(w) if i < left or (i == len(r) - 1 and header[i] == "note") else c.rjust(w)
                  for i, (c, w) in enumerate(zip(r, widths))]
         out.append("  ".join(cells).rstrip())
     return out
@@ -90,7 +90,7 @@ def render_text(r: dict) -> str:
             if x)
         rows.append([OVERVIEW_LABELS.get(k, k), _value(k, f["value"]), _value(k, f["previous"]),
                      _change(k, f["value"], f["previous"]), note or ""])
-    out += _table(["Overview", "now", "previous", "change", ""], rows) + [""]
+    out += _table(["Overview", "now", "previous", "change", "note"], rows) + [""]
     for b in r["breakdowns"]:
         rows = [[row["key"], *(_value("", row[c]) for c in ("goals", "active", "awaiting_measure", "achieved", "missed")),
                  _value("achievement_rate", row["achievement_rate"]),
@@ -103,13 +103,13 @@ def render_text(r: dict) -> str:
         title = b["dimension"].replace("_", " ") if b["kind"] != "attribute" else f"{b['dimension']} (account)"
         out += [f"By {title}"] + _table(
             ["", "goals", "active", "awaiting", "achieved", "missed", "rate", "prev rate", "days to KPI",
-             "open tasks", "overdue", "on time", "prev on time", ""], rows) + [""]
+             "open tasks", "overdue", "on time", "prev on time", "note"], rows) + [""]
     rows = [[c["template"], c["month"], *(_value("", c[k]) for k in ("deployed", "active", "awaiting_measure", "achieved",
                                                                "missed")),
              _value("achievement_rate", c["achievement_rate"]), _value("", c["median_days_to_kpi"]),
              _notes(c["states"], ("achievement_rate",)) if c["deployed"] else ""] for c in r["cohorts"]]
     out += ["Cohorts by month of start"] + _table(
-        ["template", "month", "deployed", "active", "awaiting", "achieved", "missed", "rate", "days to KPI", ""],
+        ["template", "month", "deployed", "active", "awaiting", "achieved", "missed", "rate", "days to KPI", "note"],
         rows, left=2) + [""]
     rows = [[a["rule"], *(_value("", a[k]) for k in ("fired", "fired_previous", "open", "resolved")),
              _value("", a["median_days_to_resolve"]), _value("", a["median_open_age_days"])]
