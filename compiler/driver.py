@@ -70,8 +70,11 @@ def compile_sources(sources: list[Source] | tuple[Source, ...], *, lower: bool =
     the results of earlier runs where the files are unchanged; the
     diagnostics are the same as without it. ``parse`` replaces
     ``plays.dsl.parse_module`` (same signature, same result): the language
-    server passes one that keeps unchanged declarations parsed.
+    server passes one that keeps unchanged declarations parsed. The two are
+    alternative ways to reuse earlier work, so giving both is a mistake.
     """
+    if cache is not None and parse is not None:
+        raise TypeError("compile_sources: give `cache` (plays check) or `parse` (the language server), not both")
     from plays.perf import fewer_collections
 
     from .suppress import apply
