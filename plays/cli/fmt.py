@@ -16,18 +16,18 @@ def _error(message: str) -> None:
     click.echo(f"plays: error: {printable(message)}", err=True)
 
 
-def _files(paths) -> tuple[list, bool]:
-    """The spec files the paths name, each once, in the order given; and whether a path could not be read."""
+def _files(paths) -> tuple[list, int]:
+    """The spec files the paths name, each once, in the order given; and how many paths could not be read."""
     from plays.errors import UsageError
     from plays.sources import spec_files
 
-    files, seen, failed = [], set(), False
+    files, seen, failed = [], set(), 0
     for raw in paths:
         try:
             found = sorted(spec_files(raw), key=lambda p: p.as_posix())
         except UsageError as e:
             _error(str(e))
-            failed = True
+            failed += 1
             continue
         for p in found:
             if p.resolve() not in seen:
@@ -142,14 +142,14 @@ def fmt(paths, check, show_diff, config_file, isolated):
     from plays.sources import read_source, write_atomic
 
     settings = load_settings(config_file, isolated)
-    files, io_failed = _files(spec_paths(paths, settings) or (".",))
-    broken = changed = unchanged = 0
+    files, unread = _files(spec_paths(paths, settings) or (".",))
+    broken = changed = unchanged = unwritten = 0
     for p in files:
         try:
             source = read_source(p)
         except UsageError as e:
             _error(str(e))
-            io_failed = True
+            unread += 1
             continue
         formatted = _format(source.text, source.path)
         if formatted is None:
@@ -169,15 +169,22 @@ def fmt(paths, check, show_diff, config_file, isolated):
                 write_atomic(real, _BOM + formatted if _has_bom(real) else formatted)
             except UsageError as e:  # the folder is not writable, the disk is full: the file is as it was
                 _error(source.path + str(e).removeprefix(real))
-                io_failed = True
+                unwritten += 1
                 changed -= 1
     verb = "would be reformatted" if check or show_diff else "reformatted"
     left = "already formatted" if check or show_diff else "left unchanged"
     summary = f"{_plural(changed, 'file')} {verb}, {unchanged} {left}"
     if broken:
         summary += f", {broken} not parsed"
-    # With --diff, standard output is the patch alone.
-    click.echo(summary, err=show_diff)
-    if io_failed:
+    if unread:
+        summary += f", {unread} not read"
+    if unwritten:
+        summary += f", {unwritten} not written"
+    # When no file could even be read, the error lines say it all: a count of
+    # nothing (`0 files reformatted, 0 left unchanged`) would read as success.
+    if changed or unchanged or broken or unwritten or not unread:
+        # With --diff, standard output is the patch alone.
+        click.echo(summary, err=show_diff)
+    if unread or unwritten:
         sys.exit(2)
     sys.exit(1 if broken or ((check or show_diff) and changed) else 0)

@@ -460,7 +460,17 @@ def test_fmt_unreadable_paths_exit_2_and_the_others_are_still_formatted(run_cli,
         "plays: error: missing: no such file or directory",
         "plays: error: latin.play: not UTF-8 text (byte 0xe9 at line 1, byte 11 of the line); is it a binary file?",
     ]
+    assert out == "1 file reformatted, 0 left unchanged, 2 not read\n"
     assert (tmp_path / "a.play").read_text() == PRETTY
+
+
+@pytest.mark.parametrize("args", [("nope.play",), ("nope.play", "--check"), ("latin.play",), ("empty_dir",)])
+def test_fmt_that_reads_no_file_at_all_prints_the_error_and_no_count_that_reads_as_success(run_cli, tmp_path, args):
+    (tmp_path / "latin.play").write_bytes(b"metric caf\xe9: count\n")
+    (tmp_path / "empty_dir").mkdir()
+    code, out, err = run_cli("fmt", *args)
+    assert (code, out) == (2, "")
+    assert err.startswith("plays: error: ") and len(err.splitlines()) == 1
 
 
 def test_fmt_that_cannot_write_a_file_exits_2_and_leaves_it(run_cli, tmp_path, monkeypatch):
@@ -473,7 +483,7 @@ def test_fmt_that_cannot_write_a_file_exits_2_and_leaves_it(run_cli, tmp_path, m
     monkeypatch.setattr(plays.sources.tempfile, "mkstemp", refuse)
     code, out, err = run_cli("fmt", "a.play")
     assert (code, err) == (2, "plays: error: a.play: cannot write: Permission denied\n")
-    assert out == "0 files reformatted, 0 left unchanged\n"
+    assert out == "0 files reformatted, 0 left unchanged, 1 not written\n"
     assert (tmp_path / "a.play").read_text() == UGLY
 
 
