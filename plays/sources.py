@@ -94,6 +94,9 @@ def spec_files(raw: str) -> list[Path]:
         if e.errno in (errno.ENOENT, errno.ENOTDIR):
             if os.path.lexists(p):
                 raise UsageError(f"{raw}: broken link (what it points to does not exist)") from None
+            if raw == "-":  # the Unix habit; only `plays fmt -` reads standard input
+                raise UsageError("-: specs are read from files, not standard input (name .play files or "
+                                 "folders; `plays fmt -` formats standard input)") from None
             raise UsageError(f"{raw}: no such file or directory") from None
         raise UsageError(f"{raw}: cannot read: {e.strerror or e}") from None
     if stat.S_ISDIR(st.st_mode):

@@ -125,6 +125,8 @@ def _expand(patterns: list[str]) -> tuple[list[str], set[str]]:
             if not found:
                 raise UsageError(f"{pat}: no file matches")
             files.extend(found)
+        elif pat == "-":  # the Unix habit; a table of snapshots is read from files only
+            raise UsageError("-: snapshots are read from files, not standard input (name CSV or Parquet files)")
         else:
             raise UsageError(f"{pat}: no such file")
     return list(dict.fromkeys(files)), in_dir

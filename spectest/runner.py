@@ -136,6 +136,8 @@ def discover_test_files(paths: list[str]) -> list[Path]:
             found.update(q for q in p.rglob("*.test.yaml") if q.is_file())
         elif p.is_file():
             found.add(p)
+        elif raw == "-":  # the Unix habit; test files are read from files only
+            raise UsageError("-: spec tests are read from files, not standard input (name *.test.yaml files or folders)")
         else:
             raise UsageError(f"{raw}: no such file or directory")
     return sorted(found)
