@@ -131,6 +131,9 @@ def connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
     tasks``, ``alerts``, ``goals`` and ``report`` use it. A writing open of
     such a store is refused with a one-line ``StoreError``.
     """
+    if os.path.isdir(path):  # SQLite says only "disk I/O error" or "unable to open"
+        raise StoreError(f"{path}: a folder, not a state store (name the store's file, such as "
+                         f"{os.path.join(path, 'plays.db')})")
     if readonly:
         return _connect_readonly(path)
     if _not_writable(path):

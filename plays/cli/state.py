@@ -282,6 +282,8 @@ def report(fmt, html, as_of, period, by, state):
         if date_problem(day):
             raise UsageError(f"--as-of: {date_problem(day)}")
     days = period_days(period)
+    if html and os.path.isdir(html):  # before the work of building the page
+        raise UsageError(f"--html: {html} is a folder; name the page's file, such as {os.path.join(html, 'report.html')}")
     con = _open(state, readonly=True)
     with reading(state):
         day = day or as_of_default(con)
@@ -289,16 +291,19 @@ def report(fmt, html, as_of, period, by, state):
         data = build(con, as_of=day, period_days=days, by=list(by) if by else None,
                      instances=fmt == "json" or bool(html)).to_json()
         page = render_page(data) if html else None
+    if html:
+        # First: a page that cannot be written (a missing folder, no permission)
+        # is an error with nothing on standard output, not a report then an error.
+        write_atomic(html, page)
     if fmt == "json":
         click.echo(render_json(data), nl=False)
     elif fmt == "csv":
         click.echo(render_csv(data), nl=False)
     else:
         click.echo(render_text(data), nl=False)
-    if html:
-        write_atomic(html, page)
-        click.echo(f"wrote {html}", err=True)
     sys.stdout.flush()
+    if html:
+        click.echo(f"wrote {printable(html)}", err=True)
 
 
 MAX_PERIOD_DAYS = 3660  # ten years

@@ -362,6 +362,26 @@ def test_the_html_page_is_still_written(run_cli, tmp_path, plan):
     assert html.startswith("<!doctype html>") and "Goals report, as of 2026-01-11" in html
 
 
+def test_a_page_that_cannot_be_written_is_an_error_with_no_report_printed_before_it(run_cli, tmp_path, plan):
+    # was: the whole text report on stdout, then the error: output that looks like a success in a pipe
+    prepared(tmp_path / "plays.db", plan)
+    code, out, err = run_cli("report", "--html", "missing/r.html")
+    assert (code, out, err) == (2, "", "plays: error: missing/r.html: cannot write: No such file or directory\n")
+    (tmp_path / "pages").mkdir()
+    code, out, err = run_cli("report", "--html", "pages")
+    assert (code, out) == (2, "")
+    assert err == "plays: error: --html: pages is a folder; name the page's file, such as pages/report.html\n"
+
+
+@pytest.mark.parametrize("command", [["report"], ["tasks"], ["goal", "measure", "g-1", "5"]])
+def test_a_folder_given_as_the_store_says_so(run_cli, tmp_path, command):
+    # was: `not a plays store (disk I/O error)`
+    (tmp_path / "state").mkdir()
+    code, out, err = run_cli(*command, "--state", "state")
+    assert (code, out) == (2, "")
+    assert err == "plays: error: state: a folder, not a state store (name the store's file, such as state/plays.db)\n"
+
+
 # --- the figures agree with each other on the example book ------------------------------------------------------
 
 
