@@ -164,7 +164,14 @@ def _git_sources(rev: str, paths):
 
     if rev.startswith("-"):
         raise UsageError(f"--git: `{rev}` is not a revision")
-    _git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    try:
+        _git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    except UsageError as e:
+        if str(e) != "--git: git failed":  # git said why (not a repository, ...)
+            raise
+        # --quiet: git says nothing when the name is not a commit
+        raise UsageError(f"--git: `{rev}` is not a commit of this repository (a branch, tag or commit id, "
+                         "such as origin/main or HEAD~1)") from None
     found: dict[str, None] = {}
     for raw in paths:
         listed = _git("ls-tree", "-r", "-z", "--name-only", rev, "--", raw).decode("utf-8", "replace")
