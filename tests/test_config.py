@@ -208,6 +208,25 @@ def test_strict_from_the_configuration_and_the_command_line_over_it(repo, run_cl
     assert run_cli("compile", "--no-strict", "specs", "-o", "plan.json")[0] == 0 and (repo / "plan.json").exists()
 
 
+def test_a_check_failing_on_warnings_alone_says_what_made_them_fail(repo, run_cli):
+    # `0 errors, 2 warnings` and exit 1 read as a contradiction without the reason
+    code, out, _ = run_cli("check", "--strict", "specs")
+    assert code == 1 and out.splitlines()[-2:] == ["0 errors, 2 warnings", "warnings fail the check: --strict"]
+    code, out, _ = run_cli("check", "--default-strict", "specs")
+    assert code == 1 and out.splitlines()[-1] == (
+        "warnings fail the check: --default-strict, as the pre-commit hook runs it "
+        "(strict = false in the configuration lets them pass)")
+    (repo / "plays.toml").write_text("strict = true\n")
+    code, out, _ = run_cli("check", "specs")
+    assert code == 1 and out.splitlines()[-1] == "warnings fail the check: strict = true in plays.toml"
+    code, out, err = run_cli("compile", "specs", "-o", "plan.json")
+    assert code == 1 and err == "plays: error: no plan written: warnings fail with strict = true in plays.toml\n"
+    assert not (repo / "plan.json").exists()
+    # machine formats stay documents; a passing check has no such line
+    assert run_cli("check", "--format", "json", "specs")[1].rstrip().endswith("}")
+    assert "fail" not in run_cli("check", "--no-strict", "specs")[1]
+
+
 def test_the_hooks_default_strict_yields_to_the_configuration(repo, run_cli):
     assert run_cli("check", "--default-strict", "specs")[0] == 1
     (repo / "plays.toml").write_text("strict = false\n")

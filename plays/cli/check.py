@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from .settings import config_options, default_strict_option, is_strict, load_settings, strict_option
+from .settings import config_options, default_strict_option, is_strict, load_settings, strict_option, strict_reason
 
 FORMATS = click.Choice(["text", "json", "github", "sarif"])
 
@@ -103,8 +103,10 @@ def check(paths, fmt, strict, default_strict, max_per_file, config_file, isolate
         click.echo(f"{len(result.sources)} file{'s' if len(result.sources) != 1 else ''} checked: no problems")
     else:
         _echo_diagnostics(result, fmt, max_per_file)
-    strict = is_strict(strict, settings, default_strict)
-    sys.exit(1 if result.errors or (strict and result.warnings) else 0)
+    failing_warnings = is_strict(strict, settings, default_strict) and result.warnings and not result.errors
+    if failing_warnings and fmt == "text":  # `0 errors, 2 warnings` and exit 1: say why
+        click.echo(f"warnings fail the check: {strict_reason(strict, settings, default_strict)}")
+    sys.exit(1 if result.errors or failing_warnings else 0)
 
 
 @click.command("compile")
@@ -135,7 +137,10 @@ def compile_(paths, output, fmt, strict, max_per_file, config_file, isolated):
     result = _compile(paths, lower=True, settings=settings)
     if result.diagnostics:
         _echo_diagnostics(result, fmt, max_per_file, err=output == "-")  # keep stdout for the plan
-    if not result.ok or (is_strict(strict, settings) and result.warnings):
+    if not result.ok:
+        sys.exit(1)
+    if is_strict(strict, settings) and result.warnings:
+        click.echo(f"plays: error: no plan written: warnings fail with {strict_reason(strict, settings)}", err=True)
         sys.exit(1)
     if output == "-":
         validate(result.plan)

@@ -58,3 +58,12 @@ def is_strict(strict: bool | None, settings, default: bool = False) -> bool:
     if settings.strict is not None:
         return settings.strict
     return default
+
+
+def strict_reason(strict: bool | None, settings, default: bool = False) -> str:
+    """What made warnings fail (when ``is_strict`` says they do), for the line that says why exit 1."""
+    if strict:
+        return "--strict"
+    if strict is None and settings.strict:
+        return f"strict = true in {settings.file}"
+    return "--default-strict, as the pre-commit hook runs it (strict = false in the configuration lets them pass)"
