@@ -286,7 +286,12 @@ def report(fmt, html, as_of, period, by, state):
         raise UsageError(f"--html: {html} is a folder; name the page's file, such as {os.path.join(html, 'report.html')}")
     con = _open(state, readonly=True)
     with reading(state):
-        day = day or as_of_default(con)
+        latest = as_of_default(con)
+        if day and day > latest and con.execute("SELECT 1 FROM runs LIMIT 1").fetchone():
+            # a typo (2062 for 2026) or a stale store: the figures would look real
+            click.echo(f"plays: note: --as-of {day} is after the latest snapshot of the store's runs ({latest}): "
+                       "nothing after it is recorded, so the figures are as things stood then", err=True)
+        day = day or latest
         # the drill-down list is in the JSON and the page, not in text or CSV
         data = build(con, as_of=day, period_days=days, by=list(by) if by else None,
                      instances=fmt == "json" or bool(html)).to_json()

@@ -373,6 +373,15 @@ def test_a_page_that_cannot_be_written_is_an_error_with_no_report_printed_before
     assert err == "plays: error: --html: pages is a folder; name the page's file, such as pages/report.html\n"
 
 
+def test_an_as_of_after_the_stores_data_is_noted_on_stderr(run_cli, tmp_path, plan):
+    prepared(tmp_path / "plays.db", plan)
+    code, out, err = run_cli("report", "--as-of", "2062-01-11")
+    assert code == 0 and out.startswith("Report as of 2062-01-11")
+    assert err == ("plays: note: --as-of 2062-01-11 is after the latest snapshot of the store's runs (2026-01-11): "
+                   "nothing after it is recorded, so the figures are as things stood then\n")
+    assert run_cli("report", "--as-of", "2026-01-11")[2] == ""
+
+
 @pytest.mark.parametrize("command", [["report"], ["tasks"], ["goal", "measure", "g-1", "5"]])
 def test_a_folder_given_as_the_store_says_so(run_cli, tmp_path, command):
     # was: `not a plays store (disk I/O error)`
