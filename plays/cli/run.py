@@ -168,6 +168,10 @@ def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output, state, jo
             for a in dict.fromkeys(accounts):
                 if a not in found:
                     click.echo(f"plays: warning: no snapshots for account `{a}`", err=True)
+        if from_ and prepared.last_date and from_ > prepared.last_date:
+            # the summary still counts the snapshots evaluated: say why nothing is reported
+            click.echo(f"plays: warning: --from {from_} is after the last snapshot ({prepared.last_date}): "
+                       "no event can be reported", err=True)
         store = manual = None
         if state:
             from plays.state import store as state_store
