@@ -117,7 +117,8 @@ def test_command(paths, pattern, fmt, junit, coverage, fail_under, require_tests
     `expect_none` (none may occur). A malformed test file is reported with
     all its problems as an errored test case, and the other files still
     run. Exit 0 when all pass (or there are no tests, unless
-    --require-tests), 1 when any fails, 2 when a test file is malformed.
+    --require-tests), 1 when any fails, 2 when a test file is malformed
+    or -k selects no test.
 
     \b
     Examples:
@@ -140,6 +141,10 @@ def test_command(paths, pattern, fmt, junit, coverage, fail_under, require_tests
         click.echo(message)
         sys.exit(0)
     results = run_files(files, pattern, settings=settings)
+    if pattern is not None and not results.outcomes and not results.problems:
+        # `0 passed, 0 failed` and exit 0 would pass CI on a mistyped -k
+        n = len(files)
+        raise UsageError(f"-k {p(pattern)}: no test's name contains it (in {n} test file{'s' if n != 1 else ''})")
     cov = coverage_report(results.plans, results.outcomes) if coverage else None
     if fmt == "json":
         click.echo(render_json(results, cov), nl=False)

@@ -23,6 +23,15 @@ def test_the_example_specs_pass_their_own_tests_with_full_coverage(run_cli, proj
     assert "18 passed, 0 failed" in out
 
 
+def test_a_k_pattern_that_selects_no_test_is_a_usage_error_not_a_pass(run_cli, project):
+    # was `0 passed, 0 failed` and exit 0: a mistyped -k passed CI
+    code, out, err = run_cli("test", "specs", "-k", "usage_dorp")
+    assert (code, out) == (2, "")
+    assert err == "plays: error: -k usage_dorp: no test's name contains it (in 2 test files)\n"
+    code, out, _ = run_cli("test", "specs", "-k", "USAGE_DROP FIRES")
+    assert code == 0 and out.splitlines()[-1] == "1 passed, 0 failed"
+
+
 def test_a_wrong_expectation_fails_naming_its_file_and_line(run_cli, project):
     p = project / "specs" / "tests" / "alerts.test.yaml"
     p.write_text(p.read_text().replace("account: acme, date: 2026-01-11, playbook: premium", "account: acme, date: 2026-01-12, playbook: premium"))
