@@ -31,6 +31,14 @@ def test_list_has_every_code_once_with_its_severity_and_title(run_cli):
     assert lines[0] == "E100  error    syntax error"
 
 
+def test_list_in_markdown_is_a_table(run_cli):
+    # was: the text list, --format markdown silently ignored
+    code, out, _ = run_cli("explain-code", "--list", "--format", "markdown")
+    lines = out.splitlines()
+    assert code == 0 and lines[:3] == ["| code | severity | title |", "|---|---|---|", "| E100 | error | syntax error |"]
+    assert len(lines) == len(CODES) + 2 and "| R102 | warning | unknown column (warning) |" in lines
+
+
 def test_an_unknown_code_is_one_line_with_the_closest_code(run_cli):
     code, out, err = run_cli("explain-code", "E3022")
     assert (code, out) == (2, "")

@@ -44,6 +44,11 @@ def explain_code(code, list_, fmt):
     if list_:
         if code:
             raise UsageError("give a CODE or --list, not both")
+        if fmt == "markdown":  # a table to paste into a wiki (was: the text list, the option ignored)
+            click.echo("| code | severity | title |\n|---|---|---|")
+            for c in CODES.values():
+                click.echo(f"| {c.code} | {c.severity} | {c.title.replace('|', chr(92) + '|')} |")
+            return
         for c in CODES.values():
             click.echo(f"{c.code}  {c.severity:<7}  {c.title}")
         return
