@@ -11,6 +11,7 @@ Exit codes: 0 clean, 1 problems found in the input (errors, or warnings with
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import os
 import sys
@@ -38,7 +39,27 @@ _LAZY = {
     "lsp": "plays.cli.lsp:lsp",
 }
 
-class _Group(click.Group):
+class SuggestingGroup(click.Group):
+    """A group whose unknown command says which one was probably meant (`plays chek`, `plays goal deplyo`)."""
+
+    def resolve_command(self, ctx, args):
+        """An unknown command says which one was probably meant (`plays chek`, `plays format`)."""
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError:
+            name = args[0] if args else ""
+            if not name or name.startswith("-") or self.get_command(ctx, name) is not None:
+                raise
+            names = self.list_commands(ctx)
+            hint = _ALIASES.get(name.lower()) if _ALIASES.get(name.lower()) in names else next(
+                iter(difflib.get_close_matches(name.lower(), names, n=1)), None)
+            if hint is None:
+                raise
+            raise click.UsageError(f"No such command '{name}'. Did you mean `{ctx.command_path} {hint}`?",
+                                   ctx) from None
+
+
+class _Group(SuggestingGroup):
     """A group whose stage commands are imported on first use."""
 
     def _lazy(self, name):
@@ -68,6 +89,11 @@ class _Group(click.Group):
 
     def get_command(self, ctx, name):
         return super().get_command(ctx, name) or self._lazy(name)
+
+# What users of other linters and formatters type first.
+_ALIASES = {"format": "fmt", "lint": "check", "validate": "check", "build": "compile", "rule": "explain-code",
+            "rules": "explain-code", "tests": "test", "dry-run": "run", "complete": "done", "finish": "done",
+            "close": "done"}
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -306,8 +306,21 @@ def _progress(rows: int):
     return step
 
 
+def _not_a_code(ctx, param, value):
+    """`plays explain E302`: the user wants `plays explain-code` (said before `--account` is found missing)."""
+    import re
+
+    if value and re.fullmatch(r"[A-Za-z]\d{3}", value.strip()):
+        from plays.codes import CODES
+
+        if value.strip().upper() in CODES:
+            raise click.UsageError(f"{value.strip()} is a diagnostic code: `plays explain-code {value.strip()}` "
+                                   "explains it (`plays explain RULE` explains why a rule fired)", ctx)
+    return value
+
+
 @click.command()
-@click.argument("rule")
+@click.argument("rule", callback=_not_a_code)
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--account", "-a", required=True, metavar="ID", help="The account.")
 @click.option("--date", "-d", "day", required=True, callback=_date, metavar="DATE", help="The snapshot date.")

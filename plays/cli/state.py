@@ -12,6 +12,8 @@ import click
 from plays.render import printable
 from plays.state.store import ActionRefused, connect, list_alerts, list_tasks, reading
 
+from . import SuggestingGroup
+
 STATE = click.option(
     "--state", "state", default=lambda: os.environ.get("PLAYS_STATE", "plays.db"), show_default="plays.db or $PLAYS_STATE",
     metavar="STORE", help="The state store (written by `plays run --state`).",
@@ -69,7 +71,7 @@ def _refused(e: ActionRefused):
     sys.exit(1)
 
 
-@click.group()
+@click.group(cls=SuggestingGroup)
 def goal():
     """Goals in the state store: deploy a template by hand, record an external goal's measure.
 
@@ -141,7 +143,7 @@ def goal_measure(goal_id, value, on, state):
     click.echo(f"recorded {value:g} for {printable(out['goal'])} on {on}: {out['status']}")
 
 
-@click.group()
+@click.group(cls=SuggestingGroup)
 def task():
     """Tasks in the state store: complete one.
 

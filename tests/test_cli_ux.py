@@ -1,0 +1,65 @@
+"""Rough edges a new user meets on the command line: each message says what happened and what to do."""
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+SNAPSHOTS = str(ROOT / "examples" / "snapshots.csv")
+SPECS = str(ROOT / "specs")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["check", "-"], "plays: error: -: specs are read from files, not standard input (name .play files or "
+                         "folders; `plays fmt -` formats standard input)\n"),
+        (["compile", "-", "-o", "plan.json"], "plays: error: -: specs are read from files, not standard input "
+                                              "(name .play files or folders; `plays fmt -` formats standard input)\n"),
+        (["run", SPECS, "--snapshots", "-"], "plays: error: -: snapshots are read from files, not standard input "
+                                             "(name CSV or Parquet files)\n"),
+        (["test", "-"], "plays: error: -: spec tests are read from files, not standard input "
+                        "(name *.test.yaml files or folders)\n"),
+    ],
+)
+def test_a_dash_for_standard_input_says_that_only_files_are_read(run_cli, args, message):
+    # was `-: no such file or directory`: true, but a user who typed `-` meant standard input
+    assert run_cli(*args) == (2, "", message)
+
+
+def test_a_file_really_named_dash_is_still_read(run_cli, tmp_path):
+    (tmp_path / "-").write_text("metric mau: count\n")
+    code, out, _ = run_cli("check", "-")
+    assert (code, out) == (0, "1 file checked: no problems\n")
+
+
+def test_run_from_after_the_last_snapshot_warns_that_nothing_can_be_reported(run_cli):
+    # was: a summary of 4,022 snapshots evaluated and 0 events, with no word on why
+    code, out, err = run_cli("run", SPECS, "--snapshots", SNAPSHOTS, "--from", "2026-05-01")
+    assert code == 0 and "alerts fired: 0" in out
+    assert err == "plays: warning: --from 2026-05-01 is after the last snapshot (2026-04-30): no event can be reported\n"
+    assert run_cli("run", SPECS, "--snapshots", SNAPSHOTS, "--from", "2026-04-30")[2] == ""
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["chek", "specs"], "No such command 'chek'. Did you mean `plays check`? (see `plays --help`)"),
+        (["format", "specs"], "No such command 'format'. Did you mean `plays fmt`? (see `plays --help`)"),
+        (["lint", "specs"], "No such command 'lint'. Did you mean `plays check`? (see `plays --help`)"),
+        (["goal", "deplyo", "x"], "No such command 'deplyo'. Did you mean `plays goal deploy`? (see `plays goal --help`)"),
+        (["task", "complete", "t-1"], "No such command 'complete'. Did you mean `plays task done`? "
+                                      "(see `plays task --help`)"),
+        (["xyzzy"], "No such command 'xyzzy'. (see `plays --help`)"),
+    ],
+)
+def test_an_unknown_command_suggests_the_one_meant(run_cli, args, message):
+    assert run_cli(*args) == (2, "", f"plays: error: {message}\n")
+
+
+@pytest.mark.parametrize("code", ["E302", "w300"])
+def test_explain_given_a_diagnostic_code_points_at_explain_code(run_cli, code):
+    # was: `Missing option '--account'`, for a user who wanted the code explained
+    assert run_cli("explain", code) == (2, "", (
+        f"plays: error: {code} is a diagnostic code: `plays explain-code {code}` explains it "
+        "(`plays explain RULE` explains why a rule fired) (see `plays explain --help`)\n"))
