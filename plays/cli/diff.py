@@ -153,7 +153,7 @@ def _git(*args: str) -> bytes:
         raise UsageError(f"--git: cannot run git: {e.strerror or e}") from None
     if done.returncode != 0:
         first = (done.stderr.decode("utf-8", "replace").strip().splitlines() or ["git failed"])[0]
-        raise UsageError(f"--git: {first}")
+        raise UsageError(f"--git: {first.removeprefix('fatal: ')}")
     return done.stdout
 
 

@@ -193,6 +193,14 @@ def test_git_reads_the_base_from_a_revision_without_checking_it_out(run_cli, tmp
     assert code == 3 and out.startswith("1 rule changed, 1 added")
 
 
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_git_outside_a_repository_says_so_without_gits_fatal(run_cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))  # no repository above tmp_path either
+    code, out, err = run_cli("diff", "--git", "HEAD", "specs/", "-s", SNAPSHOTS)
+    assert (code, out) == (2, "")
+    assert err == "plays: error: --git: not a git repository (or any of the parent directories): .git\n"
+
+
 def test_html_has_a_chart_of_both_sides_per_week_and_escapes_spec_text(run_cli, sides):
     alerts = sides / "head" / "alerts.play"
     alerts.write_text(alerts.read_text("utf-8").replace('"10+ support tickets in a week"',
