@@ -63,3 +63,23 @@ def test_explain_given_a_diagnostic_code_points_at_explain_code(run_cli, code):
     assert run_cli("explain", code) == (2, "", (
         f"plays: error: {code} is a diagnostic code: `plays explain-code {code}` explains it "
         "(`plays explain RULE` explains why a rule fired) (see `plays explain --help`)\n"))
+
+
+def test_every_option_of_every_command_says_what_it_does():
+    import click
+
+    from plays.cli import cli
+
+    ctx = click.Context(cli)
+    bare = []
+
+    def walk(cmd, path):
+        if isinstance(cmd, click.Group):
+            for name in cmd.list_commands(ctx):
+                walk(cmd.get_command(ctx, name), [*path, name])
+            return
+        bare.extend(f"{' '.join(path)} {p.opts[0]}" for p in cmd.params
+                    if isinstance(p, click.Option) and not p.hidden and not p.help)
+
+    walk(cli, ["plays"])
+    assert bare == []

@@ -100,7 +100,8 @@ def render_json(results: Results, coverage=None) -> str:
 @click.command("test")
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("-k", "pattern", metavar="PATTERN", help="Run only tests whose name contains PATTERN (case-insensitive).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: a line per test and a count; json: every test, its failures and the summary.")
 @click.option("--junit-xml", "junit", type=click.Path(dir_okay=False), help="Also write a JUnit XML report to FILE.")
 @click.option("--coverage", is_flag=True, help="Report the alerts, goals and playbooks no test exercised.")
 @click.option("--fail-under", type=click.FloatRange(0, 100), metavar="PERCENT",

@@ -18,7 +18,8 @@ STATE = click.option(
     "--state", "state", default=lambda: os.environ.get("PLAYS_STATE", "plays.db"), show_default="plays.db or $PLAYS_STATE",
     metavar="STORE", help="The state store (written by `plays run --state`).",
 )
-FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                      help="text: one line per row and a count; json: an array of objects with every field.")
 
 
 def _date(ctx, param, value):
@@ -242,7 +243,9 @@ def goals(fmt, state):
 
 
 @click.command("report")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True,
+              help="text for a terminal; json, with every goal instance and open alert; csv, one long table for "
+                   "a spreadsheet or BI tool.")
 @click.option("--html", "html", metavar="FILE", help="Also write a self-contained HTML page for managers.")
 @click.option("--as-of", "as_of", metavar="DATE", help="The date overdue is judged on (default: the last run's latest snapshot).")
 @click.option("--period", "period", default="30d", show_default=True, metavar="DAYS",
