@@ -248,7 +248,7 @@ def goals(fmt, state):
                    "a spreadsheet or BI tool.")
 @click.option("--html", "html", metavar="FILE", help="Also write a self-contained HTML page for managers.")
 @click.option("--as-of", "as_of", metavar="DATE", help="The date overdue is judged on (default: the last run's latest snapshot).")
-@click.option("--period", "period", default="30d", show_default=True, metavar="DAYS",
+@click.option("--period", "period", default="30d", show_default=True, metavar="PERIOD",
               help="The period the figures cover, compared with the one before it: 30d, 13w.")
 @click.option("--by", "by", multiple=True, metavar="ATTRIBUTE",
               help="Break down by this account attribute; repeatable (default: the catalog's owner and segment "
