@@ -38,7 +38,7 @@ from datetime import date
 
 from plays.codes import CODES
 from plays.config import NO_SETTINGS, Settings
-from plays.diagnostics import Diagnostic, Note, Severity, Span, suggest, warning
+from plays.diagnostics import Diagnostic, Note, Severity, Span, suggest, suggest_code, warning
 
 # The grammar's STRING and COMMENT terminals (dsl/grammar.lark; a test keeps them equal): a match that
 # starts with `#` is a comment, one that starts with `"` is skipped whole.
@@ -184,7 +184,7 @@ def _parse(comment: str, body_at: int, span: Span, path: str, target: int | None
             if not code:
                 malformed.append(warning("W901", "an empty code in the list", c_span))
             elif code not in CODES:
-                near = code.upper() if code.upper() in CODES else suggest(code, CODES)
+                near = suggest_code(code, CODES)
                 malformed.append(warning("W901", f"`{code}` is not a diagnostic code", c_span, suggestion=near))
             elif (why := _unsuppressible(code)) is not None:
                 unsuppressible.append(warning("W902", why, c_span))

@@ -36,7 +36,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 from plays.codes import CODES
-from plays.diagnostics import Diagnostic, Span, error, suggest
+from plays.diagnostics import Diagnostic, Span, error, suggest, suggest_code
 from plays.errors import InputError, UsageError
 
 CONFIG_FILE = "plays.toml"
@@ -338,7 +338,7 @@ def _severity(key, value, path, locate, diags):
         where = (*path, code)
         why = configurable(code)
         if why == "unknown":
-            near = suggest(code.upper(), [c for c in CODES if configurable(c) is None])
+            near = suggest_code(code, [c for c in CODES if configurable(c) is None])
             diags.append(error("C103", f"`{code}` is not a diagnostic code", locate.key(where), suggestion=near))
             continue
         if why is not None:

@@ -114,6 +114,14 @@ def warning(code: str, message: str, span: Span | None, *, notes=(), suggestion=
     return Diagnostic(_checked(code, Severity.WARNING), Severity.WARNING, message, span, tuple(notes), suggestion)
 
 
+def suggest_code(raw: str, candidates) -> str | None:
+    """The diagnostic code a mistyped one meant: its case, O, I or l typed for 0 or 1 (`W3OO`), else the closest."""
+    key = raw.strip().upper()
+    key = key[:1] + key[1:].translate(str.maketrans("OIL", "011"))
+    found = set(candidates)
+    return key if key in found else suggest(key, found)
+
+
 def suggest(name: str, candidates) -> str | None:
     """The closest candidate to a misspelt ``name``, for "did you mean" hints."""
     import difflib

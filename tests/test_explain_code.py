@@ -31,6 +31,13 @@ def test_list_has_every_code_once_with_its_severity_and_title(run_cli):
     assert lines[0] == "E100  error    syntax error"
 
 
+def test_a_letter_o_or_l_typed_for_a_digit_is_still_recognised(run_cli):
+    assert run_cli("explain-code", "W3OO") == (2, "", "plays: error: `W3OO` is not a diagnostic code of plays; "
+                                                      "did you mean W300?\n")
+    assert "did you mean W100?" in run_cli("explain-code", "wl00")[2]
+    assert "`plays explain RULE` explains a rule" in run_cli("explain-code", "will")[2]
+
+
 def test_list_in_markdown_is_a_table(run_cli):
     # was: the text list, --format markdown silently ignored
     code, out, _ = run_cli("explain-code", "--list", "--format", "markdown")

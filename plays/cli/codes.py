@@ -11,14 +11,14 @@ from plays.errors import UsageError
 
 def _unknown(raw: str) -> UsageError:
     from plays.codes import CODES
-    from plays.diagnostics import suggest
+    from plays.diagnostics import suggest_code
     from plays.render import printable
 
     shown = printable(raw)
-    if not re.fullmatch(r"[A-Za-z]\d+", raw.strip()):
+    hint = suggest_code(raw, CODES)
+    if not re.fullmatch(r"[A-Za-z](?=\S*\d)[\dOoIlL]+", raw.strip()):
         return UsageError(f"`{shown}` is not a diagnostic code (codes look like E302); "
                           "`plays explain RULE` explains a rule, `plays explain-code --list` lists the codes")
-    hint = suggest(raw.strip().upper(), CODES)
     more = f"; did you mean {hint}?" if hint else "; `plays explain-code --list` lists them"
     return UsageError(f"`{shown}` is not a diagnostic code of plays{more}")
 

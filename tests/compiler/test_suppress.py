@@ -99,6 +99,13 @@ def test_malformed_comments_suppress_nothing():
     ]
 
 
+def test_a_mistyped_code_is_suggested_even_with_letters_for_digits():
+    for typed, meant in (("W3OO", "W300"), ("w300", "W300"), ("W4O2", "W402"), ("W30O", "W300")):
+        text = CATALOG + "alert a { when: seat > 80" + BOOK + " }  # plays: disable=" + typed + "\n"
+        w901 = [d for d in check(text).diagnostics if d.code == "W901"]
+        assert [(d.message, d.suggestion) for d in w901] == [(f"`{typed}` is not a diagnostic code", meant)], typed
+
+
 def test_a_code_of_another_stage_or_of_the_suppressions_is_refused_the_rest_applies():
     text = CATALOG + "alert a { when: seat > 80" + BOOK + " }  # plays: disable=R102,W300,W900\n"
     r = check(text)
