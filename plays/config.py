@@ -283,6 +283,9 @@ def _paths(key, value, path, locate, diags):
         diags.append(error("C102", f"`{key}` takes an array of paths like {example}, not {_kind(value)}",
                            locate.value(path), suggestion=hint))
         return None
+    if not value:  # else `plays check` alone says to set `paths`, which the user did
+        diags.append(error("C103", f"`{key}` is empty; list the spec paths, like {example}", locate.value(path)))
+        return None
     ok = True
     for i, item in enumerate(value):
         if not isinstance(item, str):

@@ -158,6 +158,17 @@ def test_values_not_allowed():
     ]
 
 
+def test_an_empty_list_of_paths_is_refused_where_it_is_written(repo, run_cli):
+    # was: `plays check` saying "set `paths` in the configuration" to a user who had set it
+    assert problems('paths = []\ntest-paths = []\n') == [
+        ("C103", 1, 9, 11, '`paths` is empty; list the spec paths, like paths = ["specs/"]', None),
+        ("C103", 2, 14, 16, '`test-paths` is empty; list the spec paths, like test-paths = ["specs/"]', None),
+    ]
+    (repo / "plays.toml").write_text("paths = []\n")
+    code, out, err = run_cli("check")
+    assert (code, out) == (2, "") and err.startswith("plays.toml:1:9: error[C103]: `paths` is empty")
+
+
 def test_positions_survive_multi_line_strings_arrays_comments_and_quoted_keys():
     text = ('# a comment with stict = 1\ntitle = """\nstict = 2\n"""\narr = [\n  1,  # x = 1\n  "]",\n]\n'
             '"fail under" = 3\n[severity]\n"W300" = \'loud\'\n')
