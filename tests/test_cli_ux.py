@@ -83,3 +83,29 @@ def test_every_option_of_every_command_says_what_it_does():
 
     walk(cli, ["plays"])
     assert bare == []
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["report", "--html", "-"], "--html -: the page is written to a file (standard output has the report); "
+                                    "name one, such as report.html"),
+        (["test", SPECS, "--junit-xml", "-"], "--junit-xml -: the report is written to a file (standard output has "
+                                              "the results); name one, such as report.xml"),
+        (["diff", SPECS, SPECS, "-s", SNAPSHOTS, "--html", "-"],
+         "--html -: the page is written to a file (standard output has the diff); name one, such as diff.html"),
+        (["run", SPECS, "-s", SNAPSHOTS, "--format", "parquet", "-o", "-"],
+         "--format parquet needs -o FILE (Parquet is not for a terminal)"),
+    ],
+)
+def test_a_dash_for_a_file_only_output_is_refused_not_written_as_a_file_named_dash(run_cli, tmp_path, args, message):
+    assert run_cli(*args) == (2, "", f"plays: error: {message}\n")
+    assert not (tmp_path / "-").exists()
+
+
+def test_run_and_diff_o_dash_write_standard_output_as_compile_does(run_cli, tmp_path):
+    code, out, _ = run_cli("run", SPECS, "-s", SNAPSHOTS, "--format", "json", "-o", "-")
+    assert code == 0 and out == run_cli("run", SPECS, "-s", SNAPSHOTS, "--format", "json")[1] != ""
+    code, out, _ = run_cli("diff", SPECS, SPECS, "-s", SNAPSHOTS, "-o", "-")
+    assert code == 0 and out.startswith("no changes")
+    assert not (tmp_path / "-").exists()

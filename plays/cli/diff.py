@@ -32,7 +32,7 @@ from .settings import config_options, load_settings, spec_paths
               metavar="DAYS", help="Verdict when a rule never fires over at least DAYS days of history.")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True,
               help="text for people, markdown for a pull-request comment, json for tools.")
-@click.option("-o", "--output", metavar="FILE", help="Write the diff to FILE instead of standard output.")
+@click.option("-o", "--output", metavar="FILE", help="Write the diff to FILE instead of standard output (-: standard output).")
 @click.option("--html", "html_file", metavar="FILE",
               help="Also write a self-contained HTML page with a chart of alerts and tasks per week.")
 @click.option("--detailed-exitcode", is_flag=True,
@@ -72,6 +72,11 @@ def diff(paths, snapshots, rev, from_, to, all_, by, show, noisy, silent_after, 
 
     if from_ and to and from_ > to:
         raise UsageError("--from is after --to")
+    if output == "-":  # as `compile -o -`: standard output (was: a file named `-`)
+        output = None
+    if html_file == "-":
+        raise UsageError("--html -: the page is written to a file (standard output has the diff); "
+                         "name one, such as diff.html")
     settings = load_settings(config_file, isolated)
     if rev is not None:
         paths = tuple(spec_paths(paths, settings))

@@ -110,7 +110,7 @@ _PLAN = click.option("--plan", "plan_file", metavar="PLAN.json", help="Use a com
 @click.option("--account", "accounts", multiple=True, metavar="ID", help="Only this account; repeatable.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "parquet"]), default="text", show_default=True,
               help="text for people; json for JSON Lines, one event per line; parquet (with -o) for large runs.")
-@click.option("-o", "--output", metavar="FILE", help="Write the events to FILE instead of standard output.")
+@click.option("-o", "--output", metavar="FILE", help="Write the events to FILE instead of standard output (-: standard output).")
 @click.option("--state", "state", metavar="STORE",
               help="Apply the events to this state store (SQLite), created if missing; see `plays tasks`.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), metavar="N",
@@ -151,6 +151,8 @@ def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output, state, jo
 
     if from_ and to and from_ > to:
         raise UsageError("--from is after --to")
+    if output == "-":  # as `compile -o -`: standard output (was: a file named `-`)
+        output = None
     settings = load_settings(config_file, isolated)
     if fmt == "parquet" and not output:
         raise UsageError("--format parquet needs -o FILE (Parquet is not for a terminal)")

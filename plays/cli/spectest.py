@@ -127,6 +127,9 @@ def test_command(paths, pattern, fmt, junit, coverage, fail_under, require_tests
       plays test specs/tests/alerts.test.yaml -k usage_drop
       plays test --coverage --fail-under 90 --junit-xml report.xml specs/
     """
+    if junit == "-":  # was: a file named `-`
+        raise UsageError("--junit-xml -: the report is written to a file (standard output has the results); "
+                         "name one, such as report.xml")
     if fail_under is not None and not coverage:
         raise UsageError("--fail-under goes with --coverage")
     settings = load_settings(config_file, isolated)

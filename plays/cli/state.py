@@ -287,6 +287,9 @@ def report(fmt, html, as_of, period, by, state):
         if date_problem(day):
             raise UsageError(f"--as-of: {date_problem(day)}")
     days = period_days(period)
+    if html == "-":  # was: a file named `-`
+        raise UsageError("--html -: the page is written to a file (standard output has the report); "
+                         "name one, such as report.html")
     if html and os.path.isdir(html):  # before the work of building the page
         raise UsageError(f"--html: {html} is a folder; name the page's file, such as {os.path.join(html, 'report.html')}")
     con = _open(state, readonly=True)
