@@ -109,3 +109,14 @@ def test_run_and_diff_o_dash_write_standard_output_as_compile_does(run_cli, tmp_
     code, out, _ = run_cli("diff", SPECS, SPECS, "-s", SNAPSHOTS, "-o", "-")
     assert code == 0 and out.startswith("no changes")
     assert not (tmp_path / "-").exists()
+
+
+def test_the_readmes_check_example_is_what_plays_check_prints(run_cli, tmp_path):
+    readme = (ROOT / "README.md").read_text("utf-8")
+    shown = readme.split("$ plays check specs/\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "catalog.play").write_text((ROOT / "specs" / "catalog.play").read_text("utf-8"))
+    (tmp_path / "specs" / "alerts.play").write_text(
+        "# rules\n" * 10 + 'alert a "A" {\n  where: tier == premum\n  when: mau < 10\n'
+        '  playbook { task t "T" { due: 1d } }\n}\n')
+    assert run_cli("check", "--no-cache", "specs/") == (1, shown, "")
