@@ -15,7 +15,7 @@ from plays.state.store import ActionRefused, connect, list_alerts, list_tasks, r
 from . import SuggestingGroup
 
 STATE = click.option(
-    "--state", "state", default=lambda: os.environ.get("PLAYS_STATE", "plays.db"), show_default="plays.db or $PLAYS_STATE",
+    "--state", "state", default=lambda: os.environ.get("PLAYS_STATE") or "plays.db", show_default="plays.db or $PLAYS_STATE",
     metavar="STORE", help="The state store (written by `plays run --state`).",
 )
 FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
@@ -47,10 +47,16 @@ def date_problem(d: date) -> str | None:
 ON = click.option("--on", "on", callback=_date, metavar="DATE", help="The date (default: today).")
 
 
+# `--state "$STORE"` with the variable unset; an empty $PLAYS_STATE counts as unset (plays.db)
+EMPTY_STATE = "--state: an empty path was given (a quoted variable that is not set?)"
+
+
 def _open(state: str, *, readonly: bool = False):
     """The store at ``state``; the list commands open it read-only (it may be a store they cannot write)."""
     from plays.errors import UsageError
 
+    if state == "":
+        raise UsageError(EMPTY_STATE)
     if not os.path.exists(state):
         raise UsageError(f"{state}: no state store here (create one with `plays run SPECS -s DATA --state {state}`)")
     return connect(state, readonly=readonly)
@@ -253,7 +259,7 @@ def goals(fmt, state):
 @click.option("--by", "by", multiple=True, metavar="ATTRIBUTE",
               help="Break down by this account attribute; repeatable (default: the catalog's owner and segment "
                    "attributes, such as csm, segment, region, tier).")
-@click.option("--state", "state", default=lambda: os.environ.get("PLAYS_STATE", "plays.db"),
+@click.option("--state", "state", default=lambda: os.environ.get("PLAYS_STATE") or "plays.db",
               show_default="plays.db or $PLAYS_STATE", metavar="STORE", help="The state store.")
 def report(fmt, html, as_of, period, by, state):
     """Goals reporting: how goal templates, playbooks and alerts work overall.

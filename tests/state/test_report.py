@@ -382,6 +382,19 @@ def test_an_as_of_after_the_stores_data_is_noted_on_stderr(run_cli, tmp_path, pl
     assert run_cli("report", "--as-of", "2026-01-11")[2] == ""
 
 
+@pytest.mark.parametrize("command", [["report"], ["tasks"], ["task", "done", "t-1"],
+                                     ["run", str(Path(__file__).parents[2] / "specs"), "-s",
+                                      str(Path(__file__).parents[2] / "examples" / "snapshots.csv")]])
+def test_an_empty_state_path_is_refused_and_an_empty_plays_state_means_the_default(run_cli, tmp_path, plan,
+                                                                                   monkeypatch, command):
+    # was: `: no state store here (... --state )`, and `plays run --state ""` applied nothing, silently
+    assert run_cli(*command, "--state", "") == (
+        2, "", "plays: error: --state: an empty path was given (a quoted variable that is not set?)\n")
+    prepared(tmp_path / "plays.db", plan)
+    monkeypatch.setenv("PLAYS_STATE", "")
+    assert run_cli("tasks")[0] == 0
+
+
 @pytest.mark.parametrize("command", [["report"], ["tasks"], ["goal", "measure", "g-1", "5"]])
 def test_a_folder_given_as_the_store_says_so(run_cli, tmp_path, command):
     # was: `not a plays store (disk I/O error)`
