@@ -120,3 +120,31 @@ def test_the_readmes_check_example_is_what_plays_check_prints(run_cli, tmp_path)
         "# rules\n" * 10 + 'alert a "A" {\n  where: tier == premum\n  when: mau < 10\n'
         '  playbook { task t "T" { due: 1d } }\n}\n')
     assert run_cli("check", "--no-cache", "specs/") == (1, shown, "")
+
+
+@pytest.mark.parametrize(
+    "args, option, where",
+    [
+        (["run", SPECS, "-s", ""], "--snapshots", "run"),
+        (["run", SPECS, "-s", SNAPSHOTS, "-o", "", "--format", "json"], "--output", "run"),
+        (["run", "--plan=", "-s", SNAPSHOTS], "--plan", "run"),
+        (["check", SPECS, "--config", ""], "--config", "check"),
+        (["check", SPECS, "--cache-dir", ""], "--cache-dir", "check"),
+        (["compile", SPECS, "-o", ""], "--output", "compile"),
+        (["report", "--html", ""], "--html", "report"),
+        (["test", SPECS, "--junit-xml", ""], "--junit-xml", "test"),
+        (["task", "done", "t-1", "--on", ""], "--on", "task done"),
+        (["goal", "deploy", "save_plan", "--account", ""], "--account", "goal deploy"),
+    ],
+)
+def test_an_empty_option_value_is_refused_naming_the_option(run_cli, tmp_path, args, option, where):
+    # was, by option: a file named `` silently not written (-o, --html, --junit-xml), `: no such file`,
+    # `: not a file`, `: cannot write`, or the cache in the current folder
+    assert run_cli(*args) == (2, "", f"plays: error: {option}: an empty value was given (a quoted variable that "
+                                     f"is not set?) (see `plays {where} --help`)\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_positional_path_and_a_flag_before_it_keep_their_own_message(run_cli):
+    assert run_cli("check", "--strict", "") == (
+        2, "", "plays: error: an empty path was given (a quoted variable that is not set?)\n")

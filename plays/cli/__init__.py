@@ -45,7 +45,7 @@ class SuggestingGroup(click.Group):
     def resolve_command(self, ctx, args):
         """An unknown command says which one was probably meant (`plays chek`, `plays format`)."""
         try:
-            return super().resolve_command(ctx, args)
+            name, cmd, rest = super().resolve_command(ctx, args)
         except click.UsageError:
             name = args[0] if args else ""
             if not name or name.startswith("-") or self.get_command(ctx, name) is not None:
@@ -57,6 +57,26 @@ class SuggestingGroup(click.Group):
                 raise
             raise click.UsageError(f"No such command '{name}'. Did you mean `{ctx.command_path} {hint}`?",
                                    ctx) from None
+        if cmd is not None and not isinstance(cmd, click.Group):
+            _no_empty_option_values(ctx, name, cmd, rest)
+        return name, cmd, rest
+
+
+def _no_empty_option_values(ctx, name: str, cmd: click.Command, args: list[str]) -> None:
+    """`--html "$PAGE"` with the variable unset: one line naming the option, not a file named ``
+    silently skipped, or a message about a file with no name."""
+    sub = click.Context(cmd, info_name=name, parent=ctx)
+    try:
+        values, _, _ = cmd.make_parser(sub).parse_args(list(args))
+    except click.UsageError:
+        return  # the command's own parse reports it
+    for param in cmd.params:
+        if not isinstance(param, click.Option) or param.is_flag:
+            continue
+        raw = values.get(param.name)
+        if raw == "" or (isinstance(raw, (list, tuple)) and "" in raw):
+            raise click.UsageError(f"{max(param.opts, key=len)}: an empty value was given (a quoted variable "
+                                   "that is not set?)", sub)
 
 
 class _Group(SuggestingGroup):

@@ -153,8 +153,6 @@ def run(paths, snapshots, plan_file, from_, to, accounts, fmt, output, state, jo
         raise UsageError("--from is after --to")
     if output == "-":  # as `compile -o -`: standard output (was: a file named `-`)
         output = None
-    if state == "":  # was: the run not applied, silently
-        raise UsageError("--state: an empty path was given (a quoted variable that is not set?)")
     settings = load_settings(config_file, isolated)
     if fmt == "parquet" and not output:
         raise UsageError("--format parquet needs -o FILE (Parquet is not for a terminal)")

@@ -47,16 +47,10 @@ def date_problem(d: date) -> str | None:
 ON = click.option("--on", "on", callback=_date, metavar="DATE", help="The date (default: today).")
 
 
-# `--state "$STORE"` with the variable unset; an empty $PLAYS_STATE counts as unset (plays.db)
-EMPTY_STATE = "--state: an empty path was given (a quoted variable that is not set?)"
-
-
 def _open(state: str, *, readonly: bool = False):
     """The store at ``state``; the list commands open it read-only (it may be a store they cannot write)."""
     from plays.errors import UsageError
 
-    if state == "":
-        raise UsageError(EMPTY_STATE)
     if not os.path.exists(state):
         raise UsageError(f"{state}: no state store here (create one with `plays run SPECS -s DATA --state {state}`)")
     return connect(state, readonly=readonly)

@@ -388,8 +388,10 @@ def test_an_as_of_after_the_stores_data_is_noted_on_stderr(run_cli, tmp_path, pl
 def test_an_empty_state_path_is_refused_and_an_empty_plays_state_means_the_default(run_cli, tmp_path, plan,
                                                                                    monkeypatch, command):
     # was: `: no state store here (... --state )`, and `plays run --state ""` applied nothing, silently
+    where = " ".join(command[:2] if command[0] == "task" else command[:1])
     assert run_cli(*command, "--state", "") == (
-        2, "", "plays: error: --state: an empty path was given (a quoted variable that is not set?)\n")
+        2, "", "plays: error: --state: an empty value was given (a quoted variable that is not set?) "
+               f"(see `plays {where} --help`)\n")
     prepared(tmp_path / "plays.db", plan)
     monkeypatch.setenv("PLAYS_STATE", "")
     assert run_cli("tasks")[0] == 0
