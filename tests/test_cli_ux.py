@@ -148,3 +148,11 @@ def test_an_empty_option_value_is_refused_naming_the_option(run_cli, tmp_path, a
 def test_an_empty_positional_path_and_a_flag_before_it_keep_their_own_message(run_cli):
     assert run_cli("check", "--strict", "") == (
         2, "", "plays: error: an empty path was given (a quoted variable that is not set?)\n")
+
+
+@pytest.mark.parametrize("args, where", [(["compile", SPECS, "-o"], "compile"), (["task", "done", "t-1", "--on"], "task done")])
+def test_an_option_missing_its_value_says_which_help_to_read(run_cli, args, where):
+    # click raises this one without the command: the line ended with no `(see ...)`
+    code, out, err = run_cli(*args)
+    assert (code, out) == (2, "")
+    assert err == f"plays: error: Option '{args[-1]}' requires an argument. (see `plays {where} --help`)\n"

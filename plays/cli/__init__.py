@@ -68,8 +68,12 @@ def _no_empty_option_values(ctx, name: str, cmd: click.Command, args: list[str])
     sub = click.Context(cmd, info_name=name, parent=ctx)
     try:
         values, _, _ = cmd.make_parser(sub).parse_args(list(args))
-    except click.UsageError:
-        return  # the command's own parse reports it
+    except click.UsageError as e:
+        # the command's own parse would raise the same; click leaves some (`-o` with no value) without
+        # the command, so they could not say which --help to read
+        if e.ctx is None:
+            e.ctx = sub
+        raise
     for param in cmd.params:
         if not isinstance(param, click.Option) or param.is_flag:
             continue
