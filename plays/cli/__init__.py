@@ -65,7 +65,7 @@ class SuggestingGroup(click.Group):
 def _no_empty_option_values(ctx, name: str, cmd: click.Command, args: list[str]) -> None:
     """`--html "$PAGE"` with the variable unset: one line naming the option, not a file named ``
     silently skipped, or a message about a file with no name."""
-    sub = click.Context(cmd, info_name=name, parent=ctx)
+    sub = click.Context(cmd, info_name=name, parent=ctx, **cmd.context_settings)  # as cmd.make_context
     try:
         values, _, _ = cmd.make_parser(sub).parse_args(list(args))
     except click.UsageError as e:
