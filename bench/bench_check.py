@@ -17,7 +17,8 @@ and with the result cache (compiler/cache.py; a fresh folder under --out's paren
   cache cold   `check` into an empty cache (computes and writes every entry)
   cache warm   `check` again, nothing changed
   cache edit   `check` after editing one file (another title for an alert of the
-              middle file each time: re-parses that file, re-runs its checks)
+              middle file each time: re-parses and re-checks that alert alone, the
+              file's other declarations coming from the cache's per-declaration entry)
   cli cold / cli edit   the same two through `plays check --cache-dir` in a subprocess
               (the `cli` row above is `plays check --no-cache`)
 Targets (2-core machine): check <= 3 s and <= 1.5 x bare parse; cache edit <= 10% of check.

@@ -20,8 +20,11 @@ result of each under a key that names everything the result depends on:
 Every key also holds the cache format, the Python version, Lark's and
 Jinja's versions and a digest of the source of the base, ``dsl`` and
 ``compiler`` layers (so an upgrade, or an edit of the grammar or of a pass in
-a checkout, starts afresh). Editing a file re-parses that file only; editing
-the catalog re-checks every file (so parses them all, like a first run).
+a checkout, starts afresh). Editing a file re-parses that file only, and of
+a file whose declarations all parse cleanly, only the declarations whose text
+changed (per file path, the last version's per-declaration
+results are kept: see "a file piece by piece" below); editing the catalog
+re-checks every file (so parses them all, like a first run).
 
 Entries are files in ``DIR/entries/``, each written to a temporary and renamed
 over (a reader sees a whole entry or none; concurrent writers of one key write
@@ -57,10 +60,11 @@ _DIGEST = 16
 
 @dataclass(frozen=True, slots=True)
 class _Part:
-    """One piece of a file: its key (first line and text), header items, and its declarations (parsed now) or
-    its record (kept from the last version: header items, catalog digest, mask, diagnostics)."""
+    """One piece of a file: its key (its text), first line, header items, and its declarations (parsed now) or
+    its record (kept from the last version: first line, header items, catalog digest, mask, diagnostics)."""
 
     key: str
+    line: int
     items: list
     decls: tuple | None
     record: tuple | None
@@ -145,9 +149,11 @@ class CheckCache:
     # A changed file is parsed and checked declaration by declaration (the
     # pieces of ``dsl.parser._chunks``, as the language server's
     # ``dsl.editing.ModuleCache`` does), and each piece's result is kept in one
-    # entry per file path (the last version checked), keyed by the piece's text
-    # and first line: after an edit, only the pieces whose text or line changed
-    # are parsed and checked again. This holds only for a file whose every
+    # entry per file path (the last version checked), keyed by the piece's text:
+    # after an edit, only the pieces whose text changed are parsed and checked
+    # again, and those that moved to other lines (lines added or removed above
+    # them) when they hold a catalog declaration or a diagnostic (``_kept``).
+    # This holds only for a file whose every
     # piece parses alone without a diagnostic: then the file parses to the
     # concatenation of the pieces' declarations (the grammar is ``start:
     # _decl*``, LALR(1), and no token spans two lines), and each piece's alerts
@@ -167,16 +173,16 @@ class CheckCache:
         for begin, end in _chunks(text):
             line += text.count("\n", prev, begin)
             prev = begin
-            chunks.append((begin, end, line, _key(str(line).encode(), text[begin:end].encode("utf-8", "surrogatepass"))))
+            chunks.append((begin, end, line, _key(text[begin:end].encode("utf-8", "surrogatepass"))))
         kept = self._load(_pieces_key(self._base, src.path), _is_pieces) or {}
         if any(c[3] in kept for c in chunks):  # an edit of a file checked before: parse only what changed
             builder = _Builder(src.path, text)
             callbacks = _callbacks(builder)
             parts: list[_Part] = []
-            for begin, end, _, pkey in chunks:
-                record = kept.get(pkey)
+            for begin, end, line, pkey in chunks:
+                record = _kept(kept.get(pkey), line)
                 if record is not None:
-                    parts.append(_Part(pkey, record[0], None, record))
+                    parts.append(_Part(pkey, line, record[1], None, record))
                     continue
                 builder.diagnostics = []
                 try:
@@ -185,7 +191,7 @@ class CheckCache:
                     break
                 if builder.diagnostics:
                     break
-                parts.append(_Part(pkey, _header_items(decls), decls, None))
+                parts.append(_Part(pkey, line, _header_items(decls), decls, None))
             else:
                 if any(part.items for part in parts):  # else W100 ("declares nothing"), the whole file's
                     return parts, None, []
@@ -198,9 +204,9 @@ class CheckCache:
             return None, module, diags
         one = iter(decls)
         parts = []
-        for begin, _, _, pkey in chunks:
+        for begin, _, line, pkey in chunks:
             piece = (next(one),) if _DECL_START.match(text, begin) else ()
-            parts.append(_Part(pkey, _header_items(piece), piece, None))
+            parts.append(_Part(pkey, line, _header_items(piece), piece, None))
         return parts, None, []
 
     def _check_parts(self, src: Source, parts: list[_Part], catalog: Catalog, fingerprint: bytes, mask: bytes,
@@ -215,14 +221,14 @@ class CheckCache:
             piece_mask = mask[at:at + rules]
             at += rules
             record = part.record
-            if record is not None and record[1] == catalog_key and record[2] == piece_mask:
-                diags = record[3]
+            if record is not None and record[2] == catalog_key and record[3] == piece_mask:
+                diags = record[4]
             elif part.decls is not None:
                 diags = _check_file(ast.Module(path=src.path, declarations=part.decls, span=Span(src.path, 1, 1, 1, 1)),
                                     catalog, piece_mask, passes)
             else:
                 return None  # a kept piece, checked against another catalog: the file is checked whole
-            records[part.key] = (part.items, catalog_key, piece_mask, list(diags))
+            records[part.key] = (part.line, part.items, catalog_key, piece_mask, list(diags))
             out += diags
         self._store(_pieces_key(self._base, src.path), records)
         return out
@@ -381,12 +387,30 @@ def _is_header_item(d) -> bool:
 
 
 def _is_pieces(value) -> bool:
-    """A file's pieces entry: piece key -> (header items, catalog digest, mask, diagnostics)."""
+    """A file's pieces entry: piece key -> (first line, header items, catalog digest, mask, diagnostics)."""
     return isinstance(value, dict) and all(
-        isinstance(k, str) and type(r) is tuple and len(r) == 4 and isinstance(r[0], list)
-        and all(_is_header_item(d) for d in r[0]) and isinstance(r[1], bytes) and isinstance(r[2], bytes)
-        and len(r[2]) == sum(1 for d in r[0] if type(d) is tuple) and _is_diagnostics(r[3])
+        isinstance(k, str) and type(r) is tuple and len(r) == 5 and type(r[0]) is int and isinstance(r[1], list)
+        and all(_is_header_item(d) for d in r[1]) and isinstance(r[2], bytes) and isinstance(r[3], bytes)
+        and len(r[3]) == sum(1 for d in r[1] if type(d) is tuple) and _is_diagnostics(r[4])
         for k, r in value.items())
+
+
+def _kept(record: tuple | None, line: int) -> tuple | None:
+    """A kept piece's record for the piece now at ``line``: as kept, or moved to ``line`` when it can be.
+
+    Only a piece of alerts and goals that the checks found nothing in moves:
+    its spans are the header's, one line number each; a diagnostic's message
+    may name a line, and the catalog's declarations are kept whole.
+    """
+    if record is None or record[0] == line:
+        return record
+    was, items, catalog_key, mask, diags = record
+    if diags or not all(type(d) is tuple for d in items):
+        return None
+    delta = line - was
+    moved = [(kind, name, title, external, (path, a + delta, col, b + delta, end_col), facts)
+             for kind, name, title, external, (path, a, col, b, end_col), facts in items]
+    return (line, moved, catalog_key, mask, diags)
 
 
 def _pieces_key(base: bytes, path: str) -> str:

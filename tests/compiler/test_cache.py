@@ -343,20 +343,28 @@ def test_editing_one_declaration_parses_only_that_declaration(tmp_path, monkeypa
     assert [(d.code, d.span.path, d.span.line, d.span.col) for d in result.diagnostics] == [("E200", "rules.play", 8, 9)]
     assert result.diagnostics == plain(edited).diagnostics
     # a blank line added after low_mau: its piece (trailing blank lines included) changed, the pieces below it
-    # moved: those are parsed again, the leading comment is kept
+    # moved: the goal (nothing found in it) is kept with its spans moved, low_mrr (a diagnostic: a message may
+    # name a line) is parsed again, the leading comment is kept
     calls.clear()
     text = edited[1].text.replace("\nalert low_mrr", "\n\nalert low_mrr")
     moved = [sources[0], Source("rules.play", text)]
     result = cached(moved, tmp_path)
     assert calls == [(text.index("alert low_mau"), text.index("alert low_mrr")),
-                     (text.index("alert low_mrr"), text.index("goal g")), (text.index("goal g"), len(text))]
+                     (text.index("alert low_mrr"), text.index("goal g"))]
     same(plain(moved), result)
-    # a line added above every piece: nothing kept applies, the file is parsed whole (as without the pieces)
+    # two lines added above every piece: the goal and low_mau move, the comment and low_mrr are parsed
     calls.clear()
-    top = [sources[0], Source("rules.play", "\n" + text)]
+    top = [sources[0], Source("rules.play", "\n\n" + text)]
     result = cached(top, tmp_path)
-    assert calls == [(0, None)]
+    assert calls == [(0, top[1].text.index("alert low_mau")),
+                     (top[1].text.index("alert low_mrr"), top[1].text.index("goal g"))]
     same(plain(top), result)
+    # and the header of the cross-file step moved with them: a second goal g below reports the first's line
+    twice = [sources[0], Source("rules.play", top[1].text + 'goal g "Again" {\n  duration: 30d\n  deploy: manual\n'
+                                                           '  kpi: mau >= 5\n}\n')]
+    result = cached(twice, tmp_path)
+    assert result.diagnostics == plain(twice).diagnostics
+    assert [d.code for d in result.diagnostics] == ["E200", "E201"]
 
 
 def test_a_file_whose_pieces_do_not_all_parse_is_parsed_whole(tmp_path, monkeypatch):
