@@ -17,9 +17,12 @@ and with the result cache (compiler/cache.py; a fresh folder under --out's paren
   cache cold   `check` into an empty cache (computes and writes every entry)
   cache warm   `check` again, nothing changed
   cache edit   `check` after editing one file (another title for an alert of the
-              middle file each time: re-parses that file, re-runs its checks)
+              middle file each time: re-parses and re-checks that alert alone, the
+              file's other declarations coming from the cache's per-declaration entry)
   cli cold / cli edit   the same two through `plays check --cache-dir` in a subprocess
               (the `cli` row above is `plays check --no-cache`)
+  cli move     `cli edit` plus one comment line more at the top of the edited file each
+              time, so that every declaration of the file moves down a line
 Targets (2-core machine): check <= 3 s and <= 1.5 x bare parse; cache edit <= 10% of check.
 """
 
@@ -153,9 +156,16 @@ def cached_rows(sources, out: Path, cmd: list[str], repeat: int) -> list[tuple[s
     def write_edit():
         path.write_text(with_edit()[edited].text, "utf-8")
 
+    moves = iter(range(1, 10_000))
+
+    def write_move():  # one line more above each time: every declaration moves again
+        path.write_text("# moved\n" * next(moves) + with_edit()[edited].text, "utf-8")
+
     try:
         rows.append(("cli cold", timed(fresh, lambda: subprocess.run(cli, check=True, capture_output=True), repeat)))
         rows.append(("cli edit", timed(write_edit, lambda: subprocess.run(cli, check=True, capture_output=True),
+                                       repeat)))
+        rows.append(("cli move", timed(write_move, lambda: subprocess.run(cli, check=True, capture_output=True),
                                        repeat)))
     finally:
         path.write_text(original, "utf-8")

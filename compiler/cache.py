@@ -20,8 +20,11 @@ result of each under a key that names everything the result depends on:
 Every key also holds the cache format, the Python version, Lark's and
 Jinja's versions and a digest of the source of the base, ``dsl`` and
 ``compiler`` layers (so an upgrade, or an edit of the grammar or of a pass in
-a checkout, starts afresh). Editing a file re-parses that file only; editing
-the catalog re-checks every file (so parses them all, like a first run).
+a checkout, starts afresh). Editing a file re-parses that file only, and of
+a file whose declarations all parse cleanly, only the declarations whose text
+changed (per file path, the last version's per-declaration
+results are kept: see "a file piece by piece" below); editing the catalog
+re-checks every file (so parses them all, like a first run).
 
 Entries are files in ``DIR/entries/``, each written to a temporary and renamed
 over (a reader sees a whole entry or none; concurrent writers of one key write
@@ -40,6 +43,7 @@ import pickle
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from plays.diagnostics import Diagnostic, Span
@@ -54,6 +58,18 @@ MAX_BYTES = 64 * 1024 * 1024  # pruned down to 3/4 of this, least recently used 
 _DIGEST = 16
 
 
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """One piece of a file: its key (its text), first line, header items, and its declarations (parsed now) or
+    its record (kept from the last version: first line, header items, catalog digest, mask, diagnostics)."""
+
+    key: str
+    line: int
+    items: list
+    decls: tuple | None
+    record: tuple | None
+
+
 def default_dir(root: str | None = None) -> Path:
     """``.plays_cache`` in ``root`` (the configuration file's folder) when given, else in the current folder."""
     return Path(root, DIRNAME) if root else Path(DIRNAME)
@@ -66,6 +82,7 @@ class CheckCache:
         self.directory = Path(directory)
         self.entries = self.directory / "entries"
         self._settings = settings  # anything else that changes what a check reports
+        self._base = b""
         self._wrote = False
         self._writable = True
 
@@ -76,7 +93,7 @@ class CheckCache:
         from .driver import Result
 
         sources = sorted(sources, key=lambda s: s.path)
-        base = _version_key() + self._settings.encode()
+        base = self._base = _version_key() + self._settings.encode()
         file_keys = [_key(base, b"file", s.path.encode(), s.text.encode("utf-8", "surrogatepass")) for s in sources]
         set_key = _key(base, b"set", *(k.encode() for k in file_keys))
         texts = {s.path: s.text for s in sources}
@@ -90,13 +107,18 @@ class CheckCache:
 
     def _check(self, sources: list[Source], file_keys: list[str]) -> list[Diagnostic]:
         parsed: dict[int, ast.Module] = {}
+        split: dict[int, list[_Part]] = {}  # files parsed piece by piece: their pieces
         headers = []
         for i, (src, key) in enumerate(zip(sources, file_keys)):
             entry = self._load(key, _is_header)
             if entry is None:
-                module, diags = parse_module(src.text, src.path)
-                parsed[i] = module
-                entry = (list(diags), _header(module))
+                parts, module, diags = self._parts(src)
+                if parts is not None:
+                    split[i] = parts
+                    entry = ([], [item for part in parts for item in part.items])
+                else:
+                    parsed[i] = module
+                    entry = (list(diags), _header(module))
                 self._store(key, entry)
             headers.append(entry)
         cross, *local = _passes()
@@ -113,11 +135,103 @@ class CheckCache:
             local_key = _key(b"local", key.encode(), fingerprint, mask)
             diags = self._load(local_key, _is_diagnostics)
             if diags is None:
-                module = parsed.get(i) or parse_module(src.text, src.path)[0]
-                diags = _check_file(module, ctx.catalog, mask, local)
+                diags = None if i not in split else self._check_parts(src, split[i], ctx.catalog, fingerprint, mask,
+                                                                      local)
+                if diags is None:
+                    module = parsed.get(i) or parse_module(src.text, src.path)[0]
+                    diags = _check_file(module, ctx.catalog, mask, local)
                 self._store(local_key, diags)
             out += diags
         return sorted(set(out), key=Diagnostic.sort_key)
+
+    # --- a file piece by piece --------------------------------------------------
+    #
+    # A changed file is parsed and checked declaration by declaration (the
+    # pieces of ``dsl.parser._chunks``, as the language server's
+    # ``dsl.editing.ModuleCache`` does), and each piece's result is kept in one
+    # entry per file path (the last version checked), keyed by the piece's text:
+    # after an edit, only the pieces whose text changed are parsed and checked
+    # again, and those that moved to other lines (lines added or removed above
+    # them) when they hold a catalog declaration or a diagnostic (``_kept``).
+    # This holds only for a file whose every
+    # piece parses alone without a diagnostic: then the file parses to the
+    # concatenation of the pieces' declarations (the grammar is ``start:
+    # _decl*``, LALR(1), and no token spans two lines), and each piece's alerts
+    # and goals are checked on their own (``driver._passes``). Any other file
+    # is parsed and checked whole, as before.
+
+    def _parts(self, src: Source) -> tuple[list[_Part] | None, ast.Module | None, list[Diagnostic]]:
+        """The file's pieces (from the last version's entry, or parsed now), or when it cannot be split into
+        clean pieces, ``(None, module, diagnostics)`` of ``parse_module``."""
+        from lark.exceptions import UnexpectedInput
+
+        from plays.dsl.parser import _DECL_START, _Builder, _callbacks, _chunks, _parse_text, _TooDeep
+
+        text = src.text
+        chunks = []  # (begin, end, first line, key)
+        line, prev = 1, 0
+        for begin, end in _chunks(text):
+            line += text.count("\n", prev, begin)
+            prev = begin
+            chunks.append((begin, end, line, _key(text[begin:end].encode("utf-8", "surrogatepass"))))
+        kept = self._load(_pieces_key(self._base, src.path), _is_pieces) or {}
+        if any(c[3] in kept for c in chunks):  # an edit of a file checked before: parse only what changed
+            builder = _Builder(src.path, text)
+            callbacks = _callbacks(builder)
+            parts: list[_Part] = []
+            for begin, end, line, pkey in chunks:
+                record = _kept(kept.get(pkey), line)
+                if record is not None:
+                    parts.append(_Part(pkey, line, record[1], None, record))
+                    continue
+                builder.diagnostics = []
+                try:
+                    decls = tuple(_parse_text(builder, begin, end, callbacks))
+                except (UnexpectedInput, _TooDeep):
+                    break
+                if builder.diagnostics:
+                    break
+                parts.append(_Part(pkey, line, _header_items(decls), decls, None))
+            else:
+                if any(part.items for part in parts):  # else W100 ("declares nothing"), the whole file's
+                    return parts, None, []
+        # Parsed whole (as fast as any split): its pieces when each declaration is exactly one piece.
+        module, diags = parse_module(text, src.path)
+        decls = module.declarations
+        starts = [c for c in chunks if _DECL_START.match(text, c[0])]
+        if diags or not decls or len(starts) != len(decls) or any(
+                d.span.line != c[2] or d.span.col != 1 for d, c in zip(decls, starts)):
+            return None, module, diags
+        one = iter(decls)
+        parts = []
+        for begin, _, line, pkey in chunks:
+            piece = (next(one),) if _DECL_START.match(text, begin) else ()
+            parts.append(_Part(pkey, line, _header_items(piece), piece, None))
+        return parts, None, []
+
+    def _check_parts(self, src: Source, parts: list[_Part], catalog: Catalog, fingerprint: bytes, mask: bytes,
+                     passes) -> list[Diagnostic] | None:
+        """What ``_check_file`` reports on the file, piece by piece, reusing the pieces kept; None if it cannot."""
+        catalog_key = _digest(fingerprint)
+        records: dict = {}
+        out: list[Diagnostic] = []
+        at = 0
+        for part in parts:
+            rules = sum(1 for item in part.items if type(item) is tuple)
+            piece_mask = mask[at:at + rules]
+            at += rules
+            record = part.record
+            if record is not None and record[2] == catalog_key and record[3] == piece_mask:
+                diags = record[4]
+            elif part.decls is not None:
+                diags = _check_file(ast.Module(path=src.path, declarations=part.decls, span=Span(src.path, 1, 1, 1, 1)),
+                                    catalog, piece_mask, passes)
+            else:
+                return None  # a kept piece, checked against another catalog: the file is checked whole
+            records[part.key] = (part.line, part.items, catalog_key, piece_mask, list(diags))
+            out += diags
+        self._store(_pieces_key(self._base, src.path), records)
+        return out
 
     # --- entries --------------------------------------------------------------
 
@@ -222,10 +336,14 @@ def _check_file(module: ast.Module, catalog: Catalog, mask: bytes, passes) -> li
 
 def _header(module: ast.Module) -> list:
     """The file as ``resolve.collect`` reads it: catalog declarations whole, rules as (kind, name, ..., facts)."""
+    return _header_items(module.declarations)
+
+
+def _header_items(declarations) -> list:
     from .resolve import facts_of
 
     out = []
-    for d in module.declarations:
+    for d in declarations:
         if isinstance(d, ast.Alert):
             out.append(("alert", d.name, d.title, False, _span(d.span), facts_of(d)))
         elif isinstance(d, ast.Goal):
@@ -266,6 +384,37 @@ def _is_header_item(d) -> bool:
         return (len(d) == 6 and d[0] in ("alert", "goal") and isinstance(d[4], tuple) and len(d[4]) == 5
                 and isinstance(d[5], dict))
     return isinstance(d, (ast.AccountCatalog, ast.Metric))
+
+
+def _is_pieces(value) -> bool:
+    """A file's pieces entry: piece key -> (first line, header items, catalog digest, mask, diagnostics)."""
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and type(r) is tuple and len(r) == 5 and type(r[0]) is int and isinstance(r[1], list)
+        and all(_is_header_item(d) for d in r[1]) and isinstance(r[2], bytes) and isinstance(r[3], bytes)
+        and len(r[3]) == sum(1 for d in r[1] if type(d) is tuple) and _is_diagnostics(r[4])
+        for k, r in value.items())
+
+
+def _kept(record: tuple | None, line: int) -> tuple | None:
+    """A kept piece's record for the piece now at ``line``: as kept, or moved to ``line`` when it can be.
+
+    Only a piece of alerts and goals that the checks found nothing in moves:
+    its spans are the header's, one line number each; a diagnostic's message
+    may name a line, and the catalog's declarations are kept whole.
+    """
+    if record is None or record[0] == line:
+        return record
+    was, items, catalog_key, mask, diags = record
+    if diags or not all(type(d) is tuple for d in items):
+        return None
+    delta = line - was
+    moved = [(kind, name, title, external, (path, a + delta, col, b + delta, end_col), facts)
+             for kind, name, title, external, (path, a, col, b, end_col), facts in items]
+    return (line, moved, catalog_key, mask, diags)
+
+
+def _pieces_key(base: bytes, path: str) -> str:
+    return _key(base, b"pieces", path.encode("utf-8", "surrogatepass"))
 
 
 def _is_diagnostics(value) -> bool:

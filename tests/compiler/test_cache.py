@@ -304,3 +304,133 @@ def test_suppressions_apply_to_cached_results_as_to_fresh_ones(tmp_path):
     assert cached(sources, tmp_path).diagnostics == []  # from the set's entry, suppressed again
     unsuppressed = [Source("s.play", text.replace("  # plays: disable=W300", ""))]
     assert [d.code for d in cached(unsuppressed, tmp_path).diagnostics] == ["W300"]
+
+
+# --- a changed file, declaration by declaration -------------------------------------------
+
+CATALOG = "metric mau: count\nmetric mrr: money\n"
+RULES = ('# low usage\nalert low_mau "Low MAU" {\n  when: mau < 10\n'
+         '  playbook { task t "T" { type: todo  due: 1d } }\n}\n\n'
+         'alert low_mrr "Low MRR" {\n  when: mrr < $100\n  playbook { task t "T" { type: todo  due: 1d } }\n}\n'
+         'goal g "G" {\n  duration: 30d\n  deploy: manual\n  kpi: mau >= 5\n'
+         '  playbook { task t "T" { type: todo  due: 1d } }\n}\n')
+
+
+def count_piece_parses(monkeypatch) -> list:
+    """The pieces parsed alone (``_parse_text`` with a ``begin``), and whole-file parses (``begin`` 0, no end)."""
+    from plays.dsl import parser
+
+    calls = []
+    real = parser._parse_text
+
+    def counting(builder, begin=0, end=None, callbacks=None):
+        calls.append((begin, end))
+        return real(builder, begin, end, callbacks)
+
+    monkeypatch.setattr(parser, "_parse_text", counting)
+    return calls
+
+
+def test_editing_one_declaration_parses_only_that_declaration(tmp_path, monkeypatch):
+    sources = [Source("catalog.play", CATALOG), Source("rules.play", RULES)]
+    assert cached(sources, tmp_path).diagnostics == []
+    calls = count_piece_parses(monkeypatch)
+    edited = [sources[0], Source("rules.play", RULES.replace("mrr < $100", "mrrr < $100"))]
+    result = cached(edited, tmp_path)
+    # the rules file has 4 pieces (the leading comment, two alerts, the goal): only the edited one is parsed
+    start = edited[1].text.index("alert low_mrr")
+    assert calls == [(start, edited[1].text.index("goal g"))]
+    assert [(d.code, d.span.line, d.span.col) for d in result.diagnostics] == [("E200", 8, 9)]
+    assert result.diagnostics == plain(edited).diagnostics
+    # a blank line added after low_mau: its piece (trailing blank lines included) changed, the pieces below it
+    # moved: the goal (nothing found in it) is kept with its spans moved, low_mrr (a diagnostic: a message may
+    # name a line) is parsed again, the leading comment is kept
+    calls.clear()
+    text = edited[1].text.replace("\nalert low_mrr", "\n\nalert low_mrr")
+    moved = [sources[0], Source("rules.play", text)]
+    result = cached(moved, tmp_path)
+    assert calls == [(text.index("alert low_mau"), text.index("alert low_mrr")),
+                     (text.index("alert low_mrr"), text.index("goal g"))]
+    same(plain(moved), result)
+    # two lines added above every piece: the goal and low_mau move, the comment and low_mrr are parsed
+    calls.clear()
+    top = [sources[0], Source("rules.play", "\n\n" + text)]
+    result = cached(top, tmp_path)
+    assert calls == [(0, top[1].text.index("alert low_mau")),
+                     (top[1].text.index("alert low_mrr"), top[1].text.index("goal g"))]
+    same(plain(top), result)
+    # and the header of the cross-file step moved with them: a second goal g below reports the first's line
+    twice = [sources[0], Source("rules.play", top[1].text + 'goal g "Again" {\n  duration: 30d\n  deploy: manual\n'
+                                                           '  kpi: mau >= 5\n}\n')]
+    result = cached(twice, tmp_path)
+    assert result.diagnostics == plain(twice).diagnostics
+    assert [d.code for d in result.diagnostics] == ["E200", "E201"]
+
+
+def test_a_file_whose_pieces_do_not_all_parse_is_parsed_whole(tmp_path, monkeypatch):
+    sources = [Source("catalog.play", CATALOG), Source("rules.play", RULES)]
+    cached(sources, tmp_path)
+    broken = [sources[0], Source("rules.play", RULES.replace("when: mrr < $100", "when: mrr <"))]
+    calls = count_piece_parses(monkeypatch)
+    result = cached(broken, tmp_path)
+    assert (0, None) in calls  # gave up on the pieces: the whole file, as parse_module does
+    assert [d.code for d in result.diagnostics] == [d.code for d in plain(broken).diagnostics]
+    same(plain(broken), cached(broken, tmp_path))
+    fixed = [sources[0], Source("rules.play", RULES.replace("mau < 10", "mau < 11"))]
+    same(plain(fixed), cached(fixed, tmp_path))
+
+
+def test_a_kept_piece_is_checked_again_against_another_catalog(tmp_path):
+    sources = [Source("catalog.play", CATALOG), Source("rules.play", RULES)]
+    cached(sources, tmp_path)
+    fewer = [Source("catalog.play", "metric mau: count\n"), Source("rules.play", RULES.replace('"G"', '"G2"'))]
+    result = cached(fewer, tmp_path)
+    assert [(d.code, d.span.line) for d in result.diagnostics] == [("E200", 8)]
+    assert result.diagnostics == plain(fewer).diagnostics
+
+
+def test_a_damaged_pieces_entry_is_ignored(tmp_path):
+    sources = [Source("catalog.play", CATALOG), Source("rules.play", RULES)]
+    cached(sources, tmp_path)
+    pieces = tmp_path / "entries" / cache_mod._pieces_key(cache_mod._version_key(), "rules.play")
+    assert pieces.exists()
+    for damage in DAMAGE.values():
+        pieces.write_bytes(damage(pieces.read_bytes()))
+        edited = [sources[0], Source("rules.play", RULES.replace("mau < 10", "mrr < 10"))]
+        same(plain(edited), cached(edited, tmp_path))
+        for p in [p for p in entries(tmp_path) if p.name != pieces.name]:
+            p.unlink()  # keep only the damaged pieces entry for the next round
+        cached(sources, tmp_path)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_any_edit_inside_a_file_of_many_declarations_reports_what_an_uncached_check_does(tmp_path_factory, data):
+    folder = tmp_path_factory.mktemp("cache")
+    cut = data.draw(st.integers(1, len(SEED.splitlines())))
+    lines = SEED.splitlines(keepends=True)
+    sources = [Source("seed/a.play", "".join(lines[:cut])), Source("seed/b.play", "".join(lines[cut:]))]
+    cached(sources, folder)
+    for _ in range(data.draw(st.integers(1, 4))):
+        i = data.draw(st.integers(0, 1))
+        lines = sources[i].text.splitlines(keepends=True) or ["\n"]
+        op = data.draw(st.sampled_from(["retitle", "delete line", "duplicate line", "rename", "retype", "move"]))
+        j = data.draw(st.integers(0, len(lines) - 1))
+        if op == "retitle":  # the same lines, one declaration's text changed
+            lines[j] = re.sub(r'"([^"\n]*)"', lambda m: f'"{m.group(1)}!"', lines[j], count=1)
+        elif op == "delete line":
+            del lines[j]
+        elif op == "duplicate line":
+            lines.insert(j, lines[j])
+        elif op == "rename":
+            lines[j] = re.sub(r"\b(mau|mrr|seat_utilization|segment|kickoff|usage_drop)\b", data.draw(
+                st.sampled_from(["mau", "mrr", "health_score", "segment", "kickoff", "usage_drop", "renamed"])),
+                lines[j], count=1)
+        elif op == "retype":
+            lines[j] = re.sub(r"\b(count|money|percent|number|text|date)\b", data.draw(st.sampled_from(
+                ["count", "money", "percent", "number", "text", "date"])), lines[j], count=1)
+        else:  # a declaration's lines moved down by a blank line
+            lines.insert(j, "\n")
+        sources[i] = Source(sources[i].path, "".join(lines))
+        same(plain(sources), cached(sources, folder))
