@@ -277,6 +277,11 @@ def keywords_at(text: str, offset: int) -> Keywords | None:
     return Keywords(frozenset(accepts), tuple(before), tuple(types))
 
 
+def terminal_names() -> tuple[str, ...]:
+    """The names of the grammar's terminals, as Lark gave them."""
+    return tuple(t.name for t in _lark().terminals)
+
+
 def terminal_words(name: str) -> tuple[str, ...]:
     """The words a keyword terminal stands for (``SEVERITY`` -> ``("severity",)``, ``DIRECTION`` -> up, down)."""
     for t in _lark().terminals:

@@ -14,10 +14,11 @@ the block takes (an alert is not offered ``duration:``).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
-from plays.dsl.editing import keywords_at, terminal_words
+from plays.dsl.editing import keywords_at, terminal_names, terminal_words
 from plays.dsl.language import (
     ALERT_KEYS,
     ATTRIBUTE_TYPES,
@@ -30,6 +31,7 @@ from plays.dsl.language import (
     METRIC,
     METRIC_TYPES,
     SEVERITIES,
+    TASK_KEYS,
     TASK_TYPES,
 )
 
@@ -39,10 +41,14 @@ KEYWORD, VALUE, TYPE = "keyword", "value", "type"
 
 _KEYS_OF = {"alert": ALERT_KEYS, "goal": GOAL_KEYS, "external": EXTERNAL_KEYS}
 _WORDS_AFTER = {"SEVERITY": SEVERITIES, "CATEGORY": CATEGORIES, "TYPE": TASK_TYPES}
-_PROPERTY_KEYS = {
-    "SEVERITY", "CATEGORY", "WHERE", "WHEN", "FOR", "COOLDOWN", "__ANON_0", "DEPLOY", "KPI", "ACCOUNT",
-    "MEASURE", "START", "DUE", "TYPE", "OWNER", "AFTER", "EVERY", "UNTIL",
-}
+
+
+@functools.cache
+def _property_keys() -> frozenset[str]:
+    """The terminal names of the property keys (``severity`` -> ``SEVERITY``), read from the grammar: Lark
+    names some keywords itself (``duration`` is an anonymous ``__ANON_n``), so the names are not written here."""
+    words = set(BLOCK_KEYS) | set(TASK_KEYS)
+    return frozenset(name for name in terminal_names() if set(terminal_words(name)) & words)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +137,7 @@ def _current_key(types) -> str:
         t = types[i]
         if t == "WHERE" and (i + 1 == len(types) or types[i + 1] != "COLON"):
             return "WHERE"  # `playbook x where ...`
-        if t in _PROPERTY_KEYS and i + 1 < len(types) and types[i + 1] == "COLON":
+        if t in _property_keys() and i + 1 < len(types) and types[i + 1] == "COLON":
             return t
         if t in ("LBRACE", "RBRACE"):
             return ""
