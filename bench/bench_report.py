@@ -34,6 +34,10 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_run import data_file  # noqa: E402
+
 ROOT = HERE.parent
 OUT = HERE / "out"
 TARGET_SECONDS = 15.0
@@ -53,12 +57,7 @@ def build_store(accounts: int, days: int) -> Path:
     store = OUT / f"report-{accounts}x{days}.db"
     if store.exists():
         return store
-    data = OUT / f"snapshots-{accounts}x{days}.parquet"
-    if not data.exists():
-        t = time.perf_counter()
-        subprocess.run([sys.executable, str(HERE / "generate.py"), "--large", "--accounts", str(accounts),
-                        "--days", str(days), "-o", str(data)], check=True, stdout=subprocess.DEVNULL)
-        print(f"generated {data.name} in {time.perf_counter() - t:.1f} s")
+    data = data_file(accounts, days)  # the snapshots bench_run.py times plays run on
     partial = store.with_suffix(".partial.db")
     for leftover in OUT.glob(partial.name + "*"):
         leftover.unlink()
